@@ -82,7 +82,11 @@ def check_profile(value: Any, where: str = "$") -> None:
     `malformed_json` (a value JSON cannot hold). Lone surrogates are caught by
     `canonical_bytes`, which must encode every string anyway.
     """
-    if not _within_profile(value):
+    try:
+        within = _within_profile(value)
+    except RecursionError:
+        raise ProtocolError("malformed_json", f"The value at {where} nests too deeply.") from None
+    if not within:
         _explain(value, where)
 
 

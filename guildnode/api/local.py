@@ -1,0 +1,91 @@
+"""The local API: what the owner's CLI (and later the web UI) asks of the node.
+
+Every route needs the owner's token. The routes call the node's use cases and return the
+same shapes the CLI prints with `--json`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..node import Node
+from ..protocol import VerifiedRecord
+from .deps import NodeDep, OwnerDep
+
+router = APIRouter(prefix="/api", tags=["local"], dependencies=[OwnerDep])
+
+
+def published(record: VerifiedRecord) -> dict[str, Any]:
+    """The answer to a publishing call: the new record and its id."""
+    return {"id": record.id, "record": record.to_wire()}
+
+
+def whoami(node: Node) -> dict[str, Any]:
+    return {"did": node.did, "name": node.name, "url": node.public_url, "records": node.store.count()}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProfileIn(_Strict):
+    name: str | None = None
+    organisation: bool | None = None
+    skills: list[str] | None = None
+    bio: str | None = None
+    endpoints: list[str] | None = None
+
+
+class VouchIn(_Strict):
+    subject: str
+    level: int = Field(ge=1, le=3)
+    context: str | None = None
+    statement: str | None = None
+    expires_days: int | None = None
+    evidence: str | None = None
+
+
+class RevokeIn(_Strict):
+    target: str
+    reason: str | None = None
+
+
+@router.get("/me", summary="The owner's identity")
+def me(node: NodeDep) -> dict[str, Any]:
+    return whoami(node)
+
+
+@router.post("/profile", summary="Publish a new profile (given fields replace the current ones)")
+async def set_profile(payload: ProfileIn, node: NodeDep) -> dict[str, Any]:
+    record = await run_in_threadpool(lambda: node.set_profile(**payload.model_dump()))
+    return published(record)
+
+
+@router.post("/vouch", summary="Vouch for someone")
+async def vouch(payload: VouchIn, node: NodeDep) -> dict[str, Any]:
+    data = payload.model_dump()
+    subject = data.pop("subject")
+    record = await run_in_threadpool(lambda: node.vouch(subject, **data))
+    return published(record)
+
+
+@router.post("/revoke", summary="Revoke one of your records")
+async def revoke(payload: RevokeIn, node: NodeDep) -> dict[str, Any]:
+    record = await run_in_threadpool(lambda: node.revoke(payload.target, reason=payload.reason))
+    return published(record)
+
+
+@router.get("/records", summary="Records held, by author then seq")
+def records(
+    node: NodeDep, author: str | None = Query(None), kind: str | None = Query(None)
+) -> dict[str, Any]:
+    return {"records": node.records(author=author, kind=kind)}
+
+
+@router.get("/check", summary="Re-verify every stored record and chain")
+def check(node: NodeDep) -> dict[str, Any]:
+    return node.check().as_dict()

@@ -1,0 +1,57 @@
+"""The app factory: one FastAPI app around one `Node`, opened by the lifespan.
+
+Nothing is built at import time, so several nodes can live in one process (the network
+tests do that).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from . import __version__
+from .api import federation, local
+from .api.errors import install_error_handlers
+from .datadir import DataDir
+from .node import Clock, Node
+from .settings import Settings
+
+
+def create_app(settings: Settings, *, clock: Clock = time.time) -> FastAPI:
+    """An app serving the node whose data directory `settings` names.
+
+    The lifespan takes the data directory's writer lock (initialising the directory first
+    if it is empty), opens the node, and releases both on shutdown.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        datadir = DataDir(settings.data_dir)
+        datadir.acquire()
+        try:
+            if not datadir.has_identity():
+                datadir.create()
+            node = Node(datadir, public_url=settings.url, clock=clock)
+            app.state.node = node
+            app.state.owner_token = datadir.token()
+            datadir.announce(settings.url)
+            try:
+                yield
+            finally:
+                node.close()
+        finally:
+            datadir.release()
+
+    app = FastAPI(
+        title="Guildnode",
+        version=__version__,
+        summary="One member's node of the Guildnode network: federation API and local API.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(federation.router)
+    app.include_router(local.router)
+    return app

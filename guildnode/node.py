@@ -1,0 +1,354 @@
+"""The node: its owner's identity and store, and the use cases on top of them.
+
+Everything the HTTP API and the CLI do goes through here: publish (sign with the owner's
+key and append to the owner's chain), ingest (verify fully, place in the chain, then store
+a batch at once), and queries. One write lock serialises every change to the database.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from .datadir import DataDir
+from .protocol import (
+    ChainHead,
+    Identity,
+    Placement,
+    ProtocolError,
+    VerifiedRecord,
+    parse_json,
+    place,
+    public_key_from_did,
+    sign_record,
+    verify_record,
+)
+from .store import ForkProof, Store
+
+Clock = Callable[[], float]
+
+# Below this many records a batch is verified on the calling thread; above it, libsodium
+# (which releases the GIL) verifies half of it on a second thread.
+PARALLEL_VERIFY_THRESHOLD = 32
+MAX_VOUCH_DAYS = 365
+
+
+class NodeError(Exception):
+    """The owner asked for something the node refuses. `code` is stable, `detail` human."""
+
+    def __init__(self, code: str, detail: str, status: int = 400) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What became of one record of a batch (SPEC §9.5)."""
+
+    id: str | None
+    status: str  # "accepted" | "duplicate" | "rejected"
+    error: ProtocolError | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "error": self.error.as_dict() if self.error else None,
+        }
+
+
+@dataclass
+class CheckReport:
+    records: int = 0
+    authors: int = 0
+    forks: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "records": self.records,
+            "authors": self.authors,
+            "forks": self.forks,
+            "problems": self.problems,
+        }
+
+
+def _judge(unverified: Any) -> VerifiedRecord | ProtocolError:
+    try:
+        return verify_record(unverified)
+    except ProtocolError as exc:
+        return exc
+
+
+class Node:
+    """One member's node. Open with `Node.open(datadir)`; `close()` when done."""
+
+    def __init__(self, datadir: DataDir, *, public_url: str = "", clock: Clock = time.time):
+        self.datadir = datadir
+        self.identity: Identity = datadir.load_identity()
+        self.store = Store(datadir.db_path)
+        self.public_url = public_url
+        self._clock = clock
+        self._write_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify")
+
+    @property
+    def did(self) -> str:
+        return self.identity.did
+
+    def __repr__(self) -> str:
+        return f"Node({self.did!r})"
+
+    def now(self) -> int:
+        return int(self._clock())
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self.store.close()
+
+    # -- writing ----------------------------------------------------------------------
+
+    def publish(
+        self, kind: str, body: dict[str, Any], expires_at: int | None = None
+    ) -> VerifiedRecord:
+        """Sign a record with the owner's key and append it to the owner's chain.
+
+        `created` is the clock, or the previous record's `created` if the clock went back
+        (SPEC §7.3). Raises `ProtocolError` if the record would be invalid.
+        """
+        with self._write_lock:
+            head = self.store.head(self.did)
+            now = self.now()
+            record = sign_record(
+                self.identity,
+                kind=kind,
+                body=body,
+                seq=head.seq + 1 if head else 1,
+                prev=head.id if head else None,
+                created_at=max(now, head.created_at) if head else now,
+                expires_at=expires_at,
+            )
+            self.store.commit([record])
+        return record
+
+    def ingest(self, unverified: Sequence[Any]) -> list[IngestResult]:
+        """Judge each record on its own, store the good ones in one transaction, and answer
+        record by record, in order (SPEC §9.5). Accepted records are durable on return."""
+        verdicts = self._verify_all(unverified)
+        results: list[IngestResult] = []
+        with self._write_lock:
+            now = self.now()
+            appends: list[VerifiedRecord] = []
+            forks: list[ForkProof] = []
+            pending_heads: dict[str, ChainHead | None] = {}
+            pending_ids: dict[tuple[str, int], VerifiedRecord] = {}
+            frozen: dict[str, int | None] = {}
+            for verdict in verdicts:
+                if isinstance(verdict, ProtocolError):
+                    results.append(IngestResult(None, "rejected", verdict))
+                    continue
+                record = verdict
+                author = record.author
+                if author not in pending_heads:
+                    pending_heads[author] = self.store.head(author)
+                    frozen[author] = self.store.frozen_at(author)
+                in_batch = pending_ids.get((author, record.seq))
+                held_id = in_batch.id if in_batch else self.store.id_at(author, record.seq)
+                try:
+                    placement = place(
+                        record,
+                        pending_heads[author],
+                        held_id,
+                        now=now,
+                        frozen_at=frozen[author],
+                    )
+                except ProtocolError as exc:
+                    results.append(IngestResult(record.id, "rejected", exc))
+                    continue
+                if placement is Placement.DUPLICATE:
+                    results.append(IngestResult(record.id, "duplicate"))
+                elif placement is Placement.FORK:
+                    if frozen[author] is None:
+                        first = (
+                            in_batch.canonical
+                            if in_batch
+                            else self.store.canonical_at(author, record.seq)
+                        )
+                        assert first is not None
+                        forks.append(ForkProof(author, record.seq, first, record.canonical))
+                        frozen[author] = record.seq - 1
+                    results.append(
+                        IngestResult(
+                            record.id,
+                            "rejected",
+                            ProtocolError(
+                                "fork",
+                                f"{author} already signed a different record at seq "
+                                f"{record.seq}; kept as proof of a fork.",
+                            ),
+                        )
+                    )
+                else:
+                    appends.append(record)
+                    pending_ids[(author, record.seq)] = record
+                    pending_heads[author] = ChainHead(record.seq, record.id, record.created_at)
+                    results.append(IngestResult(record.id, "accepted"))
+            self.store.commit(appends, forks)
+        return results
+
+    def _verify_all(self, unverified: Sequence[Any]) -> list[VerifiedRecord | ProtocolError]:
+        if len(unverified) < PARALLEL_VERIFY_THRESHOLD:
+            return [_judge(item) for item in unverified]
+        half = len(unverified) // 2
+        second = self._pool.submit(lambda: [_judge(item) for item in unverified[half:]])
+        first = [_judge(item) for item in unverified[:half]]
+        return first + second.result()
+
+    # -- the owner's use cases ------------------------------------------------------
+
+    def profile(self, did: str | None = None) -> dict[str, Any] | None:
+        """The body of the latest `profile` record of `did` (default: the owner)."""
+        latest = None
+        for _, canonical in self.store.records(author=did or self.did, kind="profile"):
+            latest = canonical
+        return parse_json(latest)["body"] if latest else None  # type: ignore[no-any-return]
+
+    @property
+    def name(self) -> str:
+        profile = self.profile()
+        return str(profile["name"]) if profile else ""
+
+    def set_profile(
+        self,
+        *,
+        name: str | None = None,
+        organisation: bool | None = None,
+        skills: Sequence[str] | None = None,
+        bio: str | None = None,
+        endpoints: Sequence[str] | None = None,
+    ) -> VerifiedRecord:
+        """Publish a new profile: the fields given replace those of the current one."""
+        body = dict(self.profile() or {})
+        if name is not None:
+            body["name"] = name
+        if organisation is not None:
+            body["kind"] = "organisation" if organisation else "person"
+        body.setdefault("kind", "person")
+        for key, value in (("skills", skills), ("endpoints", endpoints)):
+            if value is not None:
+                body[key] = list(dict.fromkeys(value))
+        if bio is not None:
+            body["bio"] = bio
+        if "name" not in body:
+            raise NodeError("missing_name", "A profile needs a name: pass --name.")
+        return self.publish("profile", body)
+
+    def vouch(
+        self,
+        subject: str,
+        *,
+        level: int,
+        context: str | None = None,
+        statement: str | None = None,
+        expires_days: int | None = None,
+        evidence: str | None = None,
+    ) -> VerifiedRecord:
+        """Vouch for `subject`, optionally in a context, for at most 365 days."""
+        try:
+            public_key_from_did(subject)
+        except ProtocolError as exc:
+            raise NodeError(exc.code, exc.detail) from None
+        if subject == self.did:
+            raise NodeError("self_vouch", "You cannot vouch for yourself.")
+        body: dict[str, Any] = {"subject": subject, "level": level}
+        if context:
+            body["context"] = context
+        if statement:
+            body["statement"] = statement
+        if evidence:
+            body["evidence"] = evidence
+        expires_at = None
+        if expires_days is not None:
+            if not 1 <= expires_days <= MAX_VOUCH_DAYS:
+                raise NodeError(
+                    "invalid_argument", f"--expires-days must be between 1 and {MAX_VOUCH_DAYS}."
+                )
+            expires_at = self.now() + expires_days * 86_400
+        return self.publish("vouch", body, expires_at)
+
+    def revoke(self, target: str, *, reason: str | None = None) -> VerifiedRecord:
+        """Revoke one of the owner's own records, by id."""
+        canonical = self.store.get(target)
+        if canonical is None:
+            raise NodeError("not_found", f"No record {target} is held here.", 404)
+        if parse_json(canonical)["author"] != self.did:
+            raise NodeError("not_own_record", "You can revoke only your own records.")
+        body: dict[str, Any] = {"target": target}
+        if reason:
+            body["reason"] = reason
+        return self.publish("revoke", body)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def records(self, author: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+        """Held records as wire objects, each with its id, by author then seq."""
+        return [
+            {"id": rid, "record": parse_json(canonical)}
+            for rid, canonical in self.store.records(author=author, kind=kind)
+        ]
+
+    def check(self) -> CheckReport:
+        """Re-verify every stored record, every chain link, every head and every fork proof."""
+        report = CheckReport()
+        last: dict[str, VerifiedRecord] = {}
+        for rid, canonical in self.store.records():
+            report.records += 1
+            try:
+                record = verify_record(parse_json(canonical), expected_id=rid)
+            except ProtocolError as exc:
+                report.problems.append(f"record {rid}: {exc.code}: {exc.detail}")
+                continue
+            if record.canonical != canonical:
+                report.problems.append(f"record {rid}: stored bytes are not canonical")
+            previous = last.get(record.author)
+            head = (
+                ChainHead(previous.seq, previous.id, previous.created_at) if previous else None
+            )
+            try:
+                place(record, head, None, now=record.created_at)
+            except ProtocolError as exc:
+                report.problems.append(f"record {rid}: {exc.code}: {exc.detail}")
+            last[record.author] = record
+        report.authors = len(last)
+        heads = {author: (seq, rid) for author, seq, rid, _ in self.store.heads_rows()}
+        for author, record in last.items():
+            if heads.get(author) != (record.seq, record.id):
+                report.problems.append(f"head of {author} does not match its last record")
+        for author in set(heads) - set(last):
+            report.problems.append(f"head of {author} names no stored record")
+        for proof in self.store.forks():
+            report.forks += 1
+            try:
+                first = verify_record(parse_json(proof.first))
+                second = verify_record(parse_json(proof.second))
+            except ProtocolError as exc:
+                report.problems.append(f"fork proof of {proof.author}: {exc.code}: {exc.detail}")
+                continue
+            if not (
+                first.author == second.author == proof.author
+                and first.seq == second.seq == proof.seq
+                and first.id != second.id
+            ):
+                report.problems.append(f"fork proof of {proof.author} proves nothing")
+        return report

@@ -1,0 +1,49 @@
+"""Settings of one node, as a value: built from arguments, then `GUILDNODE_*` variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+DEFAULT_PORT = 8547
+
+
+def default_data_dir() -> Path:
+    """`$GUILDNODE_DATA`, else the platform's user data directory for guildnode."""
+    env = os.environ.get("GUILDNODE_DATA")
+    return Path(env) if env else Path(platformdirs.user_data_dir("guildnode"))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    public_url: str | None = None
+
+    @property
+    def url(self) -> str:
+        """The URL other nodes reach this one at: `public_url`, else host and port."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @classmethod
+    def from_env(
+        cls,
+        data_dir: Path | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        public_url: str | None = None,
+    ) -> Settings:
+        env = os.environ
+        return cls(
+            data_dir=data_dir or default_data_dir(),
+            host=host or env.get("GUILDNODE_HOST", "127.0.0.1"),
+            port=port if port is not None else int(env.get("GUILDNODE_PORT", DEFAULT_PORT)),
+            public_url=public_url or env.get("GUILDNODE_PUBLIC_URL") or None,
+        )
