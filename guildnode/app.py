@@ -37,7 +37,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> FastAPI:
             node = Node(datadir, public_url=settings.url, clock=clock)
             app.state.node = node
             app.state.owner_token = datadir.token()
-            datadir.announce(settings.url)
+            datadir.announce(settings.local_url)
             try:
                 yield
             finally:

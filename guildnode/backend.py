@@ -1,0 +1,140 @@
+"""How the CLI reaches a node: through its local API when it runs, else the data directory.
+
+A running node holds the data directory's lock (one writer per directory), so the CLI
+then speaks to it over HTTP with the owner's token. When no node runs, the CLI takes the
+lock itself and opens the node directly. Both answer with the same JSON shapes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import httpx
+
+from .api.local import published, whoami
+from .datadir import DataDir, DataDirError, DataDirLocked
+from .node import Node, NodeError
+from .protocol import ProtocolError
+
+
+class BackendError(Exception):
+    """An operation failed; `code` and `detail` come from the node or the API."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+class Backend(Protocol):
+    def me(self) -> dict[str, Any]: ...
+    def set_profile(self, **fields: Any) -> dict[str, Any]: ...
+    def vouch(self, **fields: Any) -> dict[str, Any]: ...
+    def revoke(self, **fields: Any) -> dict[str, Any]: ...
+    def records(self, author: str | None, kind: str | None) -> dict[str, Any]: ...
+    def check(self) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
+
+class DirectBackend:
+    """Opens the node in this process, holding the data directory's lock until `close`."""
+
+    def __init__(self, datadir: DataDir) -> None:
+        datadir.acquire()
+        try:
+            self.node = Node(datadir)
+        except BaseException:
+            datadir.release()
+            raise
+        self.datadir = datadir
+
+    def _call(self, operation: Any) -> dict[str, Any]:
+        try:
+            return operation()  # type: ignore[no-any-return]
+        except (NodeError, ProtocolError) as exc:
+            raise BackendError(exc.code, exc.detail) from None
+
+    def me(self) -> dict[str, Any]:
+        return whoami(self.node)
+
+    def set_profile(self, **fields: Any) -> dict[str, Any]:
+        return self._call(lambda: published(self.node.set_profile(**fields)))
+
+    def vouch(self, **fields: Any) -> dict[str, Any]:
+        subject = fields.pop("subject")
+        return self._call(lambda: published(self.node.vouch(subject, **fields)))
+
+    def revoke(self, **fields: Any) -> dict[str, Any]:
+        target = fields.pop("target")
+        return self._call(lambda: published(self.node.revoke(target, **fields)))
+
+    def records(self, author: str | None, kind: str | None) -> dict[str, Any]:
+        return {"records": self.node.records(author=author, kind=kind)}
+
+    def check(self) -> dict[str, Any]:
+        return self.node.check().as_dict()
+
+    def close(self) -> None:
+        self.node.close()
+        self.datadir.release()
+
+
+class RemoteBackend:
+    """Speaks to the running node's local API with the owner's token."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.client = httpx.Client(
+            base_url=url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(30.0, connect=5.0),
+        )
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = self.client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise BackendError(
+                "node_unreachable", f"The running node at {self.client.base_url} did not answer: {exc}"
+            ) from None
+        data = response.json()
+        if response.is_error:
+            error = data.get("error", {}) if isinstance(data, dict) else {}
+            raise BackendError(error.get("code", "http_error"), error.get("detail", response.text))
+        return data  # type: ignore[no-any-return]
+
+    def me(self) -> dict[str, Any]:
+        return self._call("GET", "/api/me")
+
+    def set_profile(self, **fields: Any) -> dict[str, Any]:
+        return self._call("POST", "/api/profile", json=fields)
+
+    def vouch(self, **fields: Any) -> dict[str, Any]:
+        return self._call("POST", "/api/vouch", json=fields)
+
+    def revoke(self, **fields: Any) -> dict[str, Any]:
+        return self._call("POST", "/api/revoke", json=fields)
+
+    def records(self, author: str | None, kind: str | None) -> dict[str, Any]:
+        params = {k: v for k, v in (("author", author), ("kind", kind)) if v}
+        return self._call("GET", "/api/records", params=params)
+
+    def check(self) -> dict[str, Any]:
+        return self._call("GET", "/api/check")
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def open_backend(datadir: DataDir) -> Backend:
+    """The running node's API if one holds the directory, else the directory itself."""
+    if not datadir.has_identity():
+        raise DataDirError(f"{datadir.path} holds no identity: run `guildnode init` first.")
+    try:
+        return DirectBackend(datadir)
+    except DataDirLocked:
+        running = datadir.running()
+        if running is None or not isinstance(running.get("url"), str):
+            raise DataDirError(
+                f"{datadir.path} is locked by another process that announced no address."
+            ) from None
+        return RemoteBackend(running["url"], datadir.token())

@@ -1,0 +1,273 @@
+"""The `guildnode` command line: a thin layer over the node (directly, or its local API)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .backend import Backend, BackendError, open_backend
+from .datadir import DataDir, DataDirError
+from .settings import DEFAULT_PORT, Settings, default_data_dir
+
+
+class Context:
+    def __init__(self, data: Path | None) -> None:
+        self.data_dir = data or default_data_dir()
+
+    @property
+    def datadir(self) -> DataDir:
+        return DataDir(self.data_dir)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@contextmanager
+def backend(ctx: Context) -> Iterator[Backend]:
+    try:
+        handle = open_backend(ctx.datadir)
+    except DataDirError as exc:
+        fail(str(exc))
+    try:
+        yield handle
+    except BackendError as exc:
+        fail(f"{exc.code}: {exc.detail}")
+    finally:
+        handle.close()
+
+
+def emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False) if as_json else text(data))
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="GUILDNODE_DATA",
+    help="The node's data directory (default: $GUILDNODE_DATA, else the user data directory).",
+)
+@click.version_option(package_name="guildnode")
+@click.pass_context
+def main(click_ctx: click.Context, data: Path | None) -> None:
+    """Guildnode: your own node in a decentralised guild network for gig workers."""
+    click_ctx.obj = Context(data)
+
+
+@main.command()
+@click.option("--name", help="Your display name; publishes your first profile.")
+@click.option("--org", is_flag=True, help="This node speaks for an organisation, not a person.")
+@pass_context
+def init(ctx: Context, name: str | None, org: bool) -> None:
+    """Create a data directory with a new identity, and print its DID."""
+    datadir = ctx.datadir
+    try:
+        datadir.acquire()
+    except DataDirError as exc:
+        fail(str(exc))
+    try:
+        identity = datadir.create()
+    except DataDirError as exc:
+        datadir.release()
+        fail(str(exc))
+    datadir.release()
+    if name:
+        with backend(ctx) as node:
+            node.set_profile(name=name, organisation=org)
+    click.echo(identity.did)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--public-url",
+    help="The URL peers reach this node at, when it differs (behind a reverse proxy).",
+)
+@pass_context
+def run(ctx: Context, host: str, port: int, public_url: str | None) -> None:
+    """Serve the node (initialising the data directory first if it is empty)."""
+    import uvicorn
+
+    from .app import create_app
+
+    settings = Settings.from_env(data_dir=ctx.data_dir, host=host, port=port, public_url=public_url)
+    datadir = ctx.datadir
+    if datadir.is_locked():
+        fail(f"{datadir.path} is already served by another guildnode process.")
+    if not datadir.has_identity():
+        datadir.acquire()
+        identity = datadir.create()
+        datadir.release()
+        click.echo(f"Created a new identity: {identity.did}")
+    click.echo(f"Guildnode {datadir.load_identity().did}")
+    click.echo(f"Listening on {settings.local_url} (peers reach it at {settings.url})", nl=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@main.command(name="id")
+@pass_context
+def show_id(ctx: Context) -> None:
+    """Print this node's DID."""
+    try:
+        click.echo(ctx.datadir.load_identity().did)
+    except DataDirError as exc:
+        fail(str(exc))
+
+
+@main.group()
+def profile() -> None:
+    """Your public profile."""
+
+
+@profile.command(name="set")
+@click.option("--name", help="Display name.")
+@click.option("--org/--person", default=None, help="An organisation or a person.")
+@click.option("--skill", "skills", multiple=True, help="A skill, e.g. python (repeatable).")
+@click.option("--bio", help="A short biography.")
+@click.option("--endpoint", "endpoints", multiple=True, help="A URL your node is reached at (repeatable).")
+@json_option
+@pass_context
+def profile_set(
+    ctx: Context,
+    name: str | None,
+    org: bool | None,
+    skills: tuple[str, ...],
+    bio: str | None,
+    endpoints: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Publish your profile; options not given keep their current values."""
+    with backend(ctx) as node:
+        result = node.set_profile(
+            name=name,
+            organisation=org,
+            skills=list(skills) or None,
+            bio=bio,
+            endpoints=list(endpoints) or None,
+        )
+    emit(result, as_json, lambda r: f"Published profile {r['id']}")
+
+
+@main.command()
+@click.argument("did")
+@click.option("--context", help="What you vouch for: a skill such as python, or guild:<id>.")
+@click.option("--level", type=click.IntRange(1, 3), required=True, help="1 some, 2 good, 3 strong.")
+@click.option("--statement", help="What you saw them do.")
+@click.option("--expires-days", type=int, help="The vouch lapses after this many days (max 365).")
+@click.option("--evidence", help="Id of a record that backs the vouch, e.g. a contract.")
+@json_option
+@pass_context
+def vouch(
+    ctx: Context,
+    did: str,
+    context: str | None,
+    level: int,
+    statement: str | None,
+    expires_days: int | None,
+    evidence: str | None,
+    as_json: bool,
+) -> None:
+    """Vouch for the member DID."""
+    with backend(ctx) as node:
+        result = node.vouch(
+            subject=did,
+            level=level,
+            context=context,
+            statement=statement,
+            expires_days=expires_days,
+            evidence=evidence,
+        )
+    emit(result, as_json, lambda r: f"Vouched: {r['id']}")
+
+
+@main.command()
+@click.argument("record_id")
+@click.option("--reason", help="Why you revoke it.")
+@json_option
+@pass_context
+def revoke(ctx: Context, record_id: str, reason: str | None, as_json: bool) -> None:
+    """Revoke one of your records (a vouch, usually) by its id."""
+    with backend(ctx) as node:
+        result = node.revoke(target=record_id, reason=reason)
+    emit(result, as_json, lambda r: f"Revoked {record_id}: {r['id']}")
+
+
+def _summary(record: dict[str, Any]) -> str:
+    body = record["body"]
+    kind = record["kind"]
+    if kind == "profile":
+        return f"{body.get('name')} ({body.get('kind')})"
+    if kind == "vouch":
+        return f"→ {body.get('subject')} level {body.get('level')} in {body.get('context', 'general')}"
+    if kind == "revoke":
+        return f"revokes {body.get('target')}"
+    return ", ".join(f"{k}={v}" for k, v in body.items() if isinstance(v, str | int))[:100]
+
+
+def _log_text(data: dict[str, Any]) -> str:
+    lines: list[str] = []
+    author = None
+    for entry in data["records"]:
+        record = entry["record"]
+        if record["author"] != author:
+            author = record["author"]
+            lines.append(author)
+        lines.append(
+            f"  {record['seq']:>4}  {record['created']}  {record['kind']:<8} "
+            f"{entry['id'][:12]}  {_summary(record)}"
+        )
+    return "\n".join(lines) if lines else "No records."
+
+
+@main.command()
+@click.option("--author", help="Only this author's records.")
+@click.option("--kind", help="Only records of this kind.")
+@json_option
+@pass_context
+def log(ctx: Context, author: str | None, kind: str | None, as_json: bool) -> None:
+    """List the records this node holds, by author then seq."""
+    with backend(ctx) as node:
+        data = node.records(author, kind)
+    emit(data, as_json, _log_text)
+
+
+def _check_text(report: dict[str, Any]) -> str:
+    head = (
+        f"{report['records']} records from {report['authors']} authors, "
+        f"{report['forks']} fork proofs: "
+    )
+    if report["ok"]:
+        return head + "all verify."
+    return head + f"{len(report['problems'])} problems\n" + "\n".join(
+        f"  {p}" for p in report["problems"]
+    )
+
+
+@main.command()
+@json_option
+@pass_context
+def check(ctx: Context, as_json: bool) -> None:
+    """Re-verify every stored record, chain and fork proof; exit 1 on any problem."""
+    with backend(ctx) as node:
+        report = node.check()
+    emit(report, as_json, _check_text)
+    if not report["ok"]:
+        sys.exit(1)
+
+
+
