@@ -94,7 +94,8 @@ class RemoteBackend:
             response = self.client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise BackendError(
-                "node_unreachable", f"The running node at {self.client.base_url} did not answer: {exc}"
+                "node_unreachable",
+                f"The running node at {self.client.base_url} did not answer: {exc}",
             ) from None
         data = response.json()
         if response.is_error:

@@ -93,7 +93,9 @@ def init(ctx: Context, name: str | None, org: bool) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--port", default=DEFAULT_PORT, show_default=True, type=int, help="Port to listen on."
+)
 @click.option(
     "--public-url",
     help="The URL peers reach this node at, when it differs (behind a reverse proxy).",
@@ -139,7 +141,9 @@ def profile() -> None:
 @click.option("--org/--person", default=None, help="An organisation or a person.")
 @click.option("--skill", "skills", multiple=True, help="A skill, e.g. python (repeatable).")
 @click.option("--bio", help="A short biography.")
-@click.option("--endpoint", "endpoints", multiple=True, help="A URL your node is reached at (repeatable).")
+@click.option(
+    "--endpoint", "endpoints", multiple=True, help="A URL your node is reached at (repeatable)."
+)
 @json_option
 @pass_context
 def profile_set(
@@ -213,7 +217,9 @@ def _summary(record: dict[str, Any]) -> str:
     if kind == "profile":
         return f"{body.get('name')} ({body.get('kind')})"
     if kind == "vouch":
-        return f"→ {body.get('subject')} level {body.get('level')} in {body.get('context', 'general')}"
+        return (
+            f"→ {body.get('subject')} level {body.get('level')} in {body.get('context', 'general')}"
+        )
     if kind == "revoke":
         return f"revokes {body.get('target')}"
     return ", ".join(f"{k}={v}" for k, v in body.items() if isinstance(v, str | int))[:100]
@@ -253,8 +259,10 @@ def _check_text(report: dict[str, Any]) -> str:
     )
     if report["ok"]:
         return head + "all verify."
-    return head + f"{len(report['problems'])} problems\n" + "\n".join(
-        f"  {p}" for p in report["problems"]
+    return (
+        head
+        + f"{len(report['problems'])} problems\n"
+        + "\n".join(f"  {p}" for p in report["problems"])
     )
 
 
@@ -268,6 +276,3 @@ def check(ctx: Context, as_json: bool) -> None:
     emit(report, as_json, _check_text)
     if not report["ok"]:
         sys.exit(1)
-
-
-

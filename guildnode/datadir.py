@@ -57,9 +57,7 @@ class DataDir:
     def create(self) -> Identity:
         """Make a new identity and owner token. Refuses to overwrite an existing identity."""
         if self.has_identity():
-            raise DataDirError(
-                f"{self.path} already holds an identity; refusing to overwrite it."
-            )
+            raise DataDirError(f"{self.path} already holds an identity; refusing to overwrite it.")
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
         identity = Identity.generate()
         seed = base64.urlsafe_b64encode(identity.secret_seed()).decode("ascii")
@@ -77,7 +75,7 @@ class DataDir:
             identity = Identity(base64.urlsafe_b64decode(data["seed"]))
         except FileNotFoundError as exc:
             raise DataDirError(f"{self.path} holds no identity: run `guildnode init`.") from exc
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError):
             raise DataDirError(f"{path} is damaged: it holds no valid key.") from None
         if data.get("did") != identity.did:
             raise DataDirError(f"{path} is damaged: its key does not match its DID.")

@@ -219,10 +219,11 @@ class Node:
 
     def profile(self, did: str | None = None) -> dict[str, Any] | None:
         """The body of the latest `profile` record of `did` (default: the owner)."""
-        latest = None
-        for _, canonical in self.store.records(author=did or self.did, kind="profile"):
-            latest = canonical
-        return parse_json(latest)["body"] if latest else None  # type: ignore[no-any-return]
+        latest = self.store.latest(did or self.did, "profile")
+        if latest is None:
+            return None
+        body: dict[str, Any] = parse_json(latest)["body"]
+        return body
 
     @property
     def name(self) -> str:
@@ -322,9 +323,7 @@ class Node:
             if record.canonical != canonical:
                 report.problems.append(f"record {rid}: stored bytes are not canonical")
             previous = last.get(record.author)
-            head = (
-                ChainHead(previous.seq, previous.id, previous.created_at) if previous else None
-            )
+            head = ChainHead(previous.seq, previous.id, previous.created_at) if previous else None
             try:
                 place(record, head, None, now=record.created_at)
             except ProtocolError as exc:

@@ -150,9 +150,7 @@ class Store:
 
     # -- writing -------------------------------------------------------------------
 
-    def commit(
-        self, appends: Sequence[VerifiedRecord], forks: Sequence[ForkProof] = ()
-    ) -> None:
+    def commit(self, appends: Sequence[VerifiedRecord], forks: Sequence[ForkProof] = ()) -> None:
         """Append records and keep fork proofs, all in one transaction.
 
         Each appended record must be the next link of its author's chain as held (counting
@@ -204,6 +202,17 @@ class Store:
         with self._lock:
             row = self.db.execute(
                 "SELECT canonical FROM records WHERE id = ?", [record_id]
+            ).fetchone()
+        return bytes(row[0]) if row else None
+
+    def latest(self, author: str, kind: str) -> bytes | None:
+        """The canonical bytes of `author`'s latest record of `kind` in the served chain."""
+        with self._lock:
+            frozen = self.frozen_at(author)
+            row = self.db.execute(
+                "SELECT canonical FROM records WHERE author = ? AND kind = ? AND seq <= ?"
+                " ORDER BY seq DESC LIMIT 1",
+                [author, kind, frozen if frozen is not None else 2**63 - 1],
             ).fetchone()
         return bytes(row[0]) if row else None
 

@@ -89,7 +89,7 @@ class Author:
         created_at: int | None = None,
         expires_at: int | None = None,
         seq: int | None = None,
-        prev: str | None | bool = False,
+        prev: str | bool | None = False,
     ) -> VerifiedRecord:
         """Sign the next record of the chain (or, with seq/prev given, any record)."""
         head = self.records[-1] if self.records else None
@@ -97,7 +97,9 @@ class Author:
         record = sign_record(
             self.identity,
             kind=kind,
-            body=body if body is not None else {"subject": Identity(bytes([255]) * 32).did, "level": 2},
+            body=body
+            if body is not None
+            else {"subject": Identity(bytes([255]) * 32).did, "level": 2},
             seq=seq if seq is not None else (head.seq + 1 if head else 1),
             prev=(head.id if head else None) if prev is False else prev,  # type: ignore[arg-type]
             created_at=created_at if created_at is not None else self.clock,

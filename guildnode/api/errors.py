@@ -40,7 +40,9 @@ class ApiError(Exception):
         self.status = HTTP_CODES[code]
 
 
-def error_response(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(
         {"error": {"code": code, "detail": detail}}, status_code=status, headers=headers
     )
@@ -66,7 +68,11 @@ def install_error_handlers(app: FastAPI) -> None:
             f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg', 'invalid')}"
             for err in exc.errors()
         )
-        code = "invalid_query" if any(e.get("loc", ("",))[0] == "query" for e in exc.errors()) else "invalid_request"
+        code = (
+            "invalid_query"
+            if any(e.get("loc", ("",))[0] == "query" for e in exc.errors())
+            else "invalid_request"
+        )
         return error_response(400, code, f"The request is not valid: {problems}.")
 
     @app.exception_handler(StarletteHTTPException)

@@ -101,7 +101,9 @@ async def _read_body(request: Request) -> bytes:
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise ApiError("body_too_large", f"A request body may be at most {MAX_BODY_BYTES} bytes.")
+            raise ApiError(
+                "body_too_large", f"A request body may be at most {MAX_BODY_BYTES} bytes."
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -112,7 +114,15 @@ async def _read_body(request: Request) -> bytes:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"type": "object", "properties": {"records": {"type": "array", "maxItems": MAX_BATCH}}, "required": ["records"]}}},
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"records": {"type": "array", "maxItems": MAX_BATCH}},
+                        "required": ["records"],
+                    }
+                }
+            },
         }
     },
 )
@@ -122,7 +132,11 @@ async def inbox(request: Request, node: NodeDep) -> Response:
         payload = parse_json(body)
     except ProtocolError as exc:
         raise ApiError("malformed_request", exc.detail) from None
-    if type(payload) is not dict or set(payload) != {"records"} or type(payload["records"]) is not list:
+    if (
+        type(payload) is not dict
+        or set(payload) != {"records"}
+        or type(payload["records"]) is not list
+    ):
         raise ApiError(
             "malformed_request",
             'The body must be a JSON object {"records": [...]} with no other keys.',

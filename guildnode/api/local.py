@@ -25,7 +25,12 @@ def published(record: VerifiedRecord) -> dict[str, Any]:
 
 
 def whoami(node: Node) -> dict[str, Any]:
-    return {"did": node.did, "name": node.name, "url": node.public_url, "records": node.store.count()}
+    return {
+        "did": node.did,
+        "name": node.name,
+        "url": node.public_url,
+        "records": node.store.count(),
+    }
 
 
 class _Strict(BaseModel):

@@ -96,7 +96,7 @@ def _within_profile(value: Any) -> bool:
     if kind is str or kind is bool or value is None:
         return True
     if kind is int:
-        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
     if kind is dict:
         for key, child in value.items():
             if type(key) is not str or not key.isascii() or not _within_profile(child):
@@ -119,9 +119,7 @@ def _explain(value: Any, where: str) -> None:
                 )
             for key, child in item.items():
                 if not isinstance(key, str) or not key.isascii():
-                    raise ProtocolError(
-                        "non_ascii_key", f"The key {key!r} at {path} is not ASCII."
-                    )
+                    raise ProtocolError("non_ascii_key", f"The key {key!r} at {path} is not ASCII.")
                 if isinstance(child, dict | list):
                     stack.append((child, f"{path}.{key}"))
                 elif not _scalar_ok(child):
@@ -145,13 +143,9 @@ def _scalar_ok(value: Any) -> bool:
 def _raise_scalar(value: Any, path: str) -> None:
     if isinstance(value, _FloatMarker | float):
         text = value.text if isinstance(value, _FloatMarker) else repr(value)
-        raise ProtocolError(
-            "float_not_allowed", f"The number {text} at {path} is not an integer."
-        )
+        raise ProtocolError("float_not_allowed", f"The number {text} at {path} is not an integer.")
     if type(value) is int:
-        raise ProtocolError(
-            "integer_out_of_range", f"The integer at {path} is outside ±(2^53−1)."
-        )
+        raise ProtocolError("integer_out_of_range", f"The integer at {path} is outside ±(2^53−1).")
     if isinstance(value, str):  # a str subclass
         return
     raise ProtocolError("malformed_json", f"The value at {path} is not a JSON value.")

@@ -52,8 +52,10 @@ def _decode_did(did: str) -> bytes:
     bad = next((ch for ch in encoded[1:] if ch not in _BASE58_ALPHABET), None)
     if bad is not None or len(encoded) < 2:
         raise ProtocolError(
-            "invalid_did", f"{_short(did)}: {bad!r} is not a base58btc character."
-            if bad is not None else f"{_short(did)}: the key part is empty."
+            "invalid_did",
+            f"{_short(did)}: {bad!r} is not a base58btc character."
+            if bad is not None
+            else f"{_short(did)}: the key part is empty.",
         )
     raw = base58.b58decode(encoded[1:])
     if raw[:2] != ED25519_MULTICODEC:

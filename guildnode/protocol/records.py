@@ -123,14 +123,12 @@ def verify_record(unverified: Any, expected_id: str | None = None) -> VerifiedRe
     check_profile(unverified)
     missing = REQUIRED_FIELDS.difference(unverified)
     if missing:
-        raise ProtocolError(
-            "missing_field", f"The record lacks {', '.join(sorted(missing))}."
-        )
+        raise ProtocolError("missing_field", f"The record lacks {', '.join(sorted(missing))}.")
     extra = set(unverified).difference(_ALLOWED_FIELDS)
     if extra:
         raise ProtocolError(
-            "unexpected_field", f"The record has fields the envelope does not define: "
-            f"{', '.join(sorted(extra))}."
+            "unexpected_field",
+            f"The record has fields the envelope does not define: {', '.join(sorted(extra))}.",
         )
     if unverified["v"] != PROTOCOL_VERSION or type(unverified["v"]) is not int:
         raise ProtocolError("unsupported_version", "Only records with `v` = 1 are understood.")
@@ -163,7 +161,7 @@ def verify_record(unverified: Any, expected_id: str | None = None) -> VerifiedRe
     message = canonical_bytes(unsigned)  # raises invalid_string
     # `v` is the last key in canonical order and always 1, so the signed record's bytes
     # are the unsigned ones with `sig` spliced in before it.
-    canonical = b"%s,\"sig\":\"%s\"%s" % (message[: -len(_V_TAIL)], unverified["sig"].encode(), _V_TAIL)
+    canonical = b'%s,"sig":"%s"%s' % (message[: -len(_V_TAIL)], unverified["sig"].encode(), _V_TAIL)
     if len(canonical) > MAX_RECORD_BYTES:
         raise ProtocolError(
             "record_too_large",

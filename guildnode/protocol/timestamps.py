@@ -17,9 +17,7 @@ def parse_timestamp(text: object, field: str = "timestamp") -> int:
     time that does not exist (month 13, 30 February, second 60).
     """
     if not isinstance(text, str) or not _FORM.fullmatch(text):
-        raise ProtocolError(
-            "invalid_timestamp", f"`{field}` must be exactly YYYY-MM-DDTHH:MM:SSZ."
-        )
+        raise ProtocolError("invalid_timestamp", f"`{field}` must be exactly YYYY-MM-DDTHH:MM:SSZ.")
     try:
         moment = datetime.fromisoformat(text[:-1] + "+00:00")
     except ValueError as exc:

@@ -89,7 +89,10 @@ async def test_unknown_record_and_fork_are_404(make_node, author) -> None:
     served = await make_node()
     missing = await served.client.get("/records/" + "0" * 64)
     assert missing.status_code == 404
-    assert missing.json()["error"] == {"code": "not_found", "detail": missing.json()["error"]["detail"]}
+    assert missing.json()["error"] == {
+        "code": "not_found",
+        "detail": missing.json()["error"]["detail"],
+    }
     assert (await served.client.get(f"/sync/forks/{author(1).did}")).status_code == 404
 
 
@@ -100,10 +103,14 @@ async def test_openapi_docs_are_served(make_node) -> None:
     assert {"/inbox", "/sync/heads", "/sync/feed/{did}", "/records/{record_id}"} <= set(paths)
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}]
+)
 async def test_local_api_needs_the_owner_token(make_node, headers) -> None:
     served = await make_node()
-    response = await served.client.post("/api/vouch", json={"subject": "x", "level": 1}, headers=headers)
+    response = await served.client.post(
+        "/api/vouch", json={"subject": "x", "level": 1}, headers=headers
+    )
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthorized"
     assert served.node.store.count() == 0
@@ -120,7 +127,12 @@ async def test_local_api_publishes_in_the_owners_chain(make_node, author) -> Non
     assert made.status_code == 200
     record = made.json()["record"]
     assert record["author"] == served.node.did and record["seq"] == 1
-    assert record["body"] == {"subject": bob.did, "level": 3, "context": "python", "statement": "Ships."}
+    assert record["body"] == {
+        "subject": bob.did,
+        "level": 3,
+        "context": "python",
+        "statement": "Ships.",
+    }
     served_record = (await served.client.get(f"/records/{made.json()['id']}")).json()
     assert served_record == record
 
@@ -137,8 +149,12 @@ async def test_local_api_publishes_in_the_owners_chain(make_node, author) -> Non
 )
 async def test_local_api_refuses_bad_vouches(make_node, author, payload, code) -> None:
     served = await make_node()
-    subject = {"SELF": served.node.did, "OTHER": author(2).did}.get(payload["subject"], payload["subject"])
-    response = await served.client.post("/api/vouch", json={**payload, "subject": subject}, headers=served.owner)
+    subject = {"SELF": served.node.did, "OTHER": author(2).did}.get(
+        payload["subject"], payload["subject"]
+    )
+    response = await served.client.post(
+        "/api/vouch", json={**payload, "subject": subject}, headers=served.owner
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == code
     assert served.node.store.count() == 0

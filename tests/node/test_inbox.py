@@ -256,13 +256,19 @@ async def test_a_fork_is_kept_as_evidence_and_freezes_the_chain(make_node, autho
     feed_before = (await served.client.get(f"/sync/feed/{alice.did}")).json()["records"]
     assert feed_before == [r.to_wire() for r in chain]
 
-    rival = alice.next("vouch", {"subject": chain[0].body["subject"], "level": 3}, seq=3, prev=chain[1].id)
+    rival = alice.next(
+        "vouch", {"subject": chain[0].body["subject"], "level": 3}, seq=3, prev=chain[1].id
+    )
     [result] = await served.inbox([rival.to_wire()])
     await assert_rejected(served, result, "fork")
     assert result["id"] == rival.id
 
     proof = (await served.client.get(f"/sync/forks/{alice.did}")).json()
-    assert proof == {"author": alice.did, "seq": 3, "records": [chain[2].to_wire(), rival.to_wire()]}
+    assert proof == {
+        "author": alice.did,
+        "seq": 3,
+        "records": [chain[2].to_wire(), rival.to_wire()],
+    }
     # The rival never enters the chain; the chain is frozen before the forked seq everywhere.
     feed_after = (await served.client.get(f"/sync/feed/{alice.did}")).json()["records"]
     assert feed_after == [r.to_wire() for r in chain[:2]]
