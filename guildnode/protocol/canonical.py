@@ -29,6 +29,21 @@ class _FloatMarker:
         self.text = text
 
 
+class _BigIntegerMarker:
+    """Stands where the input had an integer too long to be within the profile (Python
+    refuses to convert digit strings past 4,300 digits, so it is never converted)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _parse_int(text: str) -> int | _BigIntegerMarker:
+    # ±(2^53−1) has 16 digits; anything longer is out of range whatever its value.
+    return int(text) if len(text) <= 17 else _BigIntegerMarker(text)
+
+
 class _DuplicateKeyObject(dict[str, Any]):
     """An object whose input named `key` more than once (the last value is kept)."""
 
@@ -51,6 +66,7 @@ def _object_from_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 _decoder = json.JSONDecoder(
     object_pairs_hook=_object_from_pairs,
     parse_float=_FloatMarker,
+    parse_int=_parse_int,
     parse_constant=_FloatMarker,  # NaN, Infinity, -Infinity
 )
 
@@ -144,7 +160,7 @@ def _raise_scalar(value: Any, path: str) -> None:
     if isinstance(value, _FloatMarker | float):
         text = value.text if isinstance(value, _FloatMarker) else repr(value)
         raise ProtocolError("float_not_allowed", f"The number {text} at {path} is not an integer.")
-    if type(value) is int:
+    if type(value) is int or isinstance(value, _BigIntegerMarker):
         raise ProtocolError("integer_out_of_range", f"The integer at {path} is outside ±(2^53−1).")
     if isinstance(value, str):  # a str subclass
         return

@@ -73,10 +73,16 @@ def _decode_did(did: str) -> bytes:
     return raw[2:]
 
 
-@lru_cache(maxsize=16384)
 def verify_key(did: str) -> nacl.signing.VerifyKey:
     """The verifying key of a did:key; raises `invalid_did` as `public_key_from_did`."""
-    return nacl.signing.VerifyKey(public_key_from_did(did))
+    if not isinstance(did, str):
+        raise ProtocolError("invalid_did", "A DID must be a string.")
+    return _verify_key(did)
+
+
+@lru_cache(maxsize=16384)
+def _verify_key(did: str) -> nacl.signing.VerifyKey:
+    return nacl.signing.VerifyKey(_decode_did(did))
 
 
 def verify_signature(did: str, message: bytes, signature: bytes) -> bool:
