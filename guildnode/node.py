@@ -27,6 +27,7 @@ from .protocol import (
     sign_record,
     verify_record,
 )
+from .scope import Scope, compute_scope, names_owner
 from .store import ForkProof, Store
 
 Clock = Callable[[], float]
@@ -35,6 +36,9 @@ Clock = Callable[[], float]
 # (which releases the GIL) verifies half of it on a second thread.
 PARALLEL_VERIFY_THRESHOLD = 32
 MAX_VOUCH_DAYS = 365
+# SPEC §9.7: what an out-of-scope author may place here by naming the owner.
+GUEST_RECORDS_PER_AUTHOR = 64
+GUEST_AUTHORS = 1000
 
 
 class NodeError(Exception):
@@ -102,6 +106,8 @@ class Node:
         self._clock = clock
         self._write_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify")
+        self._scope: tuple[tuple[int, int], Scope] | None = None
+        self.on_publish: list[Callable[[VerifiedRecord], None]] = []
 
     @property
     def did(self) -> str:
@@ -140,14 +146,71 @@ class Node:
                 expires_at=expires_at,
             )
             self.store.commit([record])
+        for listener in self.on_publish:
+            listener(record)
         return record
 
-    def ingest(self, unverified: Sequence[Any]) -> list[IngestResult]:
+    def scope(self) -> Scope:
+        """The owner's replication scope, recomputed when records arrive (and each minute,
+        as vouches expire)."""
+        key = (self.store.version, self.now() // 60)
+        if self._scope is None or self._scope[0] != key:
+            self._scope = (key, compute_scope(self.store, self.did, self.now()))
+        return self._scope[1]
+
+    def _admit(
+        self, verdicts: Sequence[VerifiedRecord | ProtocolError]
+    ) -> list[VerifiedRecord | ProtocolError]:
+        """SPEC §9.7: refuse records whose author is out of scope, except an author's records
+        up to one that names the owner, within the guest quotas."""
+        scope = self.scope()
+        last_naming: dict[str, int] = {}
+        for index, verdict in enumerate(verdicts):
+            if (
+                isinstance(verdict, VerifiedRecord)
+                and verdict.author not in scope
+                and names_owner(verdict, scope)
+            ):
+                last_naming[verdict.author] = index
+        guests_held = None
+        admitted: list[VerifiedRecord | ProtocolError] = []
+        for index, verdict in enumerate(verdicts):
+            if not isinstance(verdict, VerifiedRecord) or verdict.author in scope:
+                admitted.append(verdict)
+            elif index > last_naming.get(verdict.author, -1):
+                admitted.append(
+                    ProtocolError("out_of_scope", f"{verdict.author} is outside this node's scope.")
+                )
+            else:
+                if guests_held is None:
+                    guests_held = {a for a in self.store.heads() if a not in scope}
+                new_guest = verdict.author not in guests_held
+                if verdict.seq > GUEST_RECORDS_PER_AUTHOR or (
+                    new_guest and len(guests_held) >= GUEST_AUTHORS
+                ):
+                    admitted.append(
+                        ProtocolError(
+                            "quota_exceeded",
+                            f"{verdict.author} is outside this node's scope and over the "
+                            f"quota for records that name the owner.",
+                        )
+                    )
+                else:
+                    guests_held.add(verdict.author)
+                    admitted.append(verdict)
+        return admitted
+
+    def ingest(self, unverified: Sequence[Any], *, scoped: bool = False) -> list[IngestResult]:
         """Judge each record on its own, store the good ones in one transaction, and answer
-        record by record, in order (SPEC §9.5). Accepted records are durable on return."""
+        record by record, in order (SPEC §9.5). Accepted records are durable on return.
+
+        With `scoped`, records of authors outside the replication scope are refused
+        (SPEC §9.7), as they are from peers."""
         verdicts = self._verify_all(unverified)
         results: list[IngestResult] = []
         with self._write_lock:
+            if scoped:
+                verdicts = self._admit(verdicts)
             now = self.now()
             appends: list[VerifiedRecord] = []
             forks: list[ForkProof] = []
@@ -214,6 +277,19 @@ class Node:
         second = self._pool.submit(lambda: [_judge(item) for item in unverified[half:]])
         first = [_judge(item) for item in unverified[:half]]
         return first + second.result()
+
+    def keep_fork_proof(self, first: VerifiedRecord, second: VerifiedRecord) -> bool:
+        """Keep a fork proof learnt from a peer: two verified records of one author at one
+        seq with different ids (SPEC §7.5). Freezes that chain here too. Returns False if
+        the pair proves nothing; True if it is (or an earlier proof was) kept."""
+        if first.author != second.author or first.seq != second.seq or first.id == second.id:
+            return False
+        with self._write_lock:
+            if self.store.fork(first.author) is None:
+                self.store.commit(
+                    [], [ForkProof(first.author, first.seq, first.canonical, second.canonical)]
+                )
+        return True
 
     # -- the owner's use cases ------------------------------------------------------
 

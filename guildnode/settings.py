@@ -23,6 +23,10 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     public_url: str | None = None
+    sync_interval: float = 30.0  # seconds between anti-entropy rounds; 0 turns them off
+    allow_private_peers: bool = False  # contact loopback/private addresses (tests, demo)
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
 
     @property
     def url(self) -> str:
@@ -46,6 +50,8 @@ class Settings:
         host: str | None = None,
         port: int | None = None,
         public_url: str | None = None,
+        sync_interval: float | None = None,
+        allow_private_peers: bool | None = None,
     ) -> Settings:
         env = os.environ
         return cls(
@@ -53,4 +59,10 @@ class Settings:
             host=host or env.get("GUILDNODE_HOST", "127.0.0.1"),
             port=port if port is not None else int(env.get("GUILDNODE_PORT", DEFAULT_PORT)),
             public_url=public_url or env.get("GUILDNODE_PUBLIC_URL") or None,
+            sync_interval=sync_interval
+            if sync_interval is not None
+            else float(env.get("GUILDNODE_SYNC_INTERVAL", 30.0)),
+            allow_private_peers=allow_private_peers
+            if allow_private_peers is not None
+            else env.get("GUILDNODE_ALLOW_PRIVATE_PEERS", "").lower() in {"1", "true", "yes"},
         )

@@ -8,15 +8,18 @@ canonical bytes that were verified, so serving a feed needs no re-encoding.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
 from .protocol import ChainHead, VerifiedRecord
+from .protocol.kinds import references
 
 
 class ChainOrderError(RuntimeError):
@@ -31,6 +34,20 @@ class ForkProof:
     seq: int
     first: bytes
     second: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """One reference of a stored record (see `protocol.kinds.references`)."""
+
+    record_id: str
+    author: str
+    role: str
+    value: str
+    context: str | None
+    created_at: int
+    expires_at: int | None
+    seq: int
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
@@ -56,6 +73,40 @@ def _migration_1(db: sqlite_utils.Database) -> None:
             seq INTEGER NOT NULL,
             id TEXT NOT NULL,
             created_at INTEGER NOT NULL
+        )
+        """
+    )
+    # What each record points at (protocol.kinds.references), for scope and derivations.
+    db.execute(
+        """
+        CREATE TABLE refs (
+            record_id TEXT NOT NULL REFERENCES records (id),
+            author TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            role TEXT NOT NULL,
+            value TEXT NOT NULL,
+            context TEXT,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER
+        )
+        """
+    )
+    db.execute("CREATE INDEX refs_value ON refs (value, kind)")
+    db.execute("CREATE INDEX refs_author ON refs (author, kind)")
+    db.execute(
+        """
+        CREATE TABLE peers (
+            did TEXT PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            source TEXT NOT NULL,
+            added_at INTEGER NOT NULL,
+            last_sync_at INTEGER,
+            last_success_at INTEGER,
+            last_error TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            records_received INTEGER NOT NULL DEFAULT 0,
+            rejections TEXT NOT NULL DEFAULT '{}',
+            heads_etag TEXT
         )
         """
     )
@@ -190,6 +241,24 @@ class Store:
                 [(r.author, r.seq, r.id, r.created_at) for r in last.values()],
             )
             self.db.conn.executemany(
+                "INSERT INTO refs (record_id, author, kind, role, value, context, created_at,"
+                " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r.id,
+                        r.author,
+                        r.kind,
+                        role,
+                        value,
+                        r.body.get("context") if r.kind == "vouch" else None,
+                        r.created_at,
+                        r.expires_at,
+                    )
+                    for r in appends
+                    for role, value in references(r.kind, r.body)
+                ],
+            )
+            self.db.conn.executemany(
                 "INSERT OR IGNORE INTO forks (author, seq, first, second) VALUES (?, ?, ?, ?)",
                 [(p.author, p.seq, p.first, p.second) for p in forks],
             )
@@ -236,8 +305,9 @@ class Store:
             page.append(bytes(canonical))
         return page
 
-    def heads(self) -> dict[str, tuple[int, str]]:
-        """author → (seq, id) of every held chain, frozen chains at their freeze (SPEC §7.5)."""
+    def heads(self) -> dict[str, tuple[int, str | None, bool]]:
+        """author → (seq, id, forked) of every held chain, frozen chains at their freeze
+        (SPEC §7.5)."""
         with self._lock:
             rows = self.db.execute(
                 "SELECT h.author, h.seq, h.id, f.seq, r.id FROM heads h"
@@ -245,12 +315,12 @@ class Store:
                 " LEFT JOIN records r ON r.author = h.author AND r.seq = f.seq - 1"
                 " ORDER BY h.author"
             ).fetchall()
-        heads: dict[str, tuple[int, str]] = {}
+        heads: dict[str, tuple[int, str | None, bool]] = {}
         for author, seq, rid, fork_seq, frozen_id in rows:
             if fork_seq is None:
-                heads[author] = (seq, rid)
-            elif frozen_id is not None:
-                heads[author] = (fork_seq - 1, frozen_id)
+                heads[author] = (seq, rid, False)
+            else:  # frozen before the fork; a fork at seq 1 leaves (0, None)
+                heads[author] = (fork_seq - 1, frozen_id, True)
         return heads
 
     def records(
@@ -271,6 +341,114 @@ class Store:
             ).fetchall()
         for rid, canonical in rows:
             yield rid, bytes(canonical)
+
+    def refs(
+        self,
+        kind: str,
+        *,
+        authors: Iterable[str] | None = None,
+        values: Iterable[str] | None = None,
+        record_ids: Iterable[str] | None = None,
+        contexts: Iterable[str] | None = None,
+    ) -> list[Ref]:
+        """References of `kind` records in served chains (not past a fork's freeze),
+        filtered by author, value, record id and (vouch) context; in chain order."""
+        clauses, params = ["x.kind = ?"], [kind]
+        for column, wanted in (
+            ("x.author", authors),
+            ("x.value", values),
+            ("x.record_id", record_ids),
+            ("x.context", contexts),
+        ):
+            if wanted is not None:
+                items = list(wanted)
+                if not items:
+                    return []
+                clauses.append(f"{column} IN ({', '.join('?' * len(items))})")
+                params.extend(items)
+        sql = (
+            "SELECT x.record_id, x.author, x.role, x.value, x.context, x.created_at,"
+            " x.expires_at, r.seq FROM refs x JOIN records r ON r.id = x.record_id"
+            " LEFT JOIN forks f ON f.author = x.author"
+            f" WHERE {' AND '.join(clauses)} AND (f.seq IS NULL OR r.seq < f.seq)"
+            " ORDER BY x.author, r.seq"
+        )
+        with self._lock:
+            rows = self.db.execute(sql, params).fetchall()
+        return [Ref(*row) for row in rows]
+
+    # -- peers ---------------------------------------------------------------------
+
+    def add_peer(self, did: str, url: str, source: str, now: int) -> bool:
+        """Record a peer (or its new URL). Returns False if it was known at that URL."""
+        with self._lock, self.db.conn:
+            self.db.execute("BEGIN IMMEDIATE")
+            row = self.db.execute("SELECT url FROM peers WHERE did = ?", [did]).fetchone()
+            if row and row[0] == url:
+                return False
+            self.db.execute("DELETE FROM peers WHERE url = ? AND did != ?", [url, did])
+            self.db.execute(
+                "INSERT INTO peers (did, url, source, added_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (did) DO UPDATE SET url = excluded.url, heads_etag = NULL",
+                [did, url, source, now],
+            )
+        self._version += 1
+        return True
+
+    def remove_peer(self, did_or_url: str) -> bool:
+        with self._lock, self.db.conn:
+            self.db.execute("BEGIN IMMEDIATE")
+            cursor = self.db.execute(
+                "DELETE FROM peers WHERE did = ? OR url = ?", [did_or_url, did_or_url]
+            )
+        return bool(cursor.rowcount)
+
+    def peers(self) -> list[dict[str, Any]]:
+        with self._lock:
+            cursor = self.db.execute("SELECT * FROM peers ORDER BY added_at, did")
+            names = [d[0] for d in cursor.description]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        for row in rows:
+            row["rejections"] = json.loads(row["rejections"])
+        return rows
+
+    def note_sync(
+        self,
+        did: str,
+        now: int,
+        *,
+        received: int,
+        rejections: dict[str, int],
+        error: str | None,
+        etag: str | None,
+    ) -> None:
+        """Add one sync round's outcome to a peer's record."""
+        with self._lock, self.db.conn:
+            self.db.execute("BEGIN IMMEDIATE")
+            row = self.db.execute("SELECT rejections FROM peers WHERE did = ?", [did]).fetchone()
+            if row is None:
+                return
+            counts: dict[str, int] = json.loads(row[0])
+            for code, n in rejections.items():
+                counts[code] = counts.get(code, 0) + n
+            self.db.execute(
+                "UPDATE peers SET last_sync_at = ?, records_received = records_received + ?,"
+                " rejections = ?, last_error = ?,"
+                " failures = CASE WHEN ? IS NULL THEN 0 ELSE failures + 1 END,"
+                " last_success_at = CASE WHEN ? IS NULL THEN ? ELSE last_success_at END,"
+                " heads_etag = ? WHERE did = ?",
+                [
+                    now,
+                    received,
+                    json.dumps(counts, sort_keys=True),
+                    error,
+                    error,
+                    error,
+                    now,
+                    etag,
+                    did,
+                ],
+            )
 
     def forks(self) -> list[ForkProof]:
         with self._lock:

@@ -53,7 +53,10 @@ def heads(request: Request, node: NodeDep) -> Response:
     version = node.store.version
     cached = getattr(request.app.state, "heads_cache", None)
     if cached is None or cached[0] != version:
-        feeds = {a: {"seq": s, "id": i} for a, (s, i) in node.store.heads().items()}
+        feeds = {
+            author: {"seq": seq, "id": rid, **({"forked": True} if forked else {})}
+            for author, (seq, rid, forked) in node.store.heads().items()
+        }
         body = json.dumps({"feeds": feeds}, separators=(",", ":"), sort_keys=True).encode()
         cached = (version, body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
         request.app.state.heads_cache = cached

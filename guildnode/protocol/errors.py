@@ -32,6 +32,8 @@ CODES: dict[str, str] = {
     "created_in_future": "`created` is more than 300 seconds ahead of the receiver's clock.",
     "fork": "A second, different record for an (author, seq) already held.",
     "chain_frozen": "The author's chain is frozen by a proven fork.",
+    "out_of_scope": "The author is outside this node's replication scope.",
+    "quota_exceeded": "The record names the owner, but its author's quota is used up.",
 }
 
 

@@ -306,3 +306,23 @@ def validate_body(kind: str, body: Any) -> None:
     validator = _VALIDATORS.get(kind)
     if validator is not None:
         validator(body, "body")
+
+
+def references(kind: str, body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The identities and records a verified body points at, as (role, value) pairs.
+
+    These are what replication scope and later derivations follow (SPEC §9.7): a vouch's
+    subject, a revoke's target, a charter's founders, the guild of an apply, leave or brief.
+    Unknown kinds reference nothing.
+    """
+    if kind == "vouch":
+        return [("subject", body["subject"])]
+    if kind == "revoke":
+        return [("target", body["target"])]
+    if kind == "guild":
+        return [("founder", did) for did in body["founders"]]
+    if kind in ("apply", "leave"):
+        return [("guild", body["guild"])]
+    if kind == "brief":
+        return [("guild", guild) for guild in body["guilds"]]
+    return []

@@ -273,7 +273,7 @@ async def test_a_fork_is_kept_as_evidence_and_freezes_the_chain(make_node, autho
     feed_after = (await served.client.get(f"/sync/feed/{alice.did}")).json()["records"]
     assert feed_after == [r.to_wire() for r in chain[:2]]
     heads = (await served.client.get("/sync/heads")).json()["feeds"]
-    assert heads[alice.did] == {"seq": 2, "id": chain[1].id}
+    assert heads[alice.did] == {"seq": 2, "id": chain[1].id, "forked": True}
     assert (await served.client.get(f"/records/{rival.id}")).status_code == 404
     later = alice.next(seq=4, prev=chain[2].id)
     [frozen] = await served.inbox([later.to_wire()])

@@ -1,0 +1,210 @@
+"""The peer client: signed, bounded HTTP requests from this node to another (SPEC §9).
+
+Every request carries an RFC 9421 signature by the owner's key. Every call has connect and
+read timeouts; a response body over its limit is cut off and reported; redirects are never
+followed; only http and https URLs are contacted. Failures become `PeerError`s with stable
+codes, so an unreachable peer, a slow one and one that breaks the protocol never look alike.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from .protocol import Identity, ProtocolError, parse_json
+from .protocol.httpsig import sign_request
+
+MAX_PAGE_BYTES = 1_048_576 + 4096
+MAX_HEADS_BYTES = 8 * 1_048_576
+MAX_SMALL_BYTES = 65_536
+
+PEER_CODES: dict[str, str] = {
+    "peer_unreachable": "The peer could not be connected to.",
+    "peer_timeout": "The peer did not answer within the timeout.",
+    "peer_redirect": "The peer answered with a redirect, which is never followed.",
+    "response_too_large": "The peer's answer exceeded its size limit and was cut off.",
+    "bad_response": "The peer's answer is not the JSON shape the protocol defines.",
+    "peer_refused": "The peer answered with an error status.",
+    "invalid_url": "The URL is not an absolute http or https URL.",
+    "private_address": "The URL points at a private or loopback address, which is not allowed.",
+    "identity_mismatch": "The peer's /.well-known/guildnode names another identity.",
+    # Counted among a peer's rejections rather than raised:
+    "short_feed": "The peer's heads promised records its feed did not serve.",
+    "wrong_author": "A feed page held a record of another author.",
+    "bad_fork_proof": "The peer showed a fork but served no valid proof of it.",
+}
+
+
+class PeerError(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+@dataclass
+class Traffic:
+    """What a conversation with a peer cost: round trips and bytes each way."""
+
+    round_trips: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+
+    def add(self, other: Traffic) -> None:
+        self.round_trips += other.round_trips
+        self.bytes_sent += other.bytes_sent
+        self.bytes_received += other.bytes_received
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    traffic: Traffic = field(default_factory=Traffic)
+
+    def json(self) -> Any:
+        try:
+            return parse_json(self.body)
+        except ProtocolError as exc:
+            raise PeerError("bad_response", f"The answer is not JSON: {exc.detail}") from None
+
+
+def normalise_url(url: str) -> str:
+    """`scheme://host[:port][/path]` without a trailing slash; raises `invalid_url`."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PeerError("invalid_url", f"{url!r} is not an absolute http or https URL.")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise PeerError(
+            "invalid_url", f"{url!r} must not carry credentials, a query or a fragment."
+        )
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def is_private_host(host: str) -> bool:
+    """True for loopback, private, link-local and unspecified addresses, and names that
+    resolve to one (a name that does not resolve is treated as private: fail closed)."""
+    try:
+        addresses = [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None)
+        except OSError:
+            return True
+        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    return any(
+        a.is_private or a.is_loopback or a.is_link_local or a.is_unspecified or a.is_reserved
+        for a in addresses
+    )
+
+
+def _header_size(headers: httpx.Headers) -> int:
+    return sum(len(k) + len(v) + 4 for k, v in headers.raw)
+
+
+class PeerClient:
+    """One node's outgoing HTTP, signed with the owner's key."""
+
+    def __init__(
+        self,
+        identity: Identity,
+        clock: Callable[[], float],
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 10.0,
+    ) -> None:
+        self.identity = identity
+        self._clock = clock
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            follow_redirects=False,
+            headers={"user-agent": "guildnode", "accept-encoding": "identity"},
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        payload: Any = None,
+        headers: dict[str, str] | None = None,
+        limit: int = MAX_SMALL_BYTES,
+    ) -> Answer:
+        """Send one signed request and read at most `limit` bytes of the answer.
+
+        Raises `PeerError` for a transport failure, a timeout, a redirect or an answer over
+        `limit`. HTTP error statuses are returned, not raised: callers decide.
+        """
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise PeerError("invalid_url", f"{url!r} is not an http or https URL.")
+        body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+        all_headers = dict(headers or {})
+        if body:
+            all_headers["content-type"] = "application/json"
+        all_headers.update(
+            sign_request(
+                self.identity,
+                method=method,
+                url=url,
+                headers=all_headers,
+                body=body,
+                now=int(self._clock()),
+            )
+        )
+        request = self._client.build_request(method, url, content=body, headers=all_headers)
+        traffic = Traffic(round_trips=1, bytes_sent=len(body) + _header_size(request.headers))
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise PeerError("peer_timeout", f"{url} did not answer in time.") from exc
+        except httpx.TransportError as exc:
+            raise PeerError("peer_unreachable", f"{url}: {exc.__class__.__name__}: {exc}") from exc
+        try:
+            if response.is_redirect:
+                target = response.headers.get("location", "?")
+                raise PeerError("peer_redirect", f"{url} redirected to {target}; not followed.")
+            declared = response.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise PeerError(
+                    "response_too_large", f"{url} announced {declared} bytes; the limit is {limit}."
+                )
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise PeerError(
+                        "response_too_large", f"{url} sent more than {limit} bytes; cut off."
+                    )
+                chunks.append(chunk)
+        except httpx.TimeoutException as exc:
+            raise PeerError("peer_timeout", f"{url} stalled while answering.") from exc
+        except httpx.TransportError as exc:
+            raise PeerError("peer_unreachable", f"{url}: {exc.__class__.__name__}: {exc}") from exc
+        finally:
+            await response.aclose()
+        traffic.bytes_received = size + _header_size(response.headers) + 12
+        return Answer(response.status_code, response.headers, b"".join(chunks), traffic)
+
+    async def well_known(self, base_url: str) -> dict[str, Any]:
+        """The peer's self-description; raises `PeerError` if it is not the right shape."""
+        answer = await self.request("GET", f"{base_url}/.well-known/guildnode")
+        if answer.status != 200:
+            raise PeerError("peer_refused", f"{base_url} answered {answer.status} to /.well-known.")
+        info = answer.json()
+        if not isinstance(info, dict) or not isinstance(info.get("did"), str):
+            raise PeerError("bad_response", f"{base_url}/.well-known/guildnode names no DID.")
+        return info

@@ -1,0 +1,121 @@
+"""Replication scope: whose feeds this node asks for and accepts (SPEC §9.7).
+
+Pure over a `RefReader` (the store satisfies it) and `now`. The scope is the owner; the
+identities within two vouch hops along vouches given (the owner's vouchees and theirs);
+those who vouch for the owner (in scope, but they do not widen it); the founders and
+applicants of the guilds the owner founded or applied to; and whoever a member of such a
+guild vouches for in that guild's context (that is how an organisation's briefs reach a
+guild). Only active vouches count: not revoked by their author, not expired, and never
+older than 365 days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from .protocol import VerifiedRecord
+from .store import Ref
+
+MAX_VOUCH_LIFE = 365 * 86_400  # SPEC §6.2: a vouch never counts for longer than this
+
+
+class RefReader(Protocol):
+    def refs(
+        self,
+        kind: str,
+        *,
+        authors: Iterable[str] | None = None,
+        values: Iterable[str] | None = None,
+        record_ids: Iterable[str] | None = None,
+        contexts: Iterable[str] | None = None,
+    ) -> list[Ref]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    owner: str
+    core: frozenset[str]
+    guilds: frozenset[str]
+
+    def __contains__(self, did: object) -> bool:
+        return did in self.core
+
+
+def vouch_is_active(ref: Ref, revoked: set[str], now: int) -> bool:
+    """A vouch counts while unrevoked, before its `expires`, and within 365 days."""
+    if ref.record_id in revoked:
+        return False
+    end = ref.created_at + MAX_VOUCH_LIFE
+    if ref.expires_at is not None:
+        end = min(end, ref.expires_at)
+    return now < end
+
+
+def active_vouches(reader: RefReader, now: int, **filters: Iterable[str]) -> list[Ref]:
+    """The active vouch references matching `filters` (see `RefReader.refs`)."""
+    found = reader.refs("vouch", **filters)
+    if not found:
+        return []
+    authors = {ref.author for ref in found}
+    # A revoke counts only from the author of the record it targets.
+    revoked = {
+        ref.value
+        for ref in reader.refs("revoke", authors=authors, values={r.record_id for r in found})
+        if any(v.record_id == ref.value and v.author == ref.author for v in found)
+    }
+    return [ref for ref in found if vouch_is_active(ref, revoked, now)]
+
+
+def owner_guilds(reader: RefReader, owner: str) -> frozenset[str]:
+    """Guild charters the owner founded, or applied to and has not left since."""
+    founded = {ref.record_id for ref in reader.refs("guild", values=[owner])}
+    return frozenset(founded | current_applications(reader, [owner]).get(owner, set()))
+
+
+def current_applications(
+    reader: RefReader, authors: Iterable[str] | None = None, guilds: Iterable[str] | None = None
+) -> dict[str, set[str]]:
+    """author → guilds applied to and not left afterwards (by chain order)."""
+    latest: dict[tuple[str, str], tuple[int, bool]] = {}
+    for kind in ("apply", "leave"):
+        for ref in reader.refs(kind, authors=authors, values=guilds):
+            key = (ref.author, ref.value)
+            if key not in latest or latest[key][0] < ref.seq:
+                latest[key] = (ref.seq, kind == "apply")
+    applied: dict[str, set[str]] = {}
+    for (author, guild), (_, is_apply) in latest.items():
+        if is_apply:
+            applied.setdefault(author, set()).add(guild)
+    return applied
+
+
+def compute_scope(reader: RefReader, owner: str, now: int) -> Scope:
+    """The owner's replication scope from the records held (SPEC §9.7)."""
+    core = {owner}
+    hop1 = {ref.value for ref in active_vouches(reader, now, authors=[owner])}
+    hop2 = {ref.value for ref in active_vouches(reader, now, authors=hop1)} if hop1 else set()
+    vouchers = {ref.author for ref in active_vouches(reader, now, values=[owner])}
+    core |= hop1 | hop2 | vouchers
+    guilds = owner_guilds(reader, owner)
+    if guilds:
+        founders = {ref.value for ref in reader.refs("guild", record_ids=guilds)}
+        applicants = set(current_applications(reader, guilds=guilds))
+        members = founders | applicants
+        core |= members
+        contexts = [f"guild:{guild}" for guild in guilds]
+        core |= {
+            ref.value for ref in active_vouches(reader, now, authors=members, contexts=contexts)
+        }
+    return Scope(owner, frozenset(core), guilds)
+
+
+def names_owner(record: VerifiedRecord, scope: Scope) -> bool:
+    """SPEC §9.7: the record's subject is the owner, or it applies to one of the owner's
+    guilds (an `apply` names every member)."""
+    if record.kind == "vouch":
+        return bool(record.body.get("subject") == scope.owner)
+    if record.kind == "apply":
+        return record.body.get("guild") in scope.guilds
+    return False
