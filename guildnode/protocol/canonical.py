@@ -18,6 +18,7 @@ from typing import Any
 from .errors import ProtocolError
 
 MAX_SAFE_INTEGER = 2**53 - 1
+MAX_DEPTH = 32  # SPEC §2.2: arrays and objects nest at most this deep
 
 
 class _FloatMarker:
@@ -106,28 +107,34 @@ def check_profile(value: Any, where: str = "$") -> None:
         _explain(value, where)
 
 
-def _within_profile(value: Any) -> bool:
+def _within_profile(value: Any, depth: int = 0) -> bool:
     """Fast path of `check_profile`: no paths built, exact types only."""
     kind = type(value)
     if kind is str or kind is bool or value is None:
         return True
     if kind is int:
         return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
+    if depth >= MAX_DEPTH:
+        return False
     if kind is dict:
         for key, child in value.items():
-            if type(key) is not str or not key.isascii() or not _within_profile(child):
+            if type(key) is not str or not key.isascii() or not _within_profile(child, depth + 1):
                 return False
         return True
     if kind is list:
-        return all(_within_profile(child) for child in value)
+        return all(_within_profile(child, depth + 1) for child in value)
     return False
 
 
 def _explain(value: Any, where: str) -> None:
     """Slow path of `check_profile`: find the first breach and raise with its path."""
-    stack: list[tuple[Any, str]] = [(value, where)]
+    stack: list[tuple[Any, str, int]] = [(value, where, 0)]
     while stack:
-        item, path = stack.pop()
+        item, path, depth = stack.pop()
+        if isinstance(item, dict | list) and depth >= MAX_DEPTH:
+            raise ProtocolError(
+                "malformed_json", f"The value at {path} nests deeper than {MAX_DEPTH} levels."
+            )
         if isinstance(item, dict):
             if isinstance(item, _DuplicateKeyObject):
                 raise ProtocolError(
@@ -137,13 +144,13 @@ def _explain(value: Any, where: str) -> None:
                 if not isinstance(key, str) or not key.isascii():
                     raise ProtocolError("non_ascii_key", f"The key {key!r} at {path} is not ASCII.")
                 if isinstance(child, dict | list):
-                    stack.append((child, f"{path}.{key}"))
+                    stack.append((child, f"{path}.{key}", depth + 1))
                 elif not _scalar_ok(child):
                     _raise_scalar(child, f"{path}.{key}")
         elif isinstance(item, list):
             for index, child in enumerate(item):
                 if isinstance(child, dict | list):
-                    stack.append((child, f"{path}[{index}]"))
+                    stack.append((child, f"{path}[{index}]", depth + 1))
                 elif not _scalar_ok(child):
                     _raise_scalar(child, f"{path}[{index}]")
         elif not _scalar_ok(item):

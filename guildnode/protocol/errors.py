@@ -1,6 +1,6 @@
 """Protocol errors: one family, each with a stable code that travels on the wire.
 
-SPEC §9 lists every code. A code never changes meaning; the detail is a human sentence
+SPEC §10.1 lists every code. A code never changes meaning; the detail is a human sentence
 that may change between versions. No HTTP status lives here: the node maps codes to
 statuses in one place.
 """
@@ -55,5 +55,5 @@ class ProtocolError(Exception):
         self.detail = detail
 
     def as_dict(self) -> dict[str, str]:
-        """The wire form of the error (SPEC §8.1)."""
+        """The wire form of the error (SPEC §9.1)."""
         return {"code": self.code, "detail": self.detail}

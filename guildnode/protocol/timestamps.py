@@ -27,4 +27,5 @@ def parse_timestamp(text: object, field: str = "timestamp") -> int:
 
 def format_timestamp(epoch_seconds: int) -> str:
     """The canonical form of a Unix time in whole seconds."""
-    return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    t = datetime.fromtimestamp(epoch_seconds, UTC)
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"

@@ -236,9 +236,18 @@ def test_deep_nesting_the_parser_accepts_is_judged_without_crashing(depth: int) 
     assert error.code == "malformed_json"
 
 
-def test_accepted_nesting_round_trips() -> None:
-    text = "[" * 100 + "]" * 100
+def test_nesting_up_to_32_levels_round_trips() -> None:
+    text = "[" * 32 + "]" * 32
     assert canonicalize(loads_canonical(text)) == text.encode()
+    nested_objects = '{"a":' * 31 + "[]" + "}" * 31
+    assert canonicalize(loads_canonical(nested_objects)) == nested_objects.encode()
+
+
+@pytest.mark.parametrize("text", ["[" * 33 + "]" * 33, '{"a":' * 32 + "[]" + "}" * 32])
+def test_nesting_past_32_levels_is_malformed(text: str) -> None:
+    error = _refused(text)
+    assert error.code == "malformed_json"
+    assert "32 levels" in error.detail
 
 
 # --- properties ---------------------------------------------------------------------------
