@@ -10,21 +10,30 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from . import __version__
 from .api import federation, local
 from .api.errors import install_error_handlers
+from .api.guard import InboxGuard
 from .datadir import DataDir
+from .federation import Federation
 from .node import Clock, Node
 from .settings import Settings
 
 
-def create_app(settings: Settings, *, clock: Clock = time.time) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Clock = time.time,
+) -> FastAPI:
     """An app serving the node whose data directory `settings` names.
 
     The lifespan takes the data directory's writer lock (initialising the directory first
-    if it is empty), opens the node, and releases both on shutdown.
+    if it is empty), opens the node and its federation, and releases all on shutdown.
+    `transport` carries the node's outgoing requests (tests route them to other apps).
     """
 
     @asynccontextmanager
@@ -35,12 +44,17 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> FastAPI:
             if not datadir.has_identity():
                 datadir.create()
             node = Node(datadir, public_url=settings.url, clock=clock)
+            federation = Federation(node, settings, transport=transport)
             app.state.node = node
+            app.state.federation = federation
+            app.state.inbox_guard = InboxGuard()
             app.state.owner_token = datadir.token()
+            await federation.start()
             datadir.announce(settings.local_url)
             try:
                 yield
             finally:
+                await federation.stop()
                 node.close()
         finally:
             datadir.release()

@@ -7,14 +7,19 @@ lock itself and opens the node directly. Both answer with the same JSON shapes.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import httpx
 
-from .api.local import published, whoami
+from .api.local import peer_view, published, whoami
 from .datadir import DataDir, DataDirError, DataDirLocked
+from .federation import Federation
 from .node import Node, NodeError
+from .peers import PeerError
 from .protocol import ProtocolError
+from .settings import Settings
 
 
 class BackendError(Exception):
@@ -33,20 +38,59 @@ class Backend(Protocol):
     def revoke(self, **fields: Any) -> dict[str, Any]: ...
     def records(self, author: str | None, kind: str | None) -> dict[str, Any]: ...
     def check(self) -> dict[str, Any]: ...
+    def peers(self) -> dict[str, Any]: ...
+    def add_peer(self, url: str) -> dict[str, Any]: ...
+    def remove_peer(self, did_or_url: str) -> dict[str, Any]: ...
+    def sync(self) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
 
 class DirectBackend:
     """Opens the node in this process, holding the data directory's lock until `close`."""
 
-    def __init__(self, datadir: DataDir) -> None:
+    def __init__(self, datadir: DataDir, settings: Settings) -> None:
         datadir.acquire()
         try:
-            self.node = Node(datadir)
+            self.node = Node(datadir, public_url=settings.url)
         except BaseException:
             datadir.release()
             raise
         self.datadir = datadir
+        self.settings = settings
+
+    def _federate(self, work: Callable[[Federation], Awaitable[Any]]) -> Any:
+        """Run `work` with a federation that lives only for this command."""
+
+        async def run() -> Any:
+            federation = Federation(self.node, self.settings)
+            try:
+                return await work(federation)
+            except PeerError as exc:
+                raise BackendError(exc.code, exc.detail) from None
+            finally:
+                await federation.stop()
+
+        return asyncio.run(run())
+
+    def peers(self) -> dict[str, Any]:
+        return {"peers": [peer_view(p) for p in self.node.store.peers()]}
+
+    def add_peer(self, url: str) -> dict[str, Any]:
+        async def add(federation: Federation) -> dict[str, Any]:
+            return peer_view(await federation.add_peer(url))
+
+        return self._federate(add)  # type: ignore[no-any-return]
+
+    def remove_peer(self, did_or_url: str) -> dict[str, Any]:
+        if not self.node.store.remove_peer(did_or_url.rstrip("/")):
+            raise BackendError("not_found", f"No peer {did_or_url} is known.")
+        return {"removed": did_or_url}
+
+    def sync(self) -> dict[str, Any]:
+        async def sync(federation: Federation) -> dict[str, Any]:
+            return {"rounds": [r.as_dict() for r in await federation.sync_all()]}
+
+        return self._federate(sync)  # type: ignore[no-any-return]
 
     def _call(self, operation: Any) -> dict[str, Any]:
         try:
@@ -122,16 +166,28 @@ class RemoteBackend:
     def check(self) -> dict[str, Any]:
         return self._call("GET", "/api/check")
 
+    def peers(self) -> dict[str, Any]:
+        return self._call("GET", "/api/peers")
+
+    def add_peer(self, url: str) -> dict[str, Any]:
+        return self._call("POST", "/api/peers", json={"url": url})
+
+    def remove_peer(self, did_or_url: str) -> dict[str, Any]:
+        return self._call("DELETE", f"/api/peers/{did_or_url}")
+
+    def sync(self) -> dict[str, Any]:
+        return self._call("POST", "/api/sync")
+
     def close(self) -> None:
         self.client.close()
 
 
-def open_backend(datadir: DataDir) -> Backend:
+def open_backend(datadir: DataDir, settings: Settings | None = None) -> Backend:
     """The running node's API if one holds the directory, else the directory itself."""
     if not datadir.has_identity():
         raise DataDirError(f"{datadir.path} holds no identity: run `guildnode init` first.")
     try:
-        return DirectBackend(datadir)
+        return DirectBackend(datadir, settings or Settings.from_env(data_dir=datadir.path))
     except DataDirLocked:
         running = datadir.running()
         if running is None or not isinstance(running.get("url"), str):

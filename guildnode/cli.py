@@ -100,14 +100,39 @@ def init(ctx: Context, name: str | None, org: bool) -> None:
     "--public-url",
     help="The URL peers reach this node at, when it differs (behind a reverse proxy).",
 )
+@click.option(
+    "--sync-interval",
+    type=float,
+    help="Seconds between sync rounds with each peer (default 30; 0 turns them off).",
+)
+@click.option(
+    "--allow-private-peers",
+    is_flag=True,
+    default=None,
+    help="Contact private and loopback addresses learnt from profiles (local networks, demo).",
+)
 @pass_context
-def run(ctx: Context, host: str, port: int, public_url: str | None) -> None:
+def run(
+    ctx: Context,
+    host: str,
+    port: int,
+    public_url: str | None,
+    sync_interval: float | None,
+    allow_private_peers: bool | None,
+) -> None:
     """Serve the node (initialising the data directory first if it is empty)."""
     import uvicorn
 
     from .app import create_app
 
-    settings = Settings.from_env(data_dir=ctx.data_dir, host=host, port=port, public_url=public_url)
+    settings = Settings.from_env(
+        data_dir=ctx.data_dir,
+        host=host,
+        port=port,
+        public_url=public_url,
+        sync_interval=sync_interval,
+        allow_private_peers=allow_private_peers,
+    )
     datadir = ctx.datadir
     if datadir.is_locked():
         fail(f"{datadir.path} is already served by another guildnode process.")
@@ -276,3 +301,81 @@ def check(ctx: Context, as_json: bool) -> None:
     emit(report, as_json, _check_text)
     if not report["ok"]:
         sys.exit(1)
+
+
+@main.group()
+def peer() -> None:
+    """The nodes yours syncs with."""
+
+
+def _peers_text(data: dict[str, Any]) -> str:
+    if not data["peers"]:
+        return "No peers yet: add one with `guildnode peer add URL`."
+    lines = []
+    for p in data["peers"]:
+        rejected = ", ".join(f"{code} {n}" for code, n in sorted(p["rejections"].items()))
+        lines.append(f"{p['did']}  {p['url']}  ({p['source']})")
+        lines.append(
+            f"  last sync {p['last_sync_at'] or 'never'}, {p['records_received']} records received"
+            + (f", rejected: {rejected}" if rejected else "")
+            + (f", last error: {p['last_error']}" if p["last_error"] else "")
+        )
+    return "\n".join(lines)
+
+
+@peer.command(name="add")
+@click.argument("url")
+@json_option
+@pass_context
+def peer_add(ctx: Context, url: str, as_json: bool) -> None:
+    """Add the node at URL as a peer (it must answer /.well-known/guildnode)."""
+    with backend(ctx) as node:
+        result = node.add_peer(url)
+    emit(result, as_json, lambda p: f"Added peer {p['did']} at {p['url']}")
+
+
+@peer.command(name="list")
+@json_option
+@pass_context
+def peer_list(ctx: Context, as_json: bool) -> None:
+    """List peers: last sync, records received, rejections by code, last error."""
+    with backend(ctx) as node:
+        data = node.peers()
+    emit(data, as_json, _peers_text)
+
+
+@peer.command(name="remove")
+@click.argument("did_or_url")
+@pass_context
+def peer_remove(ctx: Context, did_or_url: str) -> None:
+    """Forget a peer, by its DID or URL."""
+    with backend(ctx) as node:
+        node.remove_peer(did_or_url)
+    click.echo(f"Removed {did_or_url}")
+
+
+def _sync_text(data: dict[str, Any]) -> str:
+    if not data["rounds"]:
+        return "No peers to sync with."
+    lines = []
+    for r in data["rounds"]:
+        if r["error"]:
+            outcome = f"failed: {r['error']['code']}: {r['error']['detail']}"
+        elif r["idle"]:
+            outcome = "nothing new"
+        else:
+            outcome = f"fetched {r['accepted']} records"
+        if r["rejected"]:
+            outcome += ", rejected " + ", ".join(f"{c} {n}" for c, n in r["rejected"].items())
+        lines.append(f"{r['url']}: {outcome} ({r['round_trips']} round trips)")
+    return "\n".join(lines)
+
+
+@main.command()
+@json_option
+@pass_context
+def sync(ctx: Context, as_json: bool) -> None:
+    """Sync with every peer now, and report what was fetched."""
+    with backend(ctx) as node:
+        data = node.sync()
+    emit(data, as_json, _sync_text)

@@ -42,6 +42,7 @@ PLANNING_PASSES = 4  # scope may grow while a round ingests; re-plan at most thi
 PUSH_QUEUE = 1000
 MAX_BACKOFF = 900.0
 DISCOVERIES_PER_ROUND = 5
+PUSH_BATCHES_PER_ROUND = 10
 
 
 @dataclass
@@ -145,10 +146,11 @@ class Federation:
 
     # -- peers -------------------------------------------------------------------------
 
-    def _check_url(self, url: str) -> str:
+    def _check_url(self, url: str, source: str) -> str:
         url = normalise_url(url)
         host = httpx.URL(url).host
-        if not self.settings.allow_private_peers and is_private_host(host):
+        # The owner may add any address by hand; learnt endpoints must be public (DESIGN).
+        if source != "manual" and not self.settings.allow_private_peers and is_private_host(host):
             raise PeerError(
                 "private_address",
                 f"{url} is a private or loopback address; allow_private_peers is off.",
@@ -160,7 +162,7 @@ class Federation:
     ) -> dict[str, Any]:
         """Ask `url` who it is and remember it as a peer. With `expect`, the node there must
         name that DID (peers learnt from a profile must be the profile's author)."""
-        url = self._check_url(url)
+        url = self._check_url(url, source)
         info = await self.client.well_known(url)
         did = info["did"]
         try:
@@ -224,6 +226,7 @@ class Federation:
         if answer.status != 200:
             raise PeerError("peer_refused", f"{url}/sync/heads answered {answer.status}.")
         remote = _parse_heads(answer.json())
+        await self._offer_own_records(url, remote.get(self.node.did), report)
         done: set[str] = set()
         for _ in range(PLANNING_PASSES):
             scope = self.node.scope()
@@ -239,14 +242,16 @@ class Federation:
         self, url: str, author: str, remote: RemoteHead, report: SyncReport
     ) -> None:
         store = self.node.store
-        if remote.forked and store.fork(author) is None:
-            await self._fetch_fork(url, author, report)
-        if store.frozen_at(author) is not None:
-            return
+        if remote.forked:
+            known = store.fork(author)
+            if known is None or known.seq > remote.seq + 1:
+                await self._fetch_fork(url, author, report)
+        frozen = store.frozen_at(author)
+        target = remote.seq if frozen is None else min(remote.seq, frozen)
         head = store.head(author)
         after = head.seq if head else 0
         for _ in range(MAX_PAGES_PER_AUTHOR):
-            if after >= remote.seq:
+            if after >= target:
                 return
             answer = await self.client.request(
                 "GET", f"{url}/sync/feed/{author}?after={after}&limit={PAGE}", limit=MAX_PAGE_BYTES
@@ -279,6 +284,30 @@ class Federation:
             if new_head is None or new_head.seq <= after:
                 return
             after = new_head.seq
+
+    async def _offer_own_records(
+        self, url: str, remote: RemoteHead | None, report: SyncReport
+    ) -> None:
+        """Push the owner's records the peer lacks, as its heads show. This makes good a
+        failed push, and brings a peer the start of the owner's chain when a later record
+        names that peer's owner (SPEC §9.7)."""
+        after = remote.seq if remote else 0
+        for _ in range(PUSH_BATCHES_PER_ROUND):
+            missing = self.node.store.feed(self.node.did, after, PAGE, MAX_PAGE_BYTES - 4096)
+            if not missing:
+                return
+            answer = await self.client.request(
+                "POST", f"{url}/inbox", raw_records=missing, limit=MAX_PAGE_BYTES
+            )
+            report.traffic.add(answer.traffic)
+            data = answer.json() if answer.status == 200 else None
+            results = data.get("results") if isinstance(data, dict) else None
+            if not isinstance(results, list) or not all(
+                isinstance(r, dict) and r.get("status") in ("accepted", "duplicate")
+                for r in results
+            ):
+                return  # refused (out of its scope, say): the peer does not want more now
+            after += len(missing)
 
     async def _fetch_fork(self, url: str, author: str, report: SyncReport) -> None:
         answer = await self.client.request(
@@ -328,7 +357,14 @@ class Federation:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
-        loop.call_soon_threadsafe(self._offer, record)
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._offer(record)
+        else:
+            loop.call_soon_threadsafe(self._offer, record)
 
     def _offer(self, record: VerifiedRecord) -> None:
         try:
@@ -349,13 +385,13 @@ class Federation:
 
     async def push(self, records: list[VerifiedRecord]) -> dict[str, str]:
         """Post `records` to every peer's inbox now; returns peer → outcome."""
-        payload = {"records": [r.to_wire() for r in records]}
+        raw = [r.canonical for r in records]
         outcomes: dict[str, str] = {}
 
         async def one(peer: dict[str, Any]) -> None:
             try:
                 answer = await self.client.request(
-                    "POST", f"{peer['url']}/inbox", payload=payload, limit=MAX_PAGE_BYTES
+                    "POST", f"{peer['url']}/inbox", raw_records=raw, limit=MAX_PAGE_BYTES
                 )
                 outcomes[peer["did"]] = str(answer.status)
             except PeerError as exc:
@@ -366,6 +402,7 @@ class Federation:
 
     async def flush(self) -> None:
         """Wait until every queued record has been pushed (tests and the demo use it)."""
+        await asyncio.sleep(0)  # let records handed over from other threads arrive
         await self._queue.join()
 
     # -- anti-entropy ------------------------------------------------------------------

@@ -242,7 +242,8 @@ class Node:
                 if placement is Placement.DUPLICATE:
                     results.append(IngestResult(record.id, "duplicate"))
                 elif placement is Placement.FORK:
-                    if frozen[author] is None:
+                    current = frozen[author]
+                    if current is None or record.seq - 1 < current:  # lowest fork wins
                         first = (
                             in_batch.canonical
                             if in_batch
@@ -285,10 +286,9 @@ class Node:
         if first.author != second.author or first.seq != second.seq or first.id == second.id:
             return False
         with self._write_lock:
-            if self.store.fork(first.author) is None:
-                self.store.commit(
-                    [], [ForkProof(first.author, first.seq, first.canonical, second.canonical)]
-                )
+            self.store.commit(
+                [], [ForkProof(first.author, first.seq, first.canonical, second.canonical)]
+            )
         return True
 
     # -- the owner's use cases ------------------------------------------------------

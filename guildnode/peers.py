@@ -24,6 +24,7 @@ from .protocol.httpsig import sign_request
 MAX_PAGE_BYTES = 1_048_576 + 4096
 MAX_HEADS_BYTES = 8 * 1_048_576
 MAX_SMALL_BYTES = 65_536
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 PEER_CODES: dict[str, str] = {
     "peer_unreachable": "The peer could not be connected to.",
@@ -140,17 +141,25 @@ class PeerClient:
         url: str,
         *,
         payload: Any = None,
+        raw_records: list[bytes] | None = None,
         headers: dict[str, str] | None = None,
         limit: int = MAX_SMALL_BYTES,
     ) -> Answer:
         """Send one signed request and read at most `limit` bytes of the answer.
+
+        The body is `payload` as JSON, or `{"records": [...]}` spliced from `raw_records`.
 
         Raises `PeerError` for a transport failure, a timeout, a redirect or an answer over
         `limit`. HTTP error statuses are returned, not raised: callers decide.
         """
         if urlsplit(url).scheme not in ("http", "https"):
             raise PeerError("invalid_url", f"{url!r} is not an http or https URL.")
-        body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+        if raw_records is not None:  # canonical record bytes, sent as they are
+            body = b'{"records":[' + b",".join(raw_records) + b"]}"
+        elif payload is not None:
+            body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        else:
+            body = b""
         all_headers = dict(headers or {})
         if body:
             all_headers["content-type"] = "application/json"
@@ -173,7 +182,7 @@ class PeerClient:
         except httpx.TransportError as exc:
             raise PeerError("peer_unreachable", f"{url}: {exc.__class__.__name__}: {exc}") from exc
         try:
-            if response.is_redirect:
+            if response.status_code in REDIRECTS:
                 target = response.headers.get("location", "?")
                 raise PeerError("peer_redirect", f"{url} redirected to {target}; not followed.")
             declared = response.headers.get("content-length")

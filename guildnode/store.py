@@ -258,8 +258,13 @@ class Store:
                     for role, value in references(r.kind, r.body)
                 ],
             )
+            # SPEC §7.5: one proof per author, the one with the lowest seq, so that every
+            # node holding proofs converges on the same freeze whatever order they came in.
             self.db.conn.executemany(
-                "INSERT OR IGNORE INTO forks (author, seq, first, second) VALUES (?, ?, ?, ?)",
+                "INSERT INTO forks (author, seq, first, second) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (author) DO UPDATE SET seq = excluded.seq,"
+                " first = excluded.first, second = excluded.second"
+                " WHERE excluded.seq < forks.seq",
                 [(p.author, p.seq, p.first, p.second) for p in forks],
             )
         self._version += 1
@@ -310,17 +315,17 @@ class Store:
         (SPEC §7.5)."""
         with self._lock:
             rows = self.db.execute(
-                "SELECT h.author, h.seq, h.id, f.seq, r.id FROM heads h"
+                "SELECT h.author, h.seq, h.id, f.seq, r.seq, r.id FROM heads h"
                 " LEFT JOIN forks f ON f.author = h.author"
-                " LEFT JOIN records r ON r.author = h.author AND r.seq = f.seq - 1"
+                " LEFT JOIN records r ON r.author = h.author AND r.seq = min(h.seq, f.seq - 1)"
                 " ORDER BY h.author"
             ).fetchall()
         heads: dict[str, tuple[int, str | None, bool]] = {}
-        for author, seq, rid, fork_seq, frozen_id in rows:
+        for author, seq, rid, fork_seq, frozen_seq, frozen_id in rows:
             if fork_seq is None:
                 heads[author] = (seq, rid, False)
-            else:  # frozen before the fork; a fork at seq 1 leaves (0, None)
-                heads[author] = (fork_seq - 1, frozen_id, True)
+            else:  # the last record held before the fork; a fork at seq 1 leaves (0, None)
+                heads[author] = (frozen_seq or 0, frozen_id, True)
         return heads
 
     def records(

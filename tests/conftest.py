@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 from collections.abc import AsyncIterator, Callable
@@ -15,8 +17,9 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from guildnode.app import create_app
-from guildnode.node import Node
+from guildnode.node import Node, NodeError
 from guildnode.protocol import Identity, VerifiedRecord, sign_record
+from guildnode.protocol.httpsig import sign_request
 from guildnode.settings import Settings
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -33,41 +36,127 @@ def require_tool(name: str) -> str:
     return path
 
 
+PEER = Identity(bytes([200]) * 32)  # signs test requests to inboxes, as a peer node would
+
+
+class Router(httpx.AsyncBaseTransport):
+    """Routes requests by host to ASGI apps in this process: a network without sockets.
+
+    Counts every exchange so tests can measure round trips and bytes on the wire.
+    """
+
+    def __init__(self) -> None:
+        self.hosts: dict[str, httpx.ASGITransport] = {}
+        self.exchanges: list[tuple[str, str, int, int]] = []  # method, url, sent, received
+
+    def add(self, host: str, app: Any) -> None:
+        self.hosts[host] = httpx.ASGITransport(app=app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        transport = self.hosts.get(request.url.host)
+        if transport is None:
+            raise httpx.ConnectError(f"no route to {request.url.host}", request=request)
+        response = await transport.handle_async_request(request)
+        body = await response.aread()
+        sent = len(request.content) + sum(len(k) + len(v) + 4 for k, v in request.headers.raw)
+        received = len(body) + sum(len(k) + len(v) + 4 for k, v in response.headers.raw)
+        self.exchanges.append((request.method, str(request.url), sent, received))
+        return httpx.Response(
+            response.status_code, headers=response.headers, content=body, request=request
+        )
+
+
+def signed_headers(
+    url: str, body: bytes, signer: Identity = PEER, now: int | None = None
+) -> dict[str, str]:
+    """RFC 9421 headers for a POST of `body` to `url`, as a peer node sends them."""
+    import time
+
+    return sign_request(
+        signer,
+        method="POST",
+        url=url,
+        headers={"content-type": "application/json"},
+        body=body,
+        now=int(time.time()) if now is None else now,
+    ) | {"content-type": "application/json"}
+
+
 @dataclass
 class ServedNode:
-    """A node app in this process, with a client speaking to it over ASGI."""
+    """A node app in this process, reachable at `url` through the shared `Router`."""
 
     node: Node
     client: httpx.AsyncClient
     token: str
     data_dir: Path
+    url: str
+    app: Any
 
     @property
     def owner(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
-    async def inbox(self, records: list[Any]) -> list[dict[str, Any]]:
-        response = await self.client.post("/inbox", json={"records": records})
+    @property
+    def federation(self) -> Any:
+        return self.app.state.federation
+
+    def welcome(self, *dids: str) -> None:
+        """The owner vouches for each DID not yet in scope, so the inbox takes their records."""
+        for did in dids:
+            if did != self.node.did and did not in self.node.scope():
+                with contextlib.suppress(NodeError):  # not a valid DID: nothing to welcome
+                    self.node.vouch(did, level=1)
+
+    async def post_inbox(self, body: bytes, signer: Identity = PEER) -> httpx.Response:
+        url = f"{self.url}/inbox"
+        return await self.client.post(url, content=body, headers=signed_headers(url, body, signer))
+
+    async def inbox(self, records: list[Any], *, welcome: bool = True) -> list[dict[str, Any]]:
+        """POST records to the inbox, signed by a peer; by default the owner first vouches
+        for their authors, so that scope is not what the test is about."""
+        if welcome:
+            self.welcome(*{r["author"] for r in records if isinstance(r, dict) and "author" in r})
+        response = await self.post_inbox(json.dumps({"records": records}).encode())
         assert response.status_code == 200, response.text
         return response.json()["results"]  # type: ignore[no-any-return]
 
 
 @pytest.fixture
-async def make_node(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
-    """`await make_node("name")` → a fresh `ServedNode` with its own data directory."""
+def router() -> Router:
+    return Router()
+
+
+@pytest.fixture
+async def make_node(tmp_path: Path, router: Router) -> AsyncIterator[Callable[..., Any]]:
+    """`await make_node("name")` → a fresh `ServedNode` at http://name.test, with its own
+    data directory, its outgoing requests routed through `router`. Periodic sync is off:
+    tests drive sync by push and "sync now"."""
     async with AsyncExitStack() as stack:
 
         async def factory(name: str = "node", **settings: Any) -> ServedNode:
             data_dir = tmp_path / name
-            app = create_app(Settings(data_dir=data_dir, **settings))
+            url = f"http://{name}.test"
+            settings = {
+                "public_url": url,
+                "sync_interval": 0,
+                "allow_private_peers": True,
+            } | settings
+            app = create_app(Settings(data_dir=data_dir, **settings), transport=router)
             manager = await stack.enter_async_context(LifespanManager(app))
+            router.add(httpx.URL(settings["public_url"]).host, manager.app)
             client = await stack.enter_async_context(
-                httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=manager.app), base_url="http://node.test"
-                )
+                httpx.AsyncClient(transport=router, base_url=settings["public_url"])
             )
             node: Node = app.state.node
-            return ServedNode(node, client, app.state.owner_token, data_dir)
+            return ServedNode(
+                node,
+                client,
+                app.state.owner_token,
+                data_dir,
+                settings["public_url"].rstrip("/"),
+                app,
+            )
 
         yield factory
 

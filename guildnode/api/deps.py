@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from ..federation import Federation
 from ..node import Node
 from .errors import ApiError
 
@@ -17,6 +18,14 @@ def get_node(request: Request) -> Node:
 
 
 NodeDep = Annotated[Node, Depends(get_node)]
+
+
+def get_federation(request: Request) -> Federation:
+    federation: Federation = request.app.state.federation
+    return federation
+
+
+FederationDep = Annotated[Federation, Depends(get_federation)]
 
 
 def require_owner(request: Request) -> None:

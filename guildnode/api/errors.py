@@ -28,6 +28,16 @@ HTTP_CODES: dict[str, int] = {
     "not_found": 404,
     "method_not_allowed": 405,
     "unauthorized": 401,
+    "rate_limited": 429,
+    # RFC 9421 signatures on POST /inbox (guildnode.protocol.httpsig)
+    "signature_missing": 401,
+    "signature_malformed": 401,
+    "signature_incomplete": 401,
+    "digest_mismatch": 401,
+    "signature_expired": 401,
+    "signature_invalid": 401,
+    "signature_replayed": 401,
+    "server_busy": 503,
     "internal_error": 500,
 }
 
@@ -52,6 +62,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.code == "unauthorized" else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            headers = {"Retry-After": str(retry_after)}
         return error_response(exc.status, exc.code, exc.detail, headers)
 
     @app.exception_handler(ProtocolError)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -11,8 +12,10 @@ from fastapi.concurrency import run_in_threadpool
 
 from .. import __version__
 from ..protocol import PROTOCOL_VERSION, ProtocolError, parse_json, public_key_from_did
+from ..protocol.httpsig import SignatureError, verify_request
 from .deps import NodeDep
 from .errors import ApiError
+from .guard import InboxGuard
 
 MAX_BODY_BYTES = 1_048_576  # SPEC §8: request bodies and feed pages
 MAX_BATCH = 200
@@ -130,7 +133,24 @@ async def _read_body(request: Request) -> bytes:
     },
 )
 async def inbox(request: Request, node: NodeDep) -> Response:
+    guard: InboxGuard = request.app.state.inbox_guard
+    address = request.client.host if request.client else "unknown"
+    guard.admit_address(address)
     body = await _read_body(request)
+    query = f"?{request.url.query}" if request.url.query else ""
+    target_uri = f"{node.public_url}{request.url.path}{query}"
+    try:
+        sender = verify_request(
+            method=request.method,
+            target_uri=target_uri,
+            headers=request.headers,
+            body=body,
+            now=node.now(),
+            replay=guard.replay,
+        )
+    except SignatureError as exc:
+        raise ApiError(exc.code, exc.detail) from None
+    guard.admit_sender(sender)
     try:
         payload = parse_json(body)
     except ProtocolError as exc:
@@ -149,5 +169,6 @@ async def inbox(request: Request, node: NodeDep) -> Response:
         raise ApiError(
             "too_many_records", f"A batch holds at most {MAX_BATCH} records, not {len(records)}."
         )
-    results = await run_in_threadpool(node.ingest, records)
+    guard.admit_authors(records)
+    results = await run_in_threadpool(partial(node.ingest, scoped=True), records)
     return _json({"results": [result.as_dict() for result in results]})

@@ -13,8 +13,10 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..node import Node
+from ..peers import PeerError
 from ..protocol import VerifiedRecord
-from .deps import NodeDep, OwnerDep
+from .deps import FederationDep, NodeDep, OwnerDep
+from .errors import error_response
 
 router = APIRouter(prefix="/api", tags=["local"], dependencies=[OwnerDep])
 
@@ -94,3 +96,45 @@ def records(
 @router.get("/check", summary="Re-verify every stored record and chain")
 def check(node: NodeDep) -> dict[str, Any]:
     return node.check().as_dict()
+
+
+class PeerIn(_Strict):
+    url: str
+
+
+def peer_view(row: dict[str, Any]) -> dict[str, Any]:
+    """A peer as the CLI and UI show it."""
+    return {key: row[key] for key in (
+        "did", "url", "source", "added_at", "last_sync_at", "last_success_at", "last_error",
+        "failures", "records_received", "rejections",
+    )}  # fmt: skip
+
+
+@router.get("/peers", summary="Peers and how syncing with each goes")
+def list_peers(federation: FederationDep) -> dict[str, Any]:
+    return {"peers": [peer_view(p) for p in federation.peers()]}
+
+
+@router.post("/peers", summary="Add a peer by URL (its /.well-known/guildnode names it)")
+async def add_peer(payload: PeerIn, federation: FederationDep) -> Any:
+    try:
+        return peer_view(await federation.add_peer(payload.url))
+    except PeerError as exc:
+        return error_response(400 if exc.code in LOCAL_PEER_CODES else 502, exc.code, exc.detail)
+
+
+LOCAL_PEER_CODES = {"invalid_url", "private_address", "identity_mismatch"}
+
+
+@router.delete("/peers/{did_or_url:path}", summary="Forget a peer, by DID or URL")
+def remove_peer(did_or_url: str, federation: FederationDep) -> Any:
+    if not federation.remove_peer(did_or_url):
+        return error_response(404, "not_found", f"No peer {did_or_url} is known.")
+    return {"removed": did_or_url}
+
+
+@router.post("/sync", summary="Run one sync round with every peer now")
+async def sync_now(federation: FederationDep) -> dict[str, Any]:
+    await federation.flush()
+    reports = await federation.sync_all()
+    return {"rounds": [report.as_dict() for report in reports]}
