@@ -13,13 +13,13 @@ from typing import Any, Protocol
 
 import httpx
 
-from .api.local import peer_view, published, whoami
 from .datadir import DataDir, DataDirError, DataDirLocked
 from .federation import Federation
 from .node import Node, NodeError
 from .peers import PeerError
 from .protocol import ProtocolError
 from .settings import Settings
+from .views import peer_view, published, whoami
 
 
 class BackendError(Exception):
@@ -131,6 +131,7 @@ class RemoteBackend:
             base_url=url,
             headers={"Authorization": f"Bearer {token}"},
             timeout=httpx.Timeout(30.0, connect=5.0),
+            trust_env=False,  # the owner's token goes to the local node, never via a proxy
         )
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -141,7 +142,14 @@ class RemoteBackend:
                 "node_unreachable",
                 f"The running node at {self.client.base_url} did not answer: {exc}",
             ) from None
-        data = response.json()
+        try:
+            data = response.json()
+        except ValueError:
+            raise BackendError(
+                "bad_response",
+                f"{self.client.base_url} answered {response.status_code} without JSON: "
+                "is it this node? (node.json may be stale)",
+            ) from None
         if response.is_error:
             error = data.get("error", {}) if isinstance(data, dict) else {}
             raise BackendError(error.get("code", "http_error"), error.get("detail", response.text))

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from fastapi.concurrency import run_in_threadpool
 
 from .node import Node
 from .peers import (
@@ -269,7 +268,7 @@ class Federation:
             if any(not isinstance(r, dict) or r.get("author") != author for r in records):
                 report.rejected["wrong_author"] += 1
                 return
-            results = await run_in_threadpool(self.node.ingest, records, scoped=True)
+            results = await asyncio.to_thread(self.node.ingest, records, scoped=True)
             for result in results:
                 if result.status == "accepted":
                     report.accepted += 1

@@ -12,27 +12,12 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..node import Node
 from ..peers import PeerError
-from ..protocol import VerifiedRecord
+from ..views import peer_view, published, whoami
 from .deps import FederationDep, NodeDep, OwnerDep
 from .errors import error_response
 
 router = APIRouter(prefix="/api", tags=["local"], dependencies=[OwnerDep])
-
-
-def published(record: VerifiedRecord) -> dict[str, Any]:
-    """The answer to a publishing call: the new record and its id."""
-    return {"id": record.id, "record": record.to_wire()}
-
-
-def whoami(node: Node) -> dict[str, Any]:
-    return {
-        "did": node.did,
-        "name": node.name,
-        "url": node.public_url,
-        "records": node.store.count(),
-    }
 
 
 class _Strict(BaseModel):
@@ -100,14 +85,6 @@ def check(node: NodeDep) -> dict[str, Any]:
 
 class PeerIn(_Strict):
     url: str
-
-
-def peer_view(row: dict[str, Any]) -> dict[str, Any]:
-    """A peer as the CLI and UI show it."""
-    return {key: row[key] for key in (
-        "did", "url", "source", "added_at", "last_sync_at", "last_success_at", "last_error",
-        "failures", "records_received", "rejections",
-    )}  # fmt: skip
 
 
 @router.get("/peers", summary="Peers and how syncing with each goes")
