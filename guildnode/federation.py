@@ -235,7 +235,8 @@ class Federation:
             for author in todo:
                 done.add(author)
                 await self._catch_up(url, author, remote[author], report)
-        return answer.headers.get("etag")
+        etag: str | None = answer.headers.get("etag")
+        return etag
 
     async def _catch_up(
         self, url: str, author: str, remote: RemoteHead, report: SyncReport
@@ -407,7 +408,7 @@ class Federation:
     # -- anti-entropy ------------------------------------------------------------------
 
     def _delay(self, failures: int) -> float:
-        base = self.settings.sync_interval * (2 ** min(failures, 6))
+        base: float = self.settings.sync_interval * (2 ** min(failures, 6))
         return min(base, MAX_BACKOFF) * random.uniform(0.8, 1.2)
 
     async def _anti_entropy(self) -> None:

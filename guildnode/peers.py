@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import secrets
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -167,10 +168,12 @@ class PeerClient:
             sign_request(
                 self.identity,
                 method=method,
-                url=url,
+                url=str(httpx.URL(url)),  # the form httpx puts on the wire
                 headers=all_headers,
                 body=body,
                 now=int(self._clock()),
+                # Ed25519 is deterministic: a nonce keeps a repeated request from being a replay.
+                nonce=secrets.token_urlsafe(12),
             )
         )
         request = self._client.build_request(method, url, content=body, headers=all_headers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -79,6 +80,7 @@ def signed_headers(
         headers={"content-type": "application/json"},
         body=body,
         now=int(time.time()) if now is None else now,
+        nonce=secrets.token_urlsafe(12),
     ) | {"content-type": "application/json"}
 
 
