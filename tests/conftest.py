@@ -47,14 +47,20 @@ class Router(httpx.AsyncBaseTransport):
     """
 
     def __init__(self) -> None:
-        self.hosts: dict[str, httpx.ASGITransport] = {}
+        self.hosts: dict[str, httpx.AsyncBaseTransport] = {}
         self.exchanges: list[tuple[str, str, int, int]] = []  # method, url, sent, received
+        self._loopback = httpx.AsyncHTTPTransport()
 
     def add(self, host: str, app: Any) -> None:
         self.hosts[host] = httpx.ASGITransport(app=app)
 
+    async def aclose(self) -> None:
+        await self._loopback.aclose()
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         transport = self.hosts.get(request.url.host)
+        if transport is None and request.url.host == "127.0.0.1":
+            transport = self._loopback  # real sockets, for faults ASGI cannot show (timeouts)
         if transport is None:
             raise httpx.ConnectError(f"no route to {request.url.host}", request=request)
         response = await transport.handle_async_request(request)
@@ -125,8 +131,10 @@ class ServedNode:
 
 
 @pytest.fixture
-def router() -> Router:
-    return Router()
+async def router() -> AsyncIterator[Router]:
+    routes = Router()
+    yield routes
+    await routes.aclose()
 
 
 @pytest.fixture
