@@ -14,7 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import derive
 from .datadir import DataDir
+from .guilds import Charter, Membership, membership
 from .protocol import (
     ChainHead,
     Identity,
@@ -29,6 +31,7 @@ from .protocol import (
 )
 from .scope import Scope, compute_scope, names_owner
 from .store import ForkProof, Store
+from .trust import TrustView, Vouch, VouchTable, trust
 
 Clock = Callable[[], float]
 
@@ -49,6 +52,14 @@ class NodeError(Exception):
         self.code = code
         self.detail = detail
         self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class _Derived:
+    vouches: list[Vouch]
+    revoked: set[str]
+    table: VouchTable
+    charters: dict[str, Charter]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +118,8 @@ class Node:
         self._write_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify")
         self._scope: tuple[tuple[int, int], Scope] | None = None
+        self._derived_cache: tuple[int, _Derived] | None = None
+        self._trust_cache: dict[tuple[int, str | None, int], TrustView] = {}
         self.on_publish: list[Callable[[VerifiedRecord], None]] = []
 
     @property
@@ -375,6 +388,125 @@ class Node:
         if reason:
             body["reason"] = reason
         return self.publish("revoke", body)
+
+    # -- trust and guilds -------------------------------------------------------------
+
+    def _derived(self) -> _Derived:
+        """Vouches, revocations and charters as values, rebuilt when records arrive."""
+        version = self.store.version
+        if self._derived_cache is None or self._derived_cache[0] != version:
+            vouches = derive.vouches(self.store)
+            revoked = derive.revoked(self.store, vouches)
+            self._derived_cache = (
+                version,
+                _Derived(
+                    vouches=vouches,
+                    revoked=revoked,
+                    table=VouchTable.build(vouches, revoked=revoked),
+                    charters=derive.charters(self.store),
+                ),
+            )
+        return self._derived_cache[1]
+
+    def trust_view(self, context: str | None = None) -> TrustView:
+        """The owner's view of everyone's trust in `context`, cached until records arrive
+        (or the block list changes, or an hour passes, as vouches fade)."""
+        key = (self.store.version, context, self.now() // 3600)
+        cached = self._trust_cache.get(key)
+        if cached is None:
+            if len(self._trust_cache) > 32:
+                self._trust_cache.clear()
+            cached = trust(
+                self._derived().table,
+                self.did,
+                now=self.now(),
+                context=context or None,
+                blocked=self.store.blocked(),
+            )
+            self._trust_cache[key] = cached
+        return cached
+
+    def block(self, did: str) -> None:
+        """Zero `did`'s trust for the owner alone; nothing is published."""
+        self._check_did(did)
+        if did == self.did:
+            raise NodeError("self_block", "You cannot block yourself.")
+        self.store.block(did, self.now())
+
+    def unblock(self, did: str) -> None:
+        if not self.store.unblock(did):
+            raise NodeError("not_found", f"{did} is not blocked.", 404)
+
+    @staticmethod
+    def _check_did(did: str) -> None:
+        try:
+            public_key_from_did(did)
+        except ProtocolError as exc:
+            raise NodeError(exc.code, exc.detail) from None
+
+    def charter(self, guild_id: str) -> Charter:
+        charter = self._derived().charters.get(guild_id)
+        if charter is None:
+            raise NodeError("not_found", f"No guild charter {guild_id} is held here.", 404)
+        return charter
+
+    def guild(self, guild_id: str) -> Membership:
+        """The guild's members and applicants, derived from the records held."""
+        derived = self._derived()
+        return membership(
+            self.charter(guild_id),
+            derive.applications(self.store, guild_id),
+            derived.vouches,
+            now=self.now(),
+            revoked=derived.revoked,
+        )
+
+    def guilds(self) -> list[Membership]:
+        return [self.guild(gid) for gid in sorted(self._derived().charters)]
+
+    def found_guild(
+        self,
+        name: str,
+        purpose: str,
+        *,
+        vouches_required: int = 2,
+        cofounders: Sequence[str] = (),
+        skills: Sequence[str] = (),
+        cooling_days: int = 7,
+    ) -> VerifiedRecord:
+        """Publish a charter with the owner and `cofounders` as founders. Cofounders count
+        once they apply to it."""
+        for did in cofounders:
+            self._check_did(did)
+        founders = list(dict.fromkeys([self.did, *cofounders]))
+        if vouches_required > len(founders):
+            raise NodeError(
+                "invalid_argument",
+                f"--vouches-required {vouches_required} is more than the {len(founders)} "
+                "founders could ever give.",
+            )
+        admission: dict[str, Any] = {
+            "vouches_required": vouches_required,
+            "cooling_days": cooling_days,
+        }
+        if skills:
+            admission["skills"] = list(dict.fromkeys(skills))
+        body = {"name": name, "purpose": purpose, "founders": founders, "admission": admission}
+        return self.publish("guild", body)
+
+    def apply_guild(self, guild_id: str, note: str | None = None) -> VerifiedRecord:
+        self.charter(guild_id)
+        body: dict[str, Any] = {"guild": guild_id}
+        if note:
+            body["note"] = note
+        return self.publish("apply", body)
+
+    def leave_guild(self, guild_id: str, reason: str | None = None) -> VerifiedRecord:
+        self.charter(guild_id)
+        body: dict[str, Any] = {"guild": guild_id}
+        if reason:
+            body["reason"] = reason
+        return self.publish("leave", body)
 
     # -- reading ------------------------------------------------------------------------
 

@@ -48,6 +48,8 @@ class Ref:
     created_at: int
     expires_at: int | None
     seq: int
+    level: int | None = None  # vouches only
+    evidence: str | None = None  # vouches only
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
@@ -86,6 +88,8 @@ def _migration_1(db: sqlite_utils.Database) -> None:
             role TEXT NOT NULL,
             value TEXT NOT NULL,
             context TEXT,
+            level INTEGER,
+            evidence TEXT,
             created_at INTEGER NOT NULL,
             expires_at INTEGER
         )
@@ -110,6 +114,8 @@ def _migration_1(db: sqlite_utils.Database) -> None:
         )
         """
     )
+    # The owner's private block list: never published, only read by trust.
+    db.execute("CREATE TABLE blocked (did TEXT PRIMARY KEY, added_at INTEGER NOT NULL)")
     db.execute(
         """
         CREATE TABLE forks (
@@ -241,8 +247,8 @@ class Store:
                 [(r.author, r.seq, r.id, r.created_at) for r in last.values()],
             )
             self.db.conn.executemany(
-                "INSERT INTO refs (record_id, author, kind, role, value, context, created_at,"
-                " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO refs (record_id, author, kind, role, value, context, level,"
+                " evidence, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         r.id,
@@ -251,6 +257,8 @@ class Store:
                         role,
                         value,
                         r.body.get("context") if r.kind == "vouch" else None,
+                        r.body.get("level") if r.kind == "vouch" else None,
+                        r.body.get("evidence") if r.kind == "vouch" else None,
                         r.created_at,
                         r.expires_at,
                     )
@@ -373,7 +381,8 @@ class Store:
                 params.extend(items)
         sql = (
             "SELECT x.record_id, x.author, x.role, x.value, x.context, x.created_at,"
-            " x.expires_at, r.seq FROM refs x JOIN records r ON r.id = x.record_id"
+            " x.expires_at, r.seq, x.level, x.evidence"
+            " FROM refs x JOIN records r ON r.id = x.record_id"
             " LEFT JOIN forks f ON f.author = x.author"
             f" WHERE {' AND '.join(clauses)} AND (f.seq IS NULL OR r.seq < f.seq)"
             " ORDER BY x.author, r.seq"
@@ -381,6 +390,27 @@ class Store:
         with self._lock:
             rows = self.db.execute(sql, params).fetchall()
         return [Ref(*row) for row in rows]
+
+    # -- the owner's block list -----------------------------------------------------
+
+    def block(self, did: str, now: int) -> None:
+        with self._lock, self.db.conn:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute(
+                "INSERT OR IGNORE INTO blocked (did, added_at) VALUES (?, ?)", [did, now]
+            )
+        self._version += 1
+
+    def unblock(self, did: str) -> bool:
+        with self._lock, self.db.conn:
+            self.db.execute("BEGIN IMMEDIATE")
+            cursor = self.db.execute("DELETE FROM blocked WHERE did = ?", [did])
+        self._version += 1
+        return bool(cursor.rowcount)
+
+    def blocked(self) -> set[str]:
+        with self._lock:
+            return {row[0] for row in self.db.execute("SELECT did FROM blocked")}
 
     # -- peers ---------------------------------------------------------------------
 
