@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from . import views
 from .datadir import DataDir, DataDirError, DataDirLocked
 from .federation import Federation
 from .node import Node, NodeError
@@ -42,6 +43,15 @@ class Backend(Protocol):
     def add_peer(self, url: str) -> dict[str, Any]: ...
     def remove_peer(self, did_or_url: str) -> dict[str, Any]: ...
     def sync(self) -> dict[str, Any]: ...
+    def trust(self, did: str, context: str | None) -> dict[str, Any]: ...
+    def people(self, context: str | None) -> dict[str, Any]: ...
+    def block(self, did: str) -> dict[str, Any]: ...
+    def unblock(self, did: str) -> dict[str, Any]: ...
+    def found_guild(self, **fields: Any) -> dict[str, Any]: ...
+    def apply_guild(self, guild_id: str, note: str | None) -> dict[str, Any]: ...
+    def leave_guild(self, guild_id: str, note: str | None) -> dict[str, Any]: ...
+    def guilds(self) -> dict[str, Any]: ...
+    def guild(self, guild_id: str) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
 
@@ -118,6 +128,36 @@ class DirectBackend:
     def check(self) -> dict[str, Any]:
         return self.node.check().as_dict()
 
+    def trust(self, did: str, context: str | None) -> dict[str, Any]:
+        return views.trust_of(self.node, did, context)
+
+    def people(self, context: str | None) -> dict[str, Any]:
+        return views.people(self.node, context)
+
+    def block(self, did: str) -> dict[str, Any]:
+        self._call(lambda: self.node.block(did))
+        return {"blocked": did}
+
+    def unblock(self, did: str) -> dict[str, Any]:
+        self._call(lambda: self.node.unblock(did))
+        return {"unblocked": did}
+
+    def found_guild(self, **fields: Any) -> dict[str, Any]:
+        name, purpose = fields.pop("name"), fields.pop("purpose")
+        return self._call(lambda: published(self.node.found_guild(name, purpose, **fields)))
+
+    def apply_guild(self, guild_id: str, note: str | None) -> dict[str, Any]:
+        return self._call(lambda: published(self.node.apply_guild(guild_id, note)))
+
+    def leave_guild(self, guild_id: str, note: str | None) -> dict[str, Any]:
+        return self._call(lambda: published(self.node.leave_guild(guild_id, note)))
+
+    def guilds(self) -> dict[str, Any]:
+        return {"guilds": [views.guild_view(self.node, g) for g in self.node.guilds()]}
+
+    def guild(self, guild_id: str) -> dict[str, Any]:
+        return self._call(lambda: views.guild_view(self.node, self.node.guild(guild_id)))
+
     def close(self) -> None:
         self.node.close()
         self.datadir.release()
@@ -186,8 +226,39 @@ class RemoteBackend:
     def sync(self) -> dict[str, Any]:
         return self._call("POST", "/api/sync")
 
+    def trust(self, did: str, context: str | None) -> dict[str, Any]:
+        return self._call("GET", f"/api/trust/{did}", params=_present(context=context))
+
+    def people(self, context: str | None) -> dict[str, Any]:
+        return self._call("GET", "/api/people", params=_present(context=context))
+
+    def block(self, did: str) -> dict[str, Any]:
+        return self._call("POST", "/api/block", json={"did": did})
+
+    def unblock(self, did: str) -> dict[str, Any]:
+        return self._call("DELETE", f"/api/block/{did}")
+
+    def found_guild(self, **fields: Any) -> dict[str, Any]:
+        return self._call("POST", "/api/guilds", json=fields)
+
+    def apply_guild(self, guild_id: str, note: str | None) -> dict[str, Any]:
+        return self._call("POST", f"/api/guilds/{guild_id}/apply", json={"note": note})
+
+    def leave_guild(self, guild_id: str, note: str | None) -> dict[str, Any]:
+        return self._call("POST", f"/api/guilds/{guild_id}/leave", json={"note": note})
+
+    def guilds(self) -> dict[str, Any]:
+        return self._call("GET", "/api/guilds")
+
+    def guild(self, guild_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/guilds/{guild_id}")
+
     def close(self) -> None:
         self.client.close()
+
+
+def _present(**params: str | None) -> dict[str, str]:
+    return {key: value for key, value in params.items() if value}
 
 
 def open_backend(datadir: DataDir, settings: Settings | None = None) -> Backend:

@@ -379,3 +379,201 @@ def sync(ctx: Context, as_json: bool) -> None:
     with backend(ctx) as node:
         data = node.sync()
     emit(data, as_json, _sync_text)
+
+
+context_option = click.option(
+    "--context", help="A skill such as python, or guild:<id>; none for general trust."
+)
+
+
+def _trust_text(data: dict[str, Any]) -> str:
+    where = f" in {data['context']}" if data["context"] else ""
+    if data["blocked"]:
+        return f"{data['name']} ({data['did']}) is blocked: no trust{where}."
+    if not data["rank"]:
+        return f"{data['name']} ({data['did']}): no trust reaches them from you{where}."
+    lines = [
+        f"{data['name']} ({data['did']})",
+        f"  trust{where}: {data['relative']:.4f} (you are 1), "
+        f"rank {data['rank']} of {data['known']} people you trust",
+    ]
+    lines += [f"  because {p['words']}" for p in data["paths"]]
+    return "\n".join(lines)
+
+
+@main.command(name="trust")
+@click.argument("did")
+@context_option
+@json_option
+@pass_context
+def trust_command(ctx: Context, did: str, context: str | None, as_json: bool) -> None:
+    """How much you trust DID (in a context), its rank, and the paths that explain it."""
+    with backend(ctx) as node:
+        data = node.trust(did, context)
+    emit(data, as_json, _trust_text)
+
+
+def _people_text(data: dict[str, Any]) -> str:
+    if not data["people"]:
+        return "Nobody yet: trust flows from the vouches you give."
+    return "\n".join(
+        f"{p['rank']:>4}  {p['relative']:.4f}  {p['name']:<24} {p['did']}" for p in data["people"]
+    )
+
+
+@main.command(name="people")
+@context_option
+@json_option
+@pass_context
+def people_command(ctx: Context, context: str | None, as_json: bool) -> None:
+    """Everyone your trust reaches, ranked (in a context)."""
+    with backend(ctx) as node:
+        data = node.people(context)
+    emit(data, as_json, _people_text)
+
+
+@main.command()
+@click.argument("did")
+@pass_context
+def block(ctx: Context, did: str) -> None:
+    """Zero DID's trust for yourself alone (private: nothing is published)."""
+    with backend(ctx) as node:
+        node.block(did)
+    click.echo(f"Blocked {did}")
+
+
+@main.command()
+@click.argument("did")
+@pass_context
+def unblock(ctx: Context, did: str) -> None:
+    """Lift a block."""
+    with backend(ctx) as node:
+        node.unblock(did)
+    click.echo(f"Unblocked {did}")
+
+
+@main.group()
+def guild() -> None:
+    """Guilds: found, apply, leave, show, list."""
+
+
+@guild.command(name="found")
+@click.argument("name")
+@click.option("--purpose", required=True, help="What the guild is for.")
+@click.option(
+    "--vouches-required",
+    type=click.IntRange(1, 20),
+    default=2,
+    show_default=True,
+    help="Member vouches an applicant needs (at most the number of founders).",
+)
+@click.option("--cofounder", "cofounders", multiple=True, help="A cofounder's DID (repeatable).")
+@click.option("--skill", "skills", multiple=True, help="A skill the guild is about (repeatable).")
+@click.option(
+    "--cooling-days",
+    type=click.IntRange(0, 365),
+    default=7,
+    show_default=True,
+    help="Days a new member waits before its vouches admit others.",
+)
+@json_option
+@pass_context
+def guild_found(
+    ctx: Context,
+    name: str,
+    purpose: str,
+    vouches_required: int,
+    cofounders: tuple[str, ...],
+    skills: tuple[str, ...],
+    cooling_days: int,
+    as_json: bool,
+) -> None:
+    """Found a guild named NAME, with you (and any cofounders) as founders."""
+    with backend(ctx) as node:
+        result = node.found_guild(
+            name=name,
+            purpose=purpose,
+            vouches_required=vouches_required,
+            cofounders=list(cofounders),
+            skills=list(skills),
+            cooling_days=cooling_days,
+        )
+    emit(result, as_json, lambda r: f"Founded {name}: guild id {r['id']}")
+
+
+@guild.command(name="apply")
+@click.argument("guild_id")
+@click.option("--note", help="A word to the members.")
+@json_option
+@pass_context
+def guild_apply(ctx: Context, guild_id: str, note: str | None, as_json: bool) -> None:
+    """Apply to join GUILD_ID (members then vouch for you in guild:GUILD_ID)."""
+    with backend(ctx) as node:
+        result = node.apply_guild(guild_id, note)
+    emit(result, as_json, lambda r: f"Applied: {r['id']}")
+
+
+@guild.command(name="leave")
+@click.argument("guild_id")
+@click.option("--reason", help="Why you leave.")
+@json_option
+@pass_context
+def guild_leave(ctx: Context, guild_id: str, reason: str | None, as_json: bool) -> None:
+    """Leave GUILD_ID."""
+    with backend(ctx) as node:
+        result = node.leave_guild(guild_id, reason)
+    emit(result, as_json, lambda r: f"Left: {r['id']}")
+
+
+def _guild_text(g: dict[str, Any]) -> str:
+    lines = [
+        f"{g['name']}  ({g['id']})",
+        f"  {g['purpose']}",
+        f"  admission: {g['vouches_required']} member vouches in guild:{g['id'][:12]}…, "
+        f"cooling {g['cooling_days']} days" + ("" if g["valid"] else "  [invalid charter]"),
+        f"  members ({len(g['members'])}):",
+    ]
+    lines += [
+        f"    {m['name']:<24} {m['did']}" + ("  founder" if m["founder"] else "")
+        for m in g["members"]
+    ]
+    if g["applicants"]:
+        lines.append(f"  applicants ({len(g['applicants'])}):")
+        lines += [
+            f"    {a['name']:<24} {a['did']}  vouches {a['had']} of {a['needed']}"
+            for a in g["applicants"]
+        ]
+    return "\n".join(lines)
+
+
+@guild.command(name="show")
+@click.argument("guild_id")
+@json_option
+@pass_context
+def guild_show(ctx: Context, guild_id: str, as_json: bool) -> None:
+    """A guild's charter, members, and applicants with the vouches they have and need."""
+    with backend(ctx) as node:
+        data = node.guild(guild_id)
+    emit(data, as_json, _guild_text)
+
+
+@guild.command(name="list")
+@json_option
+@pass_context
+def guild_list(ctx: Context, as_json: bool) -> None:
+    """Guilds known to your node."""
+    with backend(ctx) as node:
+        data = node.guilds()
+    emit(
+        data,
+        as_json,
+        lambda d: (
+            "\n".join(
+                f"{g['id']}  {g['name']}  ({len(g['members'])} members"
+                + (", you are one" if g["you_are_member"] else "")
+                + ")"
+                for g in d["guilds"]
+            )
+            or "No guilds known yet."
+        ),
+    )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .guilds import Membership
 from .node import Node
 from .protocol import VerifiedRecord
+from .trust import RESTART, Path
 
 
 def published(record: VerifiedRecord) -> dict[str, Any]:
@@ -28,3 +30,103 @@ def peer_view(row: dict[str, Any]) -> dict[str, Any]:
         "did", "url", "source", "added_at", "last_sync_at", "last_success_at", "last_error",
         "failures", "records_received", "rejections",
     )}  # fmt: skip
+
+
+def display_name(node: Node, did: str) -> str:
+    if did == node.did:
+        return "you"
+    profile = node.profile(did)
+    return str(profile["name"]) if profile else did[:20] + "…"
+
+
+def _ago(node: Node, created_at: int) -> str:
+    days = max(0, (node.now() - created_at) // 86_400)
+    return "today" if days == 0 else f"{days} day{'s' if days > 1 else ''} ago"
+
+
+def path_in_words(node: Node, path: Path) -> str:
+    """ "you → Alice (level 3 in python, 40 days ago) → Bob (level 2, general, today)"."""
+    words = [display_name(node, path.edges[0].vouch.author)]
+    for edge in path.edges:
+        vouch = edge.vouch
+        where = f"in {vouch.context}" if vouch.context else "general"
+        words.append(
+            f"{display_name(node, vouch.subject)} (level {vouch.level} {where}, "
+            f"{_ago(node, vouch.created_at)}"
+            + (", backed by a contract" if vouch.evidence else "")
+            + ")"
+        )
+    return " → ".join(words)
+
+
+def trust_of(node: Node, did: str, context: str | None) -> dict[str, Any]:
+    """An identity's trust from the owner's point of view, with why."""
+    view = node.trust_view(context)
+    score = view.score(did)
+    return {
+        "did": did,
+        "name": display_name(node, did),
+        "context": context,
+        "score": score,
+        "relative": score / RESTART,  # the owner is 1.0
+        "rank": view.rank(did),
+        "known": len(view.ranked()),
+        "blocked": did in node.store.blocked(),
+        "paths": [
+            {
+                "strength": path.strength,
+                "words": path_in_words(node, path),
+                "vouches": [edge.vouch.id for edge in path.edges],
+            }
+            for path in view.paths(did)
+        ],
+    }
+
+
+def people(node: Node, context: str | None, limit: int = 100) -> dict[str, Any]:
+    view = node.trust_view(context)
+    return {
+        "context": context,
+        "people": [
+            {"rank": rank, "did": did, "name": display_name(node, did), "score": score,
+             "relative": score / RESTART}
+            for rank, (did, score) in enumerate(view.ranked()[:limit], start=1)
+        ],
+    }  # fmt: skip
+
+
+def guild_view(node: Node, guild: Membership) -> dict[str, Any]:
+    charter = guild.charter
+    return {
+        "id": charter.id,
+        "name": charter.name,
+        "purpose": charter.purpose,
+        "author": charter.author,
+        "founders": list(charter.founders),
+        "vouches_required": charter.vouches_required,
+        "cooling_days": charter.cooling_days,
+        "skills": list(charter.skills),
+        "valid": charter.is_valid(),
+        "you_are_member": guild.is_member(node.did),
+        "members": [
+            {
+                "did": did,
+                "name": display_name(node, did),
+                "since": since,
+                "founder": did in guild.founders,
+                "capacity": guild.capacity.get(did, 0),
+            }
+            for did, since in sorted(guild.members.items(), key=lambda item: (item[1], item[0]))
+        ],
+        "applicants": [
+            {
+                "did": did,
+                "name": display_name(node, did),
+                "vouchers": list(standing.vouchers),
+                "had": len(standing.vouchers),
+                "needed": standing.needed,
+                "reached": standing.reached,
+            }
+            for did, standing in sorted(guild.applicants.items())
+        ],
+    }

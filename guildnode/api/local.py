@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
+from .. import views
 from ..peers import PeerError
 from ..views import peer_view, published, whoami
 from .deps import FederationDep, NodeDep, OwnerDep
@@ -115,3 +116,72 @@ async def sync_now(federation: FederationDep) -> dict[str, Any]:
     await federation.flush()
     reports = await federation.sync_all()
     return {"rounds": [report.as_dict() for report in reports]}
+
+
+@router.get("/trust/{did}", summary="Someone's trust from your point of view, and why")
+def trust_of(did: str, node: NodeDep, context: str | None = Query(None)) -> dict[str, Any]:
+    return views.trust_of(node, did, context)
+
+
+@router.get("/people", summary="Everyone you trust, ranked")
+def people(node: NodeDep, context: str | None = Query(None)) -> dict[str, Any]:
+    return views.people(node, context)
+
+
+class BlockIn(_Strict):
+    did: str
+
+
+@router.post("/block", summary="Zero someone's trust for yourself (never published)")
+def block(payload: BlockIn, node: NodeDep) -> dict[str, Any]:
+    node.block(payload.did)
+    return {"blocked": payload.did}
+
+
+@router.delete("/block/{did}", summary="Lift a block")
+def unblock(did: str, node: NodeDep) -> dict[str, Any]:
+    node.unblock(did)
+    return {"unblocked": did}
+
+
+class GuildIn(_Strict):
+    name: str
+    purpose: str
+    vouches_required: int = 2
+    cofounders: list[str] = []
+    skills: list[str] = []
+    cooling_days: int = Field(7, ge=0, le=365)
+
+
+class NoteIn(_Strict):
+    note: str | None = None
+
+
+@router.post("/guilds", summary="Found a guild")
+async def found_guild(payload: GuildIn, node: NodeDep) -> dict[str, Any]:
+    data = payload.model_dump()
+    name, purpose = data.pop("name"), data.pop("purpose")
+    record = await run_in_threadpool(lambda: node.found_guild(name, purpose, **data))
+    return published(record)
+
+
+@router.post("/guilds/{guild_id}/apply", summary="Apply to a guild")
+async def apply_guild(guild_id: str, payload: NoteIn, node: NodeDep) -> dict[str, Any]:
+    record = await run_in_threadpool(lambda: node.apply_guild(guild_id, payload.note))
+    return published(record)
+
+
+@router.post("/guilds/{guild_id}/leave", summary="Leave a guild")
+async def leave_guild(guild_id: str, payload: NoteIn, node: NodeDep) -> dict[str, Any]:
+    record = await run_in_threadpool(lambda: node.leave_guild(guild_id, payload.note))
+    return published(record)
+
+
+@router.get("/guilds", summary="Guilds known here, with members and applicants")
+def list_guilds(node: NodeDep) -> dict[str, Any]:
+    return {"guilds": [views.guild_view(node, g) for g in node.guilds()]}
+
+
+@router.get("/guilds/{guild_id}", summary="One guild: charter, members, applicants")
+def show_guild(guild_id: str, node: NodeDep) -> dict[str, Any]:
+    return views.guild_view(node, node.guild(guild_id))
