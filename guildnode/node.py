@@ -444,6 +444,10 @@ class Node:
         except ProtocolError as exc:
             raise NodeError(exc.code, exc.detail) from None
 
+    def charters(self) -> dict[str, Charter]:
+        """Every guild charter held, by id."""
+        return self._derived().charters
+
     def charter(self, guild_id: str) -> Charter:
         charter = self._derived().charters.get(guild_id)
         if charter is None:

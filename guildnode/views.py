@@ -44,12 +44,21 @@ def _ago(node: Node, created_at: int) -> str:
     return "today" if days == 0 else f"{days} day{'s' if days > 1 else ''} ago"
 
 
+def context_name(node: Node, context: str) -> str:
+    """A context as people read it: a guild by its name, a skill as it is."""
+    if context.startswith("guild:"):
+        charter = node.charters().get(context.removeprefix("guild:"))
+        if charter is not None:
+            return f"the guild {charter.name}"
+    return context
+
+
 def path_in_words(node: Node, path: Path) -> str:
     """ "you → Alice (level 3 in python, 40 days ago) → Bob (level 2, general, today)"."""
     words = [display_name(node, path.edges[0].vouch.author)]
     for edge in path.edges:
         vouch = edge.vouch
-        where = f"in {vouch.context}" if vouch.context else "general"
+        where = f"in {context_name(node, vouch.context)}" if vouch.context else "general"
         words.append(
             f"{display_name(node, vouch.subject)} (level {vouch.level} {where}, "
             f"{_ago(node, vouch.created_at)}"
