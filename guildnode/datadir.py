@@ -54,12 +54,13 @@ class DataDir:
     def has_identity(self) -> bool:
         return (self.path / KEY_FILE).exists()
 
-    def create(self) -> Identity:
-        """Make a new identity and owner token. Refuses to overwrite an existing identity."""
+    def create(self, identity: Identity | None = None) -> Identity:
+        """Write a new identity (or the one given, when restoring) and a new owner token.
+        Refuses to overwrite an existing identity."""
         if self.has_identity():
             raise DataDirError(f"{self.path} already holds an identity; refusing to overwrite it.")
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        identity = Identity.generate()
+        identity = identity or Identity.generate()
         seed = base64.urlsafe_b64encode(identity.secret_seed()).decode("ascii")
         _write_private(self.path / KEY_FILE, json.dumps({"did": identity.did, "seed": seed}))
         token_path = self.path / TOKEN_FILE
