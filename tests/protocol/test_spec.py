@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import copy
 import importlib.util
+import itertools
 import json
 import re
 from functools import cache
@@ -19,6 +20,11 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
+from guildnode.api.errors import HTTP_CODES
+from guildnode.api.guard import ADDRESS_RATE, AUTHOR_RATE, GLOBAL_RATE, SENDER_RATE
+from guildnode.federation import MAX_BACKOFF, PAGE, PLANNING_PASSES
+from guildnode.node import GUEST_AUTHORS, GUEST_RECORDS_PER_AUTHOR
+from guildnode.peers import MAX_HEADS_BYTES, MAX_PAGE_BYTES, PEER_CODES
 from guildnode.protocol import (
     BODY_SCHEMAS,
     CODES,
@@ -35,6 +41,8 @@ from guildnode.protocol import (
     validate_body,
     verify_record,
 )
+from guildnode.protocol.httpsig import CLOCK_SKEW, MAX_LIFETIME, SIGNATURE_CODES
+from guildnode.scope import MAX_VOUCH_LIFE
 
 PROTOCOL_DIR = Path(__file__).resolve().parents[2] / "protocol"
 SPEC = (PROTOCOL_DIR / "SPEC.md").read_text(encoding="utf-8")
@@ -349,19 +357,211 @@ def test_every_code_is_in_the_spec(code: str) -> None:
     assert re.search(rf"`{code}`", SPEC), code
 
 
-@pytest.mark.parametrize(
-    "code",
-    [
+# --- SPEC.md: the HTTP layer (§9, §10.2) ----------------------------------------------------
+
+WIRE_CODES = {**HTTP_CODES, **dict.fromkeys(SIGNATURE_CODES, 0)}
+
+
+def _chapter(number: str) -> str:
+    """The text of SPEC section `number` (e.g. "10.2"), up to the next heading of its level
+    or above."""
+    level = "##" if "." not in number else "###"
+    start = re.search(rf"^{level} §{re.escape(number)} .*$", SPEC, re.MULTILINE)
+    assert start, f"SPEC.md has no heading §{number}"
+    end = re.compile(rf"^#{{2,{len(level)}}} ", re.MULTILINE).search(SPEC, start.end())
+    return SPEC[start.end() : end.start() if end else len(SPEC)]
+
+
+def _table_rows(text: str, columns: int) -> dict[str, list[str]]:
+    """`code` → the other cells, for the rows of `columns` cells whose first cell is a code."""
+    rows: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == columns:
+            code = cells[0].strip("`")
+            assert code not in rows, f"{code} has two rows"
+            rows[code] = cells[1:]
+    return rows
+
+
+HTTP_TABLE = _table_rows(_chapter("10.2"), 3)
+PEER_TABLE = _table_rows(_chapter("10.2"), 2)
+PROTOCOL_TABLE = _table_rows(_chapter("10.1"), 3)
+
+
+@pytest.mark.parametrize("code", sorted({*HTTP_CODES, *SIGNATURE_CODES, *PEER_CODES}))
+def test_every_http_signature_and_peer_code_is_in_the_spec(code: str) -> None:
+    assert re.search(rf"`{code}`", SPEC), code
+
+
+@pytest.mark.parametrize("code", sorted(HTTP_CODES))
+def test_every_http_code_has_its_status_in_section_10_2(code: str) -> None:
+    assert code in HTTP_TABLE, f"{code} has no row in the table of SPEC §10.2"
+    assert HTTP_TABLE[code][0] == str(HTTP_CODES[code]), code
+
+
+def test_section_10_2_lists_exactly_the_http_codes() -> None:
+    # invalid_did is a protocol code (SPEC §1.2) that is also a 400 answer for a path DID.
+    assert set(HTTP_TABLE) == set(HTTP_CODES) | {"invalid_did"}
+    assert HTTP_TABLE["invalid_did"][0] == "400"
+    assert set(SIGNATURE_CODES) <= set(HTTP_CODES)
+
+
+@pytest.mark.parametrize("code", sorted(SIGNATURE_CODES))
+def test_every_signature_code_has_its_sentence_and_section(code: str) -> None:
+    when = HTTP_TABLE[code][1]
+    assert SIGNATURE_CODES[code] in when, code
+    assert "§9.6" in when, code
+    assert f"`{code}`" in _chapter("9.6"), code
+
+
+def test_section_10_2_lists_exactly_the_peer_codes_with_their_sentences() -> None:
+    assert set(PEER_TABLE) == set(PEER_CODES)
+    for code, sentence in PEER_CODES.items():
+        assert PEER_TABLE[code] == [sentence], code
+    assert not set(PEER_CODES) & set(WIRE_CODES)  # never on the wire between nodes
+    assert not set(PEER_CODES) & set(CODES)
+
+
+def test_section_10_1_lists_exactly_the_protocol_codes_with_their_sentences() -> None:
+    assert set(PROTOCOL_TABLE) == set(CODES)
+    for code, sentence in CODES.items():
+        assert PROTOCOL_TABLE[code][0].startswith(sentence.removesuffix(".")), code
+    for code in SCOPE_CODES:
+        assert PROTOCOL_TABLE[code][1] == "§9.7", code
+        assert "reserved" not in PROTOCOL_TABLE[code][0].lower(), code
+        assert f"`{code}`" in _chapter("9.7"), code
+
+
+def _first(text: str, code: str) -> int:
+    """Where `code` is first named in `text` (as `code` or `429 code`), or -1."""
+    match = re.search(rf"`(?:\d{{3}} )?{code}`", text)
+    return match.start() if match else -1
+
+
+def test_inbox_refusals_are_stated_in_the_order_the_route_makes_them() -> None:
+    inbox = _chapter("9.5")
+    order = [
+        "rate_limited",
+        "body_too_large",
+        "signature_missing",
+        "signature_replayed",
+        "server_busy",
         "malformed_request",
         "too_many_records",
-        "body_too_large",
-        "invalid_query",
-        "not_found",
-        "unauthorized",
-    ],
-)
-def test_every_http_code_is_in_the_spec(code: str) -> None:
-    assert re.search(rf"`{code}`", SPEC), code
+        "out_of_scope",
+    ]
+    positions = [_first(inbox, code) for code in order]
+    assert -1 not in positions, dict(zip(order, positions, strict=True))
+    assert positions == sorted(positions)
+    assert "any author accepted" not in SPEC and "no signatures yet" not in SPEC
+
+
+def test_signature_checks_are_stated_in_the_order_verify_request_makes_them() -> None:
+    checks = _chapter("9.6").split("**Order of checks.**")[1]
+    order = [
+        "signature_missing",
+        "signature_malformed",
+        "signature_incomplete",
+        "signature_expired",
+        "digest_mismatch",
+        "signature_invalid",
+        "signature_replayed",
+        "server_busy",
+    ]
+    positions = [_first(checks, code) for code in order]
+    assert -1 not in positions and positions == sorted(positions)
+    assert set(order) == set(SIGNATURE_CODES)
+
+
+def test_the_numbers_the_spec_gives_are_the_codes() -> None:
+    assert f"at most `created` + {MAX_LIFETIME}" in SPEC
+    assert f"`now` + {CLOCK_SKEW} or `expires` < `now` − {CLOCK_SKEW}" in SPEC
+    assert f"above {GUEST_RECORDS_PER_AUTHOR} " in _chapter("9.7")
+    assert f"{GUEST_AUTHORS:,} guests" in _chapter("9.7")
+    assert f"{MAX_VOUCH_LIFE // 86_400} days" in _chapter("9.7")
+    limits = _chapter("9.8")
+    for rate in (GLOBAL_RATE, ADDRESS_RATE, SENDER_RATE):
+        assert f"{rate.per_second:,.0f} requests per second | {rate.burst:,.0f} |" in limits
+    per_minute = round(AUTHOR_RATE.per_second * 60)
+    assert f"{per_minute:,} records per minute | {AUTHOR_RATE.burst:,.0f} |" in limits
+    sync = _chapter("9.9")
+    assert f"limit={PAGE}" in sync
+    assert f"at most {PLANNING_PASSES} planning passes" in sync
+    assert f"{MAX_BACKOFF:.0f} s)" in sync
+    assert f"{MAX_HEADS_BYTES:,} bytes" in sync and f"{MAX_PAGE_BYTES:,} bytes" in sync
+
+
+# --- SPEC.md: section numbers cited elsewhere ----------------------------------------------
+
+REPO = PROTOCOL_DIR.parent
+HEADINGS = set(re.findall(r"^#{2,3} §(\d+(?:\.\d+)*) ", SPEC, re.MULTILINE))
+# "SPEC §9.6", "SPEC.md §3", "SPEC §3–§5", "SPEC §1, §4": every number after "SPEC".
+CITATION = re.compile(r"SPEC(?:\.md)? (§\d+(?:\.\d+)*(?:(?:–|-|, | and )§\d+(?:\.\d+)*)*)")
+
+
+def _citations() -> list[tuple[str, str]]:
+    """(file:line, section number) of every SPEC citation in the code, tests and protocol/."""
+    files = [
+        *sorted((REPO / "guildnode").rglob("*.py")),
+        *sorted((REPO / "tests").rglob("*.py")),
+        REPO / "protocol" / "generate.py",
+        REPO / "protocol" / "vectors" / "README.md",
+        REPO / "README.md",
+    ]
+    found = []
+    for path in files:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for match in CITATION.finditer(line):
+                for section in re.findall(r"§(\d+(?:\.\d+)*)", match.group(1)):
+                    found.append((f"{path.relative_to(REPO)}:{number}", section))
+    return found
+
+
+def test_the_code_cites_the_spec() -> None:
+    cited = {section for _, section in _citations()}
+    assert {"9.5", "9.6", "9.7", "9.8", "10.1", "10.2"} <= cited
+
+
+@pytest.mark.parametrize(("where", "section"), _citations())
+def test_every_section_cited_in_the_code_is_a_heading_of_the_spec(where: str, section: str) -> None:
+    assert section in HEADINGS, f"{where} cites SPEC §{section}, which SPEC.md does not have"
+
+
+# What the code relies on each section to be about: guildnode/protocol/httpsig.py cites §9.6,
+# scope.py and node.py §9.7, api/guard.py and limits.py §9.8, api/errors.py §10.2.
+TOPICS = {
+    "9.5": "`POST /inbox`",
+    "9.6": "HTTP Message Signatures",
+    "9.7": "Replication scope",
+    "9.8": "Limits and abuse",
+    "9.9": "Sync behaviour",
+    "9.10": "`GET /records/{id}`",
+    "9.11": "Local API",
+    "10.1": "Protocol codes",
+    "10.2": "HTTP-level codes",
+}
+
+
+@pytest.mark.parametrize(("section", "topic"), sorted(TOPICS.items()))
+def test_sections_the_code_relies_on_are_about_their_topic(section: str, topic: str) -> None:
+    heading = re.search(rf"^#{{2,3}} §{re.escape(section)} (.*)$", SPEC, re.MULTILINE)
+    assert heading and topic in heading.group(1), (section, heading and heading.group(1))
+
+
+def test_every_section_cited_inside_the_spec_exists() -> None:
+    # "§N.N" of this document; "RFC 9421 §2.5" and the like are other documents.
+    for section in re.findall(r"(?<!RFC \d{4} )§(\d+(?:\.\d+)*)", SPEC):
+        assert section in HEADINGS, f"SPEC.md cites §{section}, which it does not have"
+
+
+def test_the_sections_are_numbered_in_order() -> None:
+    numbers = re.findall(r"^#{2,3} §(\d+(?:\.\d+)*) ", SPEC, re.MULTILINE)
+    keys = [tuple(int(part) for part in number.split(".")) for number in numbers]
+    assert keys == sorted(keys) and len(keys) == len(set(keys))
+    for parent, child in itertools.pairwise(keys):
+        if len(child) == 2 and len(parent) == 2 and parent[0] == child[0]:
+            assert child[1] == parent[1] + 1, (parent, child)
 
 
 def test_every_schema_file_is_named_in_the_spec() -> None:
