@@ -129,7 +129,7 @@ class DirectBackend:
         return self.node.check().as_dict()
 
     def trust(self, did: str, context: str | None) -> dict[str, Any]:
-        return views.trust_of(self.node, did, context)
+        return self._call(lambda: views.trust_of(self.node, did, context))
 
     def people(self, context: str | None) -> dict[str, Any]:
         return views.people(self.node, context)

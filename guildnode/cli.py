@@ -391,6 +391,8 @@ def _trust_text(data: dict[str, Any]) -> str:
     where = f" in {data['context']}" if data["context"] else ""
     if data["blocked"]:
         return f"{data['name']} ({data['did']}) is blocked: no trust{where}."
+    if data["name"] == "you":
+        return f"you ({data['did']}): trust flows from you{where} (you are 1)."
     if not data["rank"]:
         return f"{data['name']} ({data['did']}): no trust reaches them from you{where}."
     lines = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import random
 from collections import Counter
@@ -22,11 +23,13 @@ import httpx
 
 from .node import Node
 from .peers import (
+    BATCH_BYTES,
     MAX_HEADS_BYTES,
     MAX_PAGE_BYTES,
     PeerClient,
     PeerError,
     Traffic,
+    batches,
     is_private_host,
     normalise_url,
 )
@@ -56,6 +59,7 @@ class SyncReport:
     rejected: Counter[str] = field(default_factory=Counter)
     error: PeerError | None = None
     traffic: Traffic = field(default_factory=Traffic)
+    unfinished: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -143,13 +147,23 @@ class Federation:
         self._tasks.clear()
         await self.client.aclose()
 
+    def _scope_tag(self) -> str:
+        """A short digest of the current scope, kept beside a peer's ETag."""
+        core = "\n".join(sorted(self.node.scope().core)).encode()
+        return hashlib.sha256(core).hexdigest()[:16]
+
     # -- peers -------------------------------------------------------------------------
 
-    def _check_url(self, url: str, source: str) -> str:
+    async def _check_url(self, url: str, source: str) -> str:
         url = normalise_url(url)
         host = httpx.URL(url).host
         # The owner may add any address by hand; learnt endpoints must be public (DESIGN).
-        if source != "manual" and not self.settings.allow_private_peers and is_private_host(host):
+        # (Name resolution blocks, so it runs off the event loop.)
+        if (
+            source != "manual"
+            and not self.settings.allow_private_peers
+            and await asyncio.to_thread(is_private_host, host)
+        ):
             raise PeerError(
                 "private_address",
                 f"{url} is a private or loopback address; allow_private_peers is off.",
@@ -161,7 +175,7 @@ class Federation:
     ) -> dict[str, Any]:
         """Ask `url` who it is and remember it as a peer. With `expect`, the node there must
         name that DID (peers learnt from a profile must be the profile's author)."""
-        url = self._check_url(url, source)
+        url = await self._check_url(url, source)
         info = await self.client.well_known(url)
         did = info["did"]
         try:
@@ -199,14 +213,19 @@ class Federation:
             except PeerError as exc:
                 report.error = exc
                 log.info("sync with %s failed: %s", peer["url"], exc)
+            except Exception as exc:  # a bug here must not end syncing with every peer
+                log.exception("sync with %s hit an unexpected error", peer["url"])
+                report.error = PeerError("internal_error", f"{exc.__class__.__name__}: {exc}")
+            clean = not report.rejected and report.error is None and not report.unfinished
             self.node.store.note_sync(
                 peer["did"],
                 self.node.now(),
                 received=report.accepted,
                 rejections=dict(report.rejected),
                 error=f"{report.error.code}: {report.error.detail}" if report.error else None,
-                # Only a clean round may be skipped next time on an unchanged ETag.
-                etag=etag if not report.rejected and report.error is None else None,
+                # Only a finished, clean round may be skipped next time on an unchanged ETag,
+                # and only while this node's scope stays the same (see `_round`).
+                etag=f"{self._scope_tag()} {etag}" if clean and etag else None,
             )
             if report.error is None:
                 await self._discover_peers()
@@ -214,14 +233,16 @@ class Federation:
 
     async def _round(self, peer: dict[str, Any], report: SyncReport) -> str | None:
         url = peer["url"]
-        headers = {"if-none-match": peer["heads_etag"]} if peer["heads_etag"] else {}
+        scope_tag, _, etag = (peer["heads_etag"] or "").partition(" ")
+        # An ETag from a round under another scope says nothing about authors now in scope.
+        headers = {"if-none-match": etag} if etag and scope_tag == self._scope_tag() else {}
         answer = await self.client.request(
             "GET", f"{url}/sync/heads", headers=headers, limit=MAX_HEADS_BYTES
         )
         report.traffic.add(answer.traffic)
         if answer.status == 304:
             report.idle = True
-            return peer["heads_etag"]  # type: ignore[no-any-return]
+            return etag
         if answer.status != 200:
             raise PeerError("peer_refused", f"{url}/sync/heads answered {answer.status}.")
         remote = _parse_heads(answer.json())
@@ -235,8 +256,13 @@ class Federation:
             for author in todo:
                 done.add(author)
                 await self._catch_up(url, author, remote[author], report)
-        etag: str | None = answer.headers.get("etag")
-        return etag
+        else:
+            report.unfinished = True  # scope kept growing: the next round goes on
+        new_etag = answer.headers.get("etag")
+        # Keep only a tag that can be sent back as it came (printable ASCII, RFC 9110).
+        if new_etag is None or not (new_etag.isascii() and new_etag.isprintable()):
+            return None
+        return str(new_etag)
 
     async def _catch_up(
         self, url: str, author: str, remote: RemoteHead, report: SyncReport
@@ -250,9 +276,19 @@ class Federation:
         target = remote.seq if frozen is None else min(remote.seq, frozen)
         head = store.head(author)
         after = head.seq if head else 0
+        if (
+            frozen is None
+            and 0 < remote.seq <= after
+            and store.id_at(author, remote.seq) != remote.id
+        ):
+            # The peer holds another record where we hold one: fetch it, which proves a fork.
+            await self._fetch_disputed(url, author, remote.seq, report)
+            return
         for _ in range(MAX_PAGES_PER_AUTHOR):
             if after >= target:
                 return
+            if _ == MAX_PAGES_PER_AUTHOR - 1:
+                report.unfinished = True  # the page budget ran out: the next round goes on
             answer = await self.client.request(
                 "GET", f"{url}/sync/feed/{author}?after={after}&limit={PAGE}", limit=MAX_PAGE_BYTES
             )
@@ -278,6 +314,10 @@ class Federation:
                 else:
                     assert result.error is not None
                     report.rejected[result.error.code] += 1
+            if results and results[0].error is not None and results[0].error.code == "wrong_prev":
+                # The peer's chain parts from ours at or before our head: fetch its record
+                # at our head's seq, which proves the fork.
+                await self._fetch_disputed(url, author, after, report)
             if any(result.status == "rejected" for result in results):
                 return  # a peer that served one bad record gets no more trust this round
             new_head = store.head(author)
@@ -293,7 +333,7 @@ class Federation:
         names that peer's owner (SPEC §9.7)."""
         after = remote.seq if remote else 0
         for _ in range(PUSH_BATCHES_PER_ROUND):
-            missing = self.node.store.feed(self.node.did, after, PAGE, MAX_PAGE_BYTES - 4096)
+            missing = self.node.store.feed(self.node.did, after, PAGE, BATCH_BYTES)
             if not missing:
                 return
             answer = await self.client.request(
@@ -308,6 +348,30 @@ class Federation:
             ):
                 return  # refused (out of its scope, say): the peer does not want more now
             after += len(missing)
+
+    async def _fetch_disputed(self, url: str, author: str, seq: int, report: SyncReport) -> None:
+        """Fetch the peer's record at `seq` of `author` and ingest it: if it differs from
+        ours, the node keeps the pair as a fork proof (SPEC §7.5)."""
+        answer = await self.client.request(
+            "GET", f"{url}/sync/feed/{author}?after={seq - 1}&limit=1", limit=MAX_PAGE_BYTES
+        )
+        report.traffic.add(answer.traffic)
+        data = answer.json() if answer.status == 200 else None
+        records = data.get("records") if isinstance(data, dict) else None
+        if not isinstance(records, list) or len(records) != 1:
+            report.rejected["short_feed"] += 1
+            return
+        record = records[0]
+        if (
+            not isinstance(record, dict)
+            or record.get("author") != author
+            or record.get("seq") != seq
+        ):
+            report.rejected["wrong_author"] += 1
+            return
+        [result] = await asyncio.to_thread(self.node.ingest, [record], scoped=True)
+        if result.error is not None:
+            report.rejected[result.error.code] += 1
 
     async def _fetch_fork(self, url: str, author: str, report: SyncReport) -> None:
         answer = await self.client.request(
@@ -385,15 +449,16 @@ class Federation:
 
     async def push(self, records: list[VerifiedRecord]) -> dict[str, str]:
         """Post `records` to every peer's inbox now; returns peer → outcome."""
-        raw = [r.canonical for r in records]
+        chunks = batches([r.canonical for r in records], PAGE)
         outcomes: dict[str, str] = {}
 
         async def one(peer: dict[str, Any]) -> None:
             try:
-                answer = await self.client.request(
-                    "POST", f"{peer['url']}/inbox", raw_records=raw, limit=MAX_PAGE_BYTES
-                )
-                outcomes[peer["did"]] = str(answer.status)
+                for chunk in chunks:
+                    answer = await self.client.request(
+                        "POST", f"{peer['url']}/inbox", raw_records=chunk, limit=MAX_PAGE_BYTES
+                    )
+                    outcomes[peer["did"]] = str(answer.status)
             except PeerError as exc:
                 outcomes[peer["did"]] = exc.code
 

@@ -31,6 +31,14 @@ class RateLimiter:
     def __len__(self) -> int:
         return len(self._buckets)
 
+    def wait(self, key: str, now: float, cost: float = 1.0) -> float:
+        """The seconds until `key` could spend `cost` (0 if now), spending nothing."""
+        tokens, last = self._buckets.get(key, (self.rate.burst, now))
+        tokens = min(self.rate.burst, tokens + (now - last) * self.rate.per_second)
+        if tokens >= cost:
+            return 0.0
+        return math.inf if cost > self.rate.burst else (cost - tokens) / self.rate.per_second
+
     def take(self, key: str, now: float, cost: float = 1.0) -> float:
         """Spend `cost` tokens of `key`'s bucket. Returns 0 when allowed, else the seconds
         to wait before the same request would be (nothing is spent then)."""

@@ -63,6 +63,17 @@ class _Derived:
 
 
 @dataclass(frozen=True, slots=True)
+class _Refused:
+    """A verified record refused for where it comes from, not for what it is (scope)."""
+
+    record: VerifiedRecord
+    error: ProtocolError
+
+
+Verdict = VerifiedRecord | ProtocolError | _Refused
+
+
+@dataclass(frozen=True, slots=True)
 class IngestResult:
     """What became of one record of a batch (SPEC §9.5)."""
 
@@ -171,9 +182,7 @@ class Node:
             self._scope = (key, compute_scope(self.store, self.did, self.now()))
         return self._scope[1]
 
-    def _admit(
-        self, verdicts: Sequence[VerifiedRecord | ProtocolError]
-    ) -> list[VerifiedRecord | ProtocolError]:
+    def _admit(self, verdicts: Sequence[Verdict]) -> list[Verdict]:
         """SPEC §9.7: refuse records whose author is out of scope, except an author's records
         up to one that names the owner, within the guest quotas."""
         scope = self.scope()
@@ -186,14 +195,15 @@ class Node:
             ):
                 last_naming[verdict.author] = index
         guests_held = None
-        admitted: list[VerifiedRecord | ProtocolError] = []
+        admitted: list[Verdict] = []
         for index, verdict in enumerate(verdicts):
             if not isinstance(verdict, VerifiedRecord) or verdict.author in scope:
                 admitted.append(verdict)
             elif index > last_naming.get(verdict.author, -1):
-                admitted.append(
-                    ProtocolError("out_of_scope", f"{verdict.author} is outside this node's scope.")
+                refusal = ProtocolError(
+                    "out_of_scope", f"{verdict.author} is outside this node's scope."
                 )
+                admitted.append(_Refused(verdict, refusal))
             else:
                 if guests_held is None:
                     guests_held = {a for a in self.store.heads() if a not in scope}
@@ -201,13 +211,12 @@ class Node:
                 if verdict.seq > GUEST_RECORDS_PER_AUTHOR or (
                     new_guest and len(guests_held) >= GUEST_AUTHORS
                 ):
-                    admitted.append(
-                        ProtocolError(
-                            "quota_exceeded",
-                            f"{verdict.author} is outside this node's scope and over the "
-                            f"quota for records that name the owner.",
-                        )
+                    refusal = ProtocolError(
+                        "quota_exceeded",
+                        f"{verdict.author} is outside this node's scope and over the "
+                        f"quota for records that name the owner.",
                     )
+                    admitted.append(_Refused(verdict, refusal))
                 else:
                     guests_held.add(verdict.author)
                     admitted.append(verdict)
@@ -219,7 +228,7 @@ class Node:
 
         With `scoped`, records of authors outside the replication scope are refused
         (SPEC §9.7), as they are from peers."""
-        verdicts = self._verify_all(unverified)
+        verdicts: list[Verdict] = list(self._verify_all(unverified))
         results: list[IngestResult] = []
         with self._write_lock:
             if scoped:
@@ -233,6 +242,9 @@ class Node:
             for verdict in verdicts:
                 if isinstance(verdict, ProtocolError):
                     results.append(IngestResult(None, "rejected", verdict))
+                    continue
+                if isinstance(verdict, _Refused):
+                    results.append(IngestResult(verdict.record.id, "rejected", verdict.error))
                     continue
                 record = verdict
                 author = record.author
@@ -428,7 +440,7 @@ class Node:
 
     def block(self, did: str) -> None:
         """Zero `did`'s trust for the owner alone; nothing is published."""
-        self._check_did(did)
+        self.check_did(did)
         if did == self.did:
             raise NodeError("self_block", "You cannot block yourself.")
         self.store.block(did, self.now())
@@ -438,7 +450,8 @@ class Node:
             raise NodeError("not_found", f"{did} is not blocked.", 404)
 
     @staticmethod
-    def _check_did(did: str) -> None:
+    def check_did(did: str) -> None:
+        """Raise `NodeError` (`invalid_did`) unless `did` is a valid did:key."""
         try:
             public_key_from_did(did)
         except ProtocolError as exc:
@@ -481,7 +494,7 @@ class Node:
         """Publish a charter with the owner and `cofounders` as founders. Cofounders count
         once they apply to it."""
         for did in cofounders:
-            self._check_did(did)
+            self.check_did(did)
         founders = list(dict.fromkeys([self.did, *cofounders]))
         if vouches_required > len(founders):
             raise NodeError(

@@ -8,6 +8,7 @@ codes, so an unreachable peer, a slow one and one that breaks the protocol never
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import secrets
@@ -23,6 +24,9 @@ from .protocol import Identity, ProtocolError, parse_json
 from .protocol.httpsig import sign_request
 
 MAX_PAGE_BYTES = 1_048_576 + 4096
+# Records per inbox batch stop here, so that `{"records":[...]}` stays within the receiver's
+# 1 MiB body limit (SPEC §8).
+BATCH_BYTES = 1_048_576 - 64
 MAX_HEADS_BYTES = 8 * 1_048_576
 MAX_SMALL_BYTES = 65_536
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -80,8 +84,18 @@ class Answer:
 
 
 def normalise_url(url: str) -> str:
-    """`scheme://host[:port][/path]` without a trailing slash; raises `invalid_url`."""
-    parts = urlsplit(url.strip())
+    """`scheme://host[:port][/path]` without a trailing slash, in the form httpx sends;
+    raises `invalid_url` for anything else, however malformed."""
+    try:
+        parts = urlsplit(url.strip())
+        if parts.hostname:
+            parsed = httpx.URL(url.strip())
+            parsed.host  # noqa: B018 - decoding the host is what raises for a bad IDNA label
+            url = str(parsed)
+            parts = urlsplit(url)
+    except (ValueError, UnicodeError, IndexError, httpx.InvalidURL) as exc:
+        # (the standard library's punycode decoder raises IndexError on some labels)
+        raise PeerError("invalid_url", f"{url[:200]!r} is not a valid URL ({exc}).") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise PeerError("invalid_url", f"{url!r} is not an absolute http or https URL.")
     if parts.username or parts.password or parts.query or parts.fragment:
@@ -108,6 +122,23 @@ def is_private_host(host: str) -> bool:
     )
 
 
+def batches(records: list[bytes], most: int = 200) -> list[list[bytes]]:
+    """Split canonical records into inbox batches of at most `most` records and
+    `BATCH_BYTES` bytes (each record counted with its separating comma)."""
+    found: list[list[bytes]] = []
+    current: list[bytes] = []
+    size = 0
+    for record in records:
+        if current and (len(current) == most or size + len(record) + 1 > BATCH_BYTES):
+            found.append(current)
+            current, size = [], 0
+        current.append(record)
+        size += len(record) + 1
+    if current:
+        found.append(current)
+    return found
+
+
 def _header_size(headers: httpx.Headers) -> int:
     return sum(len(k) + len(v) + 4 for k, v in headers.raw)
 
@@ -126,6 +157,7 @@ class PeerClient:
     ) -> None:
         self.identity = identity
         self._clock = clock
+        self._deadline = max(1.0, 6 * read_timeout)
         self._client = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
@@ -179,11 +211,25 @@ class PeerClient:
         request = self._client.build_request(method, url, content=body, headers=all_headers)
         traffic = Traffic(round_trips=1, bytes_sent=len(body) + _header_size(request.headers))
         try:
+            # A peer that trickles its answer never trips the read timeout: bound the whole.
+            async with asyncio.timeout(self._deadline):
+                return await self._exchange(request, url, limit, traffic)
+        except TimeoutError as exc:
+            raise PeerError(
+                "peer_timeout", f"{url} took longer than {self._deadline:g} s."
+            ) from exc
+
+    async def _exchange(
+        self, request: httpx.Request, url: str, limit: int, traffic: Traffic
+    ) -> Answer:
+        try:
             response = await self._client.send(request, stream=True)
         except httpx.TimeoutException as exc:
             raise PeerError("peer_timeout", f"{url} did not answer in time.") from exc
         except httpx.TransportError as exc:
             raise PeerError("peer_unreachable", f"{url}: {exc.__class__.__name__}: {exc}") from exc
+        except httpx.HTTPError as exc:
+            raise PeerError("bad_response", f"{url}: {exc.__class__.__name__}: {exc}") from exc
         try:
             if response.status_code in REDIRECTS:
                 target = response.headers.get("location", "?")
@@ -206,6 +252,8 @@ class PeerClient:
             raise PeerError("peer_timeout", f"{url} stalled while answering.") from exc
         except httpx.TransportError as exc:
             raise PeerError("peer_unreachable", f"{url}: {exc.__class__.__name__}: {exc}") from exc
+        except httpx.HTTPError as exc:  # e.g. a body in an encoding that does not decode
+            raise PeerError("bad_response", f"{url}: {exc.__class__.__name__}: {exc}") from exc
         finally:
             await response.aclose()
         traffic.bytes_received = size + _header_size(response.headers) + 12

@@ -100,7 +100,8 @@ def compute_scope(reader: RefReader, owner: str, now: int) -> Scope:
     core |= hop1 | hop2 | vouchers
     guilds = owner_guilds(reader, owner)
     if guilds:
-        founders = {ref.value for ref in reader.refs("guild", record_ids=guilds)}
+        charters = reader.refs("guild", record_ids=guilds)
+        founders = {ref.value for ref in charters} | {ref.author for ref in charters}
         applicants = set(current_applications(reader, guilds=guilds))
         members = founders | applicants
         core |= members

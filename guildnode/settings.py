@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import platformdirs
 
 DEFAULT_PORT = 8547
@@ -32,7 +33,8 @@ class Settings:
     def url(self) -> str:
         """The URL other nodes reach this one at: `public_url`, else host and port."""
         if self.public_url:
-            return self.public_url.rstrip("/")
+            # The form senders sign (httpx's): lower-case host, no default port.
+            return str(httpx.URL(self.public_url)).rstrip("/")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 

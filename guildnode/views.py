@@ -70,6 +70,7 @@ def path_in_words(node: Node, path: Path) -> str:
 
 def trust_of(node: Node, did: str, context: str | None) -> dict[str, Any]:
     """An identity's trust from the owner's point of view, with why."""
+    node.check_did(did)
     view = node.trust_view(context)
     score = view.score(did)
     return {

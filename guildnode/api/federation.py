@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from functools import partial
 from typing import Any
 
@@ -171,4 +172,11 @@ async def inbox(request: Request, node: NodeDep) -> Response:
         )
     guard.admit_authors(records)
     results = await run_in_threadpool(partial(node.ingest, scoped=True), records)
+    guard.charge_authors(
+        Counter(
+            record["author"]
+            for record, result in zip(records, results, strict=True)
+            if result.status == "accepted"
+        )
+    )
     return _json({"results": [result.as_dict() for result in results]})

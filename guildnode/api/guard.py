@@ -47,8 +47,19 @@ class InboxGuard:
         self._take(self.senders, did, f"signed by {did}")
 
     def admit_authors(self, records: list[Any]) -> None:
+        """Refuse the batch if any author it names has no budget left. Nothing is spent
+        here: `charge_authors` spends for records that verified, so junk that merely names
+        an author cannot use up that author's budget."""
         counts = Counter(
             r["author"] for r in records if isinstance(r, dict) and isinstance(r.get("author"), str)
         )
+        now = self._clock()
         for author, n in counts.items():
-            self._take(self.authors, author, f"of records by {author[:80]}", n)
+            wait = self.authors.wait(author, now, min(n, AUTHOR_RATE.burst))
+            if wait:
+                raise RateLimited(f"Too many records by {author[:80]}; retry later.", wait)
+
+    def charge_authors(self, accepted: Counter[str]) -> None:
+        now = self._clock()
+        for author, n in accepted.items():
+            self.authors.take(author, now, min(n, AUTHOR_RATE.burst))
