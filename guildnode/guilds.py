@@ -124,7 +124,8 @@ def membership(
     result = Membership(charter)
     if not charter.is_valid():
         return result
-    latest = latest_applications(applications, charter.id)
+    # Records dated after `now` do not count yet (as vouches dated after `now` do not).
+    latest = latest_applications((a for a in applications if a.created_at <= now), charter.id)
     standing = {a: item.created_at for a, item in latest.items() if item.kind == "apply"}
     revoked = set(revoked)
     admission = sorted(
@@ -149,6 +150,7 @@ def membership(
 
     members: dict[str, int] = {f: charter.created_at for f in founders}
     capacity: dict[str, int] = {}
+    certified: set[str] = set()
     for _ in range(len(applicants) + 2):
         counted = [
             v
@@ -160,7 +162,14 @@ def membership(
         for v in counted:
             if v.subject in applicants:
                 vouchers.setdefault(v.subject, []).append(v)
-        reachable = set(founders) | set(vouchers)
+        # Only applicants with enough member vouches take part in the flow: flow spent on one
+        # who cannot be admitted would be taken from one who can.
+        eligible = {
+            a
+            for a, vs in vouchers.items()
+            if len({v.author for v in vs}) >= charter.vouches_required
+        }
+        reachable = set(founders) | set(members) | eligible
         edges = sorted({(v.author, v.subject) for v in counted if v.subject in reachable})
         capacity = _capacities(founders, edges)
         certified = _certify(founders, edges, capacity)
@@ -186,9 +195,10 @@ def membership(
     ]
     for applicant in sorted(set(applicants) - set(members)):
         names = sorted({v.author for v in counted_now if v.subject == applicant})
-        result.applicants[applicant] = Standing(
-            tuple(names), charter.vouches_required, applicant in capacity
-        )
+        # With enough vouches, only the flow decides; short of them, flow would reach it
+        # through any member who vouches.
+        reached = applicant in certified if len(names) >= charter.vouches_required else bool(names)
+        result.applicants[applicant] = Standing(tuple(names), charter.vouches_required, reached)
     return result
 
 

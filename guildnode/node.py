@@ -177,7 +177,7 @@ class Node:
     def scope(self) -> Scope:
         """The owner's replication scope, recomputed when records arrive (and each minute,
         as vouches expire)."""
-        key = (self.store.version, self.now() // 60)
+        key = (self.store.refs_version, self.now() // 60)
         if self._scope is None or self._scope[0] != key:
             self._scope = (key, compute_scope(self.store, self.did, self.now()))
         return self._scope[1]
@@ -405,7 +405,7 @@ class Node:
 
     def _derived(self) -> _Derived:
         """Vouches, revocations and charters as values, rebuilt when records arrive."""
-        version = self.store.version
+        version = self.store.refs_version
         if self._derived_cache is None or self._derived_cache[0] != version:
             vouches = derive.vouches(self.store)
             revoked = derive.revoked(self.store, vouches)
@@ -423,7 +423,7 @@ class Node:
     def trust_view(self, context: str | None = None) -> TrustView:
         """The owner's view of everyone's trust in `context`, cached until records arrive
         (or the block list changes, or an hour passes, as vouches fade)."""
-        key = (self.store.version, context, self.now() // 3600)
+        key = (self.store.refs_version, context, self.now() // 3600)
         cached = self._trust_cache.get(key)
         if cached is None:
             if len(self._trust_cache) > 32:

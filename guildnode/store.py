@@ -141,6 +141,7 @@ class Store:
         self.db = sqlite_utils.Database(conn)
         self._lock = threading.RLock()
         self._version = 0
+        self._refs_version = 0
         conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit is on disk before the inbox answers "accepted" (DESIGN: crash safety).
         conn.execute("PRAGMA synchronous=FULL")
@@ -159,6 +160,12 @@ class Store:
     @property
     def schema_version(self) -> int:
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    @property
+    def refs_version(self) -> int:
+        """A counter that changes when what derivations read changes: records that
+        reference others (vouches, revokes, guilds…), fork proofs, the block list."""
+        return self._refs_version
 
     @property
     def version(self) -> int:
@@ -276,6 +283,8 @@ class Store:
                 [(p.author, p.seq, p.first, p.second) for p in forks],
             )
         self._version += 1
+        if forks or any(references(r.kind, r.body) for r in appends):
+            self._refs_version += 1
 
     # -- reading -------------------------------------------------------------------
 
@@ -400,12 +409,14 @@ class Store:
                 "INSERT OR IGNORE INTO blocked (did, added_at) VALUES (?, ?)", [did, now]
             )
         self._version += 1
+        self._refs_version += 1
 
     def unblock(self, did: str) -> bool:
         with self._lock, self.db.conn:
             self.db.execute("BEGIN IMMEDIATE")
             cursor = self.db.execute("DELETE FROM blocked WHERE did = ?", [did])
         self._version += 1
+        self._refs_version += 1
         return bool(cursor.rowcount)
 
     def blocked(self) -> set[str]:

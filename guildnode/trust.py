@@ -70,8 +70,16 @@ class VouchTable:
     level: Floats
     start: Ints  # created_at
     end: Ints  # min(expires_at, created_at + 365 days)
-    context: npt.NDArray[np.object_]
+    contexts: tuple[str, ...]  # the distinct contexts; code 0 is "general"
+    context: Ints  # per vouch: 0 for a general vouch, else 1 + index into `contexts`
     evidence: npt.NDArray[np.bool_]
+    # Vouches grouped by (author, subject): an author's vouches for one subject in several
+    # contexts count once, at the weight of the strongest, so contexts cannot multiply trust.
+    pair: Ints  # per vouch: its pair
+    pair_src: Ints
+    pair_dst: Ints
+    by_pair: Ints  # vouch positions sorted by pair
+    pair_starts: Ints  # where each pair begins in `by_pair`
 
     @classmethod
     def build(
@@ -85,14 +93,21 @@ class VouchTable:
         contract's id → its parties, for the evidence bonus."""
         revoked = set(revoked)
         completed = completed or {}
-        kept = tuple(
-            sorted(
-                (v for v in vouches if v.id not in revoked and v.author != v.subject),
-                key=lambda v: v.id,
-            )
-        )
+        # A newer vouch by the same author for the same subject in the same context
+        # supersedes the older ones: repeating a vouch must not multiply its weight.
+        latest: dict[tuple[str, str, str | None], Vouch] = {}
+        for v in vouches:
+            if v.id in revoked or v.author == v.subject:
+                continue
+            key = (v.author, v.subject, v.context)
+            held = latest.get(key)
+            if held is None or (v.created_at, v.id) > (held.created_at, held.id):
+                latest[key] = v
+        kept = tuple(sorted(latest.values(), key=lambda v: v.id))
         dids = tuple(sorted({v.author for v in kept} | {v.subject for v in kept}))
         index = {did: i for i, did in enumerate(dids)}
+        contexts = tuple(sorted({v.context for v in kept if v.context is not None}))
+        code = {context: i + 1 for i, context in enumerate(contexts)}
         count = len(kept)
 
         def column(values: Iterable[int | float | bool], dtype: type) -> Any:
@@ -107,10 +122,18 @@ class VouchTable:
             level=column((v.level for v in kept), np.float64),
             start=column((v.created_at for v in kept), np.int64),
             end=column(
-                (min(v.created_at + MAX_VOUCH_LIFE, v.expires_at or 2**62) for v in kept),
+                (
+                    min(
+                        v.created_at + MAX_VOUCH_LIFE,
+                        2**62 if v.expires_at is None else v.expires_at,
+                    )
+                    for v in kept
+                ),
                 np.int64,
             ),
-            context=np.array([v.context for v in kept], dtype=object),
+            contexts=contexts,
+            context=column((code[v.context] if v.context else 0 for v in kept), np.int64),
+            **_pairs(kept, index),
             evidence=column(
                 (
                     bool(v.evidence)
@@ -121,13 +144,24 @@ class VouchTable:
             ),
         )
 
+    def pair_weights(self, weight: Floats) -> Floats:
+        """The weight of each (author, subject) pair: its strongest vouch's."""
+        if not len(weight):
+            return weight
+        return np.maximum.reduceat(weight[self.by_pair], self.pair_starts)
+
     def weights(self, *, context: str | None, now: int, half_life_days: float) -> Floats:
         """Each vouch's weight at `now` in `context`; 0 where it does not count."""
         active = (self.start <= now) & (now < self.end)
-        general = self.context == None  # noqa: E711 - elementwise on an object array
-        same = self.context == context
+        general = self.context == 0
+        if context is None:
+            same = general
+        elif context in self.contexts:
+            same = self.context == self.contexts.index(context) + 1
+        else:
+            same = np.zeros(len(self.context), dtype=bool)
         counts = active & (general | same | (context is None))
-        fade = 0.5 ** ((now - self.start) / (half_life_days * DAY))
+        fade = np.exp2(-(now - self.start) / (half_life_days * DAY))
         weight = self.level * fade
         weight = np.where(same, weight, weight * CROSS_CONTEXT_DISCOUNT)
         weight = np.where(self.evidence, weight * EVIDENCE_BONUS, weight)
@@ -187,8 +221,9 @@ class TrustView:
         viewer = self.table.index.get(self.viewer)
         if viewer is not None:
             others[viewer] = 0.0
-        ahead = (others > mine).sum() + sum(1 for d, s in self.ranked() if s == mine and d < did)
-        return int(ahead) + 1
+        # Ties go to the smaller DID; `dids` is sorted, so that is the smaller index.
+        tied_before = np.flatnonzero(others == mine) < self.table.index[did]
+        return int((others > mine).sum() + tied_before.sum()) + 1
 
     def paths(self, did: str, limit: int = 3, max_length: int = 3) -> list[Path]:
         """The strongest routes (at most `max_length` vouches) from the viewer to `did`:
@@ -236,8 +271,11 @@ def trust(
     context: str | None = None,
     blocked: Iterable[str] = (),
     half_life_days: float = 180.0,
+    cap: float = SCORE_CAP,
 ) -> TrustView:
-    """Trust from `viewer` in `context` (None: general trust), by power iteration."""
+    """Trust from `viewer` in `context` (None: general trust), by power iteration.
+    `cap` bounds everyone's score but the viewer's (a safety net: with the sink it rarely
+    binds)."""
     n = len(table.dids)
     weight = table.weights(context=context, now=now, half_life_days=half_life_days)
     blocked_ids = [table.index[d] for d in set(blocked) - {viewer} if d in table.index]
@@ -245,22 +283,51 @@ def trust(
         barred = np.zeros(n, dtype=bool)
         barred[blocked_ids] = True
         weight = np.where(barred[table.src] | barred[table.dst], 0.0, weight)
-    out = np.bincount(table.src, weights=weight, minlength=n)
-    share = weight / (out[table.src] + SINK * W_MAX) if len(weight) else weight
+    pair_weight = table.pair_weights(weight)
+    out = np.bincount(table.pair_src, weights=pair_weight, minlength=n)
+    pair_share = pair_weight / (out[table.pair_src] + SINK * W_MAX) if len(weight) else weight
+    # Per vouch, for explanations: each pair's share goes to its first strongest vouch.
+    share = np.zeros(len(weight))
+    if len(weight):
+        strongest = np.flatnonzero((weight == pair_weight[table.pair]) & (weight > 0))
+        _, first = np.unique(table.pair[strongest], return_index=True)
+        chosen = strongest[first]
+        share[chosen] = pair_share[table.pair[chosen]]
     scores = np.zeros(n)
     if viewer not in table.index:
         return TrustView(table, viewer, context, scores, share)
     me = table.index[viewer]
     restart = np.zeros(n)
     restart[me] = RESTART
-    cap = np.full(n, SCORE_CAP)
-    cap[me] = 1.0
+    ceiling = np.full(n, cap)
+    ceiling[me] = 1.0
     scores = restart.copy()
     for _ in range(MAX_ITERATIONS):
-        flowing = np.bincount(table.dst, weights=share * scores[table.src], minlength=n)
-        updated = np.minimum(restart + (1 - RESTART) * flowing, cap)
+        flowing = np.bincount(
+            table.pair_dst, weights=pair_share * scores[table.pair_src], minlength=n
+        )
+        updated = np.minimum(restart + (1 - RESTART) * flowing, ceiling)
         change = float(np.abs(updated - scores).sum())
         scores = updated
         if change < TOLERANCE:
             break
     return TrustView(table, viewer, context, scores, share)
+
+
+def _pairs(kept: tuple[Vouch, ...], index: Mapping[str, int]) -> dict[str, Ints]:
+    pair_of: dict[tuple[int, int], int] = {}
+    pair = np.fromiter(
+        (pair_of.setdefault((index[v.author], index[v.subject]), len(pair_of)) for v in kept),
+        dtype=np.int64,
+        count=len(kept),
+    )
+    ends = sorted(pair_of, key=pair_of.__getitem__)
+    by_pair = np.argsort(pair, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(pair[by_pair]) != 0]) if len(kept) else pair
+    return {
+        "pair": pair,
+        "pair_src": np.array([a for a, _ in ends], dtype=np.int64),
+        "pair_dst": np.array([b for _, b in ends], dtype=np.int64),
+        "by_pair": by_pair.astype(np.int64),
+        "pair_starts": starts.astype(np.int64),
+    }

@@ -207,7 +207,14 @@ def reference(vouches: list[Vouch], viewer: str, now: int, context: str | None) 
     names = sorted({v.author for v in vouches} | {v.subject for v in vouches} | {viewer})
     at = {d: i for i, d in enumerate(names)}
     weight = np.zeros((len(names), len(names)))
+    # The latest vouch per (author, subject, context) stands; per (author, subject) the
+    # strongest context counts (the module docstring's rules against repeated vouches).
+    latest: dict[tuple[str, str, str | None], Vouch] = {}
     for v in vouches:
+        key = (v.author, v.subject, v.context)
+        if key not in latest or (v.created_at, v.id) > (latest[key].created_at, latest[key].id):
+            latest[key] = v
+    for v in latest.values():
         end = v.created_at + MAX_VOUCH_LIFE
         if v.expires_at is not None:
             end = min(end, v.expires_at)
@@ -218,7 +225,7 @@ def reference(vouches: list[Vouch], viewer: str, now: int, context: str | None) 
         w = v.level * 0.5 ** ((now - v.created_at) / (180 * DAY))
         if v.context != context:
             w *= CROSS_CONTEXT_DISCOUNT
-        weight[at[v.author], at[v.subject]] += w
+        weight[at[v.author], at[v.subject]] = max(weight[at[v.author], at[v.subject]], w)
     p = weight / (weight.sum(axis=1, keepdims=True) + KEEP)
     restart = np.zeros(len(names))
     restart[at[viewer]] = RESTART
@@ -244,32 +251,27 @@ def test_mass_is_conserved_on_random_graphs(seed: int) -> None:
 
 
 def test_nobody_but_the_viewer_rises_above_the_cap() -> None:
-    # A star: the viewer and twenty spokes pour everything they can into one hub, which hands
-    # it straight back to the viewer. Repeated vouches (twenty per pair, all level 3, valid
-    # records) leave almost nothing in the sink, so without the cap the hub would hold far
-    # more than SCORE_CAP.
+    # A star: the viewer and twenty spokes pour what they can into one hub, which hands it
+    # back to the viewer. Repeated vouches no longer add up (the sink keeps any one voucher's
+    # share below 1/6), so the default cap is a safety net that rarely binds; the mechanism
+    # is shown with a lower cap that this star would exceed.
     spokes = [f"S{i:02d}" for i in range(20)]
-    vouches: list[Vouch] = []
-
-    def many(author: str, subject: str, times: int = 20) -> None:
-        for _ in range(times):
-            vouches.append(vouch(f"v{len(vouches):05d}", author, subject, 3))
-
-    many("A", "H")
-    for spoke in spokes:
-        many("A", spoke, 1)
-        many(spoke, "H")
-    many("H", "A")
+    vouches: list[Vouch] = [vouch("vAH", "A", "H", 3), vouch("vHA", "H", "A", 3)]
+    for i, spoke in enumerate(spokes):
+        vouches.append(vouch(f"vA{i:02d}", "A", spoke, 3))
+        vouches.append(vouch(f"vS{i:02d}", spoke, "H", 3))
     uncapped = reference(vouches, "A", T0, None)
-    assert uncapped["H"] > 1.5 * SCORE_CAP  # the star would make a hub without the cap
+    low_cap = 0.5 * uncapped["H"]
+    assert uncapped["H"] > low_cap and uncapped["H"] < SCORE_CAP
 
-    trusted = view(vouches)
-    assert trusted.score("H") == pytest.approx(SCORE_CAP, rel=1e-12)
-    assert all(trusted.score(s) <= SCORE_CAP for s in spokes)
+    trusted = trust(VouchTable.build(vouches), "A", now=T0, cap=low_cap)
+    assert trusted.score("H") == pytest.approx(low_cap, rel=1e-12)
+    assert all(trusted.score(s) <= low_cap for s in spokes)
     total = sum(trusted.score(d) for d in ["A", "H", *spokes])
     assert total <= 1.0 + 1e-12
-    assert trusted.score("A") > RESTART  # the viewer is not capped
-    assert trusted.ranked()[0][0] == "H"
+    assert trusted.score("A") >= RESTART  # the viewer is not capped
+    # Without the lower cap the same star stays below the default one.
+    assert view(vouches).score("H") == pytest.approx(uncapped["H"], rel=1e-9)
 
 
 @pytest.mark.parametrize("size", [20, 200])
@@ -535,3 +537,21 @@ def test_any_input_order_gives_bit_identical_scores(seed: int) -> None:
         assert one.ranked() == two.ranked()
         for did in one.table.dids:
             assert one.paths(did) == two.paths(did)
+
+
+def test_repeating_a_vouch_or_spreading_it_over_contexts_does_not_multiply_it() -> None:
+    once = view([vouch("v1", "A", "B", 3)]).score("B")
+    repeated = view([vouch(f"v{i}", "A", "B", 3) for i in range(20)]).score("B")
+    assert repeated == once
+    spread = [vouch("g", "A", "B", 3)] + [
+        vouch(f"c{i}", "A", "B", 3, context=f"skill{i}") for i in range(20)
+    ]
+    assert view(spread).score("B") == once  # the strongest (general) vouch counts, once
+
+
+def test_a_newer_vouch_for_the_same_subject_and_context_supersedes_the_older() -> None:
+    downgraded = [vouch("v1", "A", "B", 3), vouch("v2", "A", "B", 1, created_at=T0)]
+    older = [vouch("v1", "A", "B", 3, created_at=T0 - DAY)]
+    newer_low = [*older, vouch("v2", "A", "B", 1, created_at=T0)]
+    assert view(newer_low).score("B") < view(older).score("B")
+    assert view(downgraded).score("B") > 0
