@@ -29,7 +29,7 @@ from guildnode.protocol import Identity
 pytestmark = pytest.mark.e2e
 
 GUILDNODE = Path(sys.executable).parent / "guildnode"
-START_TIMEOUT = 15.0
+START_TIMEOUT = 60.0  # generous: a loaded 2-core machine starts Python slowly
 STOP_TIMEOUT = 10.0
 CLI_TIMEOUT = 30.0
 OTHER = Identity(bytes([9]) * 32).did
