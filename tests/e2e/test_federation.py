@@ -34,7 +34,7 @@ from guildnode.protocol import Identity, verify_record
 pytestmark = pytest.mark.e2e
 
 ANOTHER = Identity(bytes([10]) * 32).did
-START_TIMEOUT = 30.0  # three nodes start at once, and a CI machine may have two cores
+START_TIMEOUT = 60.0  # three nodes start at once, and a CI machine may have two cores
 
 
 def spawn(data: Path, logs: Path, port: int | None = None) -> RunningNode:
