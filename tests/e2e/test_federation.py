@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,10 @@ from test_run import (
     STOP_TIMEOUT,
     RunningNode,
     clean_env,
-    free_port,
     http,
+    wait_until_up,
 )
+from test_run import spawn as run_node
 
 from guildnode.protocol import Identity, verify_record
 
@@ -38,44 +38,8 @@ START_TIMEOUT = 60.0  # three nodes start at once, and a CI machine may have two
 
 
 def spawn(data: Path, logs: Path, port: int | None = None) -> RunningNode:
-    """`guildnode run` with periodic sync off, on `port` (else a free one)."""
-    logs.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
-    with open(logs / "stdout", "ab") as out, open(logs / "stderr", "ab") as err:
-        process = subprocess.Popen(
-            [
-                str(GUILDNODE),
-                "--data",
-                str(data),
-                "run",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--sync-interval",
-                "0",
-            ],
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            env=clean_env(),
-        )
-    return RunningNode(data, port, process, logs)
-
-
-def wait_until_up(nodes: Sequence[RunningNode]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    waiting = list(nodes)
-    with http() as client:
-        while waiting:
-            for node in list(waiting):
-                if node.process.poll() is not None:
-                    raise RuntimeError(f"guildnode run exited:\n{node.stderr}")
-                if node.answers(client):
-                    waiting.remove(node)
-            if waiting and time.monotonic() > deadline:
-                raise TimeoutError(f"guildnode run did not answer within {START_TIMEOUT} s")
-            time.sleep(0.1)
+    """`guildnode run` with periodic sync off: this test drives sync with `guildnode sync`."""
+    return run_node(data, logs, port, extra=("--sync-interval", "0"))
 
 
 def clis(*calls: tuple[RunningNode, Sequence[str]]) -> list[tuple[int, str, str]]:
@@ -178,7 +142,7 @@ class Trio:
         old = self.nodes[name]
         assert old.process.poll() is not None, "restart a stopped node only"
         self.nodes[name] = spawn(old.data, old.logs, old.port)
-        wait_until_up([self.nodes[name]])
+        wait_until_up([self.nodes[name]], START_TIMEOUT)
         return self.nodes[name]
 
 
@@ -186,7 +150,7 @@ class Trio:
 def trio(tmp_path: Path) -> Iterator[Trio]:
     started = Trio(tmp_path)
     try:
-        wait_until_up(list(started.nodes.values()))
+        wait_until_up(list(started.nodes.values()), START_TIMEOUT)
         yield started
     finally:
         for node in started.nodes.values():

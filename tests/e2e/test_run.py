@@ -149,11 +149,15 @@ class RunningNode:
         return self.process.returncode
 
 
-def spawn(data: Path, logs: Path) -> RunningNode:
+def spawn(
+    data: Path, logs: Path, port: int | None = None, extra: Sequence[str] = ()
+) -> RunningNode:
+    """`guildnode run` on 127.0.0.1, on `port` (else a free one), with `extra` options.
+    Output is appended to files, not pipes: nothing to drain, nothing left open, and a
+    restarted node's log follows the first run's."""
     logs.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    # Output goes to files, not pipes: nothing to drain, nothing left open.
-    with open(logs / "stdout", "wb") as out, open(logs / "stderr", "wb") as err:
+    port = port or free_port()
+    with open(logs / "stdout", "ab") as out, open(logs / "stderr", "ab") as err:
         process = subprocess.Popen(
             [
                 str(GUILDNODE),
@@ -164,6 +168,7 @@ def spawn(data: Path, logs: Path) -> RunningNode:
                 "127.0.0.1",
                 "--port",
                 f"{port}",
+                *extra,
             ],
             stdout=out,
             stderr=err,
@@ -173,8 +178,8 @@ def spawn(data: Path, logs: Path) -> RunningNode:
     return RunningNode(data, port, process, logs)
 
 
-def wait_until_up(nodes: Sequence[RunningNode]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
+def wait_until_up(nodes: Sequence[RunningNode], limit: float = START_TIMEOUT) -> None:
+    deadline = time.monotonic() + limit
     waiting = list(nodes)
     with http() as client:
         while waiting:
@@ -186,7 +191,7 @@ def wait_until_up(nodes: Sequence[RunningNode]) -> None:
                 if node.answers(client):
                     waiting.remove(node)
             if waiting and time.monotonic() > deadline:
-                raise TimeoutError(f"guildnode run did not answer within {START_TIMEOUT} s")
+                raise TimeoutError(f"guildnode run did not answer within {limit} s")
             time.sleep(0.1)
 
 
