@@ -34,6 +34,7 @@ from .peers import (
     normalise_url,
 )
 from .protocol import ProtocolError, VerifiedRecord, public_key_from_did, verify_record
+from .scope import Scope
 from .settings import Settings
 
 log = logging.getLogger("guildnode.federation")
@@ -125,6 +126,7 @@ class Federation:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._rounds: dict[str, asyncio.Lock] = {}
         self._failed_discoveries: dict[str, int] = {}
+        self._refused_own: dict[str, int] = {}  # peer → own head seq it refused
         self.pushes_dropped = 0
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -246,7 +248,7 @@ class Federation:
         if answer.status != 200:
             raise PeerError("peer_refused", f"{url}/sync/heads answered {answer.status}.")
         remote = _parse_heads(answer.json())
-        await self._offer_own_records(url, remote.get(self.node.did), report)
+        await self._offer_own_records(peer["did"], url, remote.get(self.node.did), report)
         done: set[str] = set()
         for _ in range(PLANNING_PASSES):
             scope = self.node.scope()
@@ -255,7 +257,7 @@ class Federation:
                 break
             for author in todo:
                 done.add(author)
-                await self._catch_up(url, author, remote[author], report)
+                await self._catch_up(url, author, remote[author], report, scope)
         else:
             report.unfinished = True  # scope kept growing: the next round goes on
         new_etag = answer.headers.get("etag")
@@ -265,7 +267,7 @@ class Federation:
         return str(new_etag)
 
     async def _catch_up(
-        self, url: str, author: str, remote: RemoteHead, report: SyncReport
+        self, url: str, author: str, remote: RemoteHead, report: SyncReport, scope: Scope
     ) -> None:
         store = self.node.store
         if remote.forked:
@@ -305,7 +307,7 @@ class Federation:
             if any(not isinstance(r, dict) or r.get("author") != author for r in records):
                 report.rejected["wrong_author"] += 1
                 return
-            results = await asyncio.to_thread(self.node.ingest, records, scoped=True)
+            results = await asyncio.to_thread(self.node.ingest, records, scoped=True, scope=scope)
             for result in results:
                 if result.status == "accepted":
                     report.accepted += 1
@@ -326,12 +328,16 @@ class Federation:
             after = new_head.seq
 
     async def _offer_own_records(
-        self, url: str, remote: RemoteHead | None, report: SyncReport
+        self, did: str, url: str, remote: RemoteHead | None, report: SyncReport
     ) -> None:
         """Push the owner's records the peer lacks, as its heads show. This makes good a
         failed push, and brings a peer the start of the owner's chain when a later record
-        names that peer's owner (SPEC §9.7)."""
+        names that peer's owner (SPEC §9.7). A peer that refused the owner's chain is not
+        offered it again until the chain has grown."""
         after = remote.seq if remote else 0
+        own = self.node.store.head(self.node.did)
+        if own is None or self._refused_own.get(did) == own.seq:
+            return
         for _ in range(PUSH_BATCHES_PER_ROUND):
             missing = self.node.store.feed(self.node.did, after, PAGE, BATCH_BYTES)
             if not missing:
@@ -346,6 +352,7 @@ class Federation:
                 isinstance(r, dict) and r.get("status") in ("accepted", "duplicate")
                 for r in results
             ):
+                self._refused_own[did] = own.seq
                 return  # refused (out of its scope, say): the peer does not want more now
             after += len(missing)
 

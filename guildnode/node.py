@@ -182,10 +182,9 @@ class Node:
             self._scope = (key, compute_scope(self.store, self.did, self.now()))
         return self._scope[1]
 
-    def _admit(self, verdicts: Sequence[Verdict]) -> list[Verdict]:
+    def _admit(self, verdicts: Sequence[Verdict], scope: Scope) -> list[Verdict]:
         """SPEC §9.7: refuse records whose author is out of scope, except an author's records
         up to one that names the owner, within the guest quotas."""
-        scope = self.scope()
         last_naming: dict[str, int] = {}
         for index, verdict in enumerate(verdicts):
             if (
@@ -222,17 +221,20 @@ class Node:
                     admitted.append(verdict)
         return admitted
 
-    def ingest(self, unverified: Sequence[Any], *, scoped: bool = False) -> list[IngestResult]:
+    def ingest(
+        self, unverified: Sequence[Any], *, scoped: bool = False, scope: Scope | None = None
+    ) -> list[IngestResult]:
         """Judge each record on its own, store the good ones in one transaction, and answer
         record by record, in order (SPEC §9.5). Accepted records are durable on return.
 
         With `scoped`, records of authors outside the replication scope are refused
-        (SPEC §9.7), as they are from peers."""
+        (SPEC §9.7), as they are from peers; `scope` is the one to use (a sync round passes
+        the scope it planned with, rather than have it computed again for every page)."""
         verdicts: list[Verdict] = list(self._verify_all(unverified))
         results: list[IngestResult] = []
         with self._write_lock:
             if scoped:
-                verdicts = self._admit(verdicts)
+                verdicts = self._admit(verdicts, scope or self.scope())
             now = self.now()
             appends: list[VerifiedRecord] = []
             forks: list[ForkProof] = []

@@ -164,6 +164,9 @@ class PeerClient:
             follow_redirects=False,
             headers={"user-agent": "guildnode", "accept-encoding": "identity"},
         )
+        # Every byte of an idle round counts (SPEC §9.9): drop the defaults nobody needs.
+        for name in ("accept", "connection"):
+            del self._client.headers[name]
 
     async def aclose(self) -> None:
         await self._client.aclose()

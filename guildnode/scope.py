@@ -58,12 +58,12 @@ def active_vouches(reader: RefReader, now: int, **filters: Iterable[str]) -> lis
     found = reader.refs("vouch", **filters)
     if not found:
         return []
-    authors = {ref.author for ref in found}
+    by_id = {ref.record_id: ref.author for ref in found}
     # A revoke counts only from the author of the record it targets.
     revoked = {
         ref.value
-        for ref in reader.refs("revoke", authors=authors, values={r.record_id for r in found})
-        if any(v.record_id == ref.value and v.author == ref.author for v in found)
+        for ref in reader.refs("revoke", authors=set(by_id.values()))
+        if by_id.get(ref.value) == ref.author
     }
     return [ref for ref in found if vouch_is_active(ref, revoked, now)]
 
