@@ -21,6 +21,7 @@ from .datadir import DataDir
 from .federation import Federation
 from .node import Clock, Node
 from .settings import Settings
+from .ui import install_ui
 
 
 def create_app(
@@ -62,10 +63,11 @@ def create_app(
     app = FastAPI(
         title="Guildnode",
         version=__version__,
-        summary="One member's node of the Guildnode network: federation API and local API.",
+        summary="One member's node of the Guildnode network: federation API, local API, web UI.",
         lifespan=lifespan,
     )
     install_error_handlers(app)
     app.include_router(federation.router)
     app.include_router(local.router)
+    install_ui(app, settings, clock=clock)
     return app

@@ -1,0 +1,84 @@
+"""Reading HTML forms and putting refusals beside the field they are about.
+
+A form's fields arrive as strings. Numbers are read here with plain-words errors; the rest
+is checked where it always is, by the node and the protocol, and their refusals (a stable
+code and a sentence) are mapped back to the field: `body.statement …` goes beside the
+statement, `invalid_did` beside the DID, anything else above the form.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import Request
+
+FORM = "_form"  # errors about the whole form, shown above it
+
+# Plain words for what the protocol's patterns mean.
+PATTERNS = {
+    "context": "A context is a skill such as python (lower-case letters, digits and "
+    "+ # . _ -, at most 40 characters), or guild: and a guild's id.",
+    "skills": "Skills are lower-case words such as python or ux-design (letters, digits "
+    "and + # . _ -, at most 40 characters each).",
+    "url": "A web address starts with http:// or https:// and has no spaces.",
+}
+
+
+class Refused(Exception):
+    """A form that cannot be acted on; `errors` maps field names to sentences."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The submitted fields (the last value of each), without the CSRF token."""
+    form = await request.form()
+    return {
+        key: value.strip()
+        for key, value in form.items()
+        if isinstance(value, str) and key != "csrftoken"
+    }
+
+
+def whole_number(
+    values: dict[str, str], name: str, label: str, low: int, high: int, default: int | None = None
+) -> int | None:
+    """An integer field within [low, high]; `default` when left empty."""
+    raw = values.get(name, "")
+    if not raw:
+        return default
+    try:
+        number = int(raw)
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise Refused({name: f"{label} must be a whole number from {low} to {high}."})
+    return number
+
+
+def word_list(raw: str) -> list[str]:
+    """Items separated by commas, spaces or new lines."""
+    return [item for item in re.split(r"[\s,]+", raw) if item]
+
+
+def refusal(code: str, detail: str, fields: dict[str, str]) -> Refused:
+    """Place a node or protocol refusal beside its field.
+
+    `fields` maps record body keys (`statement`, `admission`…) and error codes
+    (`invalid_did`…) to the names of the form's fields."""
+    body_field = re.match(r"body\.([a-z_]+)(?:\.([a-z_]+))?", detail)
+    target = None
+    if code in fields:
+        target = fields[code]
+    elif body_field:
+        key = body_field.group(2) if body_field.group(1) == "admission" else body_field.group(1)
+        target = fields.get(key or "")
+    if body_field and "does not match" in detail and target in PATTERNS:
+        sentence = PATTERNS[target]
+    elif body_field:
+        sentence = "This " + detail[body_field.end() :].strip()
+    else:
+        sentence = detail
+    return Refused({target or FORM: f"{sentence} ({code})"})
