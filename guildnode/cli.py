@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -144,14 +145,67 @@ def run(
         click.echo(f"Created a new identity: {identity.did}")
     click.echo(f"Guildnode {datadir.load_identity().did}")
     click.echo(f"Listening on {settings.local_url} (peers reach it at {settings.url})", nl=True)
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level="warning",
-        server_header=False,  # smaller answers: an idle sync is one small round trip
-        date_header=False,
+    app = create_app(settings)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:  # the link is printed only once it can be opened
+                link = app.state.ui_auth.login_url()
+                click.echo(f"Web UI (this link works once, for 10 minutes): {link}")
+                click.echo("For a fresh link later: guildnode ui")
+
+    server = Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            server_header=False,  # smaller answers: an idle sync is one small round trip
+            date_header=False,
+        )
     )
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: uvicorn has shut down gracefully
+        server.run()
+    if not server.started:
+        sys.exit(3)  # as uvicorn.run does when the server could not start
+
+
+@main.command()
+@pass_context
+def ui(ctx: Context) -> None:
+    """Print a fresh single-use login link to the running node's web UI."""
+    import httpx
+
+    datadir = ctx.datadir
+    running = datadir.running() if datadir.has_identity() and datadir.is_locked() else None
+    if running is None or not isinstance(running.get("url"), str):
+        fail(
+            f"No node is running on {datadir.path}: start it with `guildnode run`, "
+            "which prints a login link."
+        )
+        return
+    try:
+        token = datadir.token()
+        # The owner's token goes to the local node only, never through a proxy.
+        with httpx.Client(trust_env=False, timeout=httpx.Timeout(10.0, connect=5.0)) as client:
+            response = client.post(
+                f"{running['url']}/api/ui/login-link",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        answer = response.json()
+    except DataDirError as exc:
+        fail(str(exc))
+        return
+    except (httpx.HTTPError, ValueError) as exc:
+        fail(f"node_unreachable: the running node at {running['url']} did not answer: {exc}")
+        return
+    if response.is_error or not isinstance(answer, dict) or "url" not in answer:
+        error = answer.get("error", {}) if isinstance(answer, dict) else {}
+        fail(f"{error.get('code', 'http_error')}: {error.get('detail', response.text)}")
+        return
+    click.echo("Open this link in your browser; it works once, for 10 minutes:")
+    click.echo(answer["url"])
 
 
 @main.command(name="id")

@@ -45,6 +45,12 @@ async def form_token(served: Any, page: str = "/") -> str:
     return csrf_of(response.text)
 
 
+async def settle(*served: Any) -> None:
+    """Finish the pushes the test's records started, before the nodes stop."""
+    for each in served:
+        await each.federation.flush()
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = time.time()
@@ -318,6 +324,7 @@ async def test_every_page_answers_with_a_session(
     assert "Shipped a parser" in (await ada.client.get(f"/people/{bob.node.did}")).text
     for asset in ("/static/ui.css", "/static/ui.js", "/static/icon.svg"):
         assert (await ada.client.get(asset)).status_code == 200
+    await settle(ada, bob)
 
 
 async def test_a_vouch_from_the_form_changes_trust_and_the_graph(
@@ -435,6 +442,7 @@ async def test_guild_pages_found_apply_and_vouch_for_admission(
     left = await ada.client.post(f"/guilds/{guild_id}/leave", data={"csrftoken": token})
     assert left.status_code == 303
     assert "You left the guild" in (await ada.client.get(f"/guilds/{guild_id}")).text
+    await settle(ada, bob)
 
 
 async def test_peers_page_adds_syncs_and_removes(make_node: Callable[..., Any]) -> None:
@@ -464,6 +472,7 @@ async def test_peers_page_adds_syncs_and_removes(make_node: Callable[..., Any]) 
     )
     assert away.headers["location"] == "/peers"
 
+    await settle(ada, bob)
     removed = await ada.client.post(
         "/peers/remove", data={"csrftoken": token, "peer": bob.node.did}
     )
