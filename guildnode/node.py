@@ -238,9 +238,12 @@ class Node:
             now = self.now()
             appends: list[VerifiedRecord] = []
             forks: list[ForkProof] = []
-            pending_heads: dict[str, ChainHead | None] = {}
+            states = self.store.chain_states(
+                v.author for v in verdicts if isinstance(v, VerifiedRecord)
+            )
+            pending_heads: dict[str, ChainHead | None] = {a: h for a, (h, _) in states.items()}
+            frozen: dict[str, int | None] = {a: f for a, (_, f) in states.items()}
             pending_ids: dict[tuple[str, int], VerifiedRecord] = {}
-            frozen: dict[str, int | None] = {}
             for verdict in verdicts:
                 if isinstance(verdict, ProtocolError):
                     results.append(IngestResult(None, "rejected", verdict))
@@ -250,11 +253,14 @@ class Node:
                     continue
                 record = verdict
                 author = record.author
-                if author not in pending_heads:
-                    pending_heads[author] = self.store.head(author)
-                    frozen[author] = self.store.frozen_at(author)
                 in_batch = pending_ids.get((author, record.seq))
-                held_id = in_batch.id if in_batch else self.store.id_at(author, record.seq)
+                head = pending_heads[author]
+                if in_batch is not None:
+                    held_id: str | None = in_batch.id
+                elif head is None or record.seq > head.seq:
+                    held_id = None  # past the head: nothing held there (no query needed)
+                else:
+                    held_id = self.store.id_at(author, record.seq)
                 try:
                     placement = place(
                         record,

@@ -186,6 +186,27 @@ class Store:
             ).fetchone()
         return ChainHead(row[0], row[1], row[2]) if row else None
 
+    def chain_states(
+        self, authors: Iterable[str]
+    ) -> dict[str, tuple[ChainHead | None, int | None]]:
+        """author → (head, seq a proven fork froze the chain at), for many authors at once."""
+        wanted = sorted(set(authors))
+        states: dict[str, tuple[ChainHead | None, int | None]] = {a: (None, None) for a in wanted}
+        with self._lock:
+            for start in range(0, len(wanted), 5000):
+                chunk = wanted[start : start + 5000]
+                rows = self.db.execute(
+                    "SELECT a.author, h.seq, h.id, h.created_at, f.seq FROM"
+                    " (SELECT value AS author FROM json_each(?)) a"
+                    " LEFT JOIN heads h ON h.author = a.author"
+                    " LEFT JOIN forks f ON f.author = a.author",
+                    [json.dumps(chunk)],
+                ).fetchall()
+                for author, seq, rid, created_at, fork_seq in rows:
+                    head = ChainHead(seq, rid, created_at) if seq is not None else None
+                    states[author] = (head, fork_seq - 1 if fork_seq is not None else None)
+        return states
+
     def id_at(self, author: str, seq: int) -> str | None:
         with self._lock:
             row = self.db.execute(
@@ -225,13 +246,12 @@ class Store:
             return
         with self._lock, self.db.conn:
             self.db.execute("BEGIN IMMEDIATE")
-            heads: dict[str, tuple[int, str]] = {}
+            held = self.chain_states({r.author for r in appends})
+            heads: dict[str, tuple[int, str]] = {
+                author: (state[0].seq, state[0].id) if state[0] else (0, "")
+                for author, state in held.items()
+            }
             for record in appends:
-                if record.author not in heads:
-                    row = self.db.execute(
-                        "SELECT seq, id FROM heads WHERE author = ?", [record.author]
-                    ).fetchone()
-                    heads[record.author] = (row[0], row[1]) if row else (0, "")
                 seq, prev = heads[record.author]
                 if record.seq != seq + 1 or (record.prev or "") != prev:
                     raise ChainOrderError(
