@@ -52,6 +52,9 @@ class Backend(Protocol):
     def leave_guild(self, guild_id: str, note: str | None) -> dict[str, Any]: ...
     def guilds(self) -> dict[str, Any]: ...
     def guild(self, guild_id: str) -> dict[str, Any]: ...
+    def post_brief(self, **fields: Any) -> dict[str, Any]: ...
+    def briefs(self, guild: str | None, skill: str | None) -> dict[str, Any]: ...
+    def brief(self, brief_id: str) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
 
@@ -158,6 +161,15 @@ class DirectBackend:
     def guild(self, guild_id: str) -> dict[str, Any]:
         return self._call(lambda: views.guild_view(self.node, self.node.guild(guild_id)))
 
+    def post_brief(self, **fields: Any) -> dict[str, Any]:
+        return self._call(lambda: published(self.node.post_brief(**fields)))
+
+    def briefs(self, guild: str | None, skill: str | None) -> dict[str, Any]:
+        return views.briefs(self.node, guild, skill)
+
+    def brief(self, brief_id: str) -> dict[str, Any]:
+        return self._call(lambda: views.brief_view(self.node, self.node.brief(brief_id)))
+
     def close(self) -> None:
         self.node.close()
         self.datadir.release()
@@ -252,6 +264,15 @@ class RemoteBackend:
 
     def guild(self, guild_id: str) -> dict[str, Any]:
         return self._call("GET", f"/api/guilds/{guild_id}")
+
+    def post_brief(self, **fields: Any) -> dict[str, Any]:
+        return self._call("POST", "/api/briefs", json=fields)
+
+    def briefs(self, guild: str | None, skill: str | None) -> dict[str, Any]:
+        return self._call("GET", "/api/briefs", params=_present(guild=guild, skill=skill))
+
+    def brief(self, brief_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/briefs/{brief_id}")
 
     def close(self) -> None:
         self.client.close()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import derive
+from .briefs import ISO_4217, Brief
 from .datadir import DataDir
 from .guilds import Charter, Membership, membership
 from .protocol import (
@@ -23,7 +24,9 @@ from .protocol import (
     Placement,
     ProtocolError,
     VerifiedRecord,
+    format_timestamp,
     parse_json,
+    parse_timestamp,
     place,
     public_key_from_did,
     sign_record,
@@ -532,6 +535,70 @@ class Node:
         if reason:
             body["reason"] = reason
         return self.publish("leave", body)
+
+    # -- briefs -----------------------------------------------------------------------
+
+    def briefs(self) -> list[Brief]:
+        """Every brief held in a served chain."""
+        found = []
+        for rid, canonical in self.store.records(kind="brief"):
+            record = parse_json(canonical)
+            if self.store.refs("brief", record_ids=[rid]):  # not beyond a fork's freeze
+                found.append(
+                    Brief(
+                        id=rid,
+                        author=record["author"],
+                        created_at=parse_timestamp(record["created"]),
+                        expires_at=parse_timestamp(record["expires"])
+                        if "expires" in record
+                        else None,
+                        body=record["body"],
+                    )
+                )
+        return found
+
+    def brief(self, brief_id: str) -> Brief:
+        for brief in self.briefs():
+            if brief.id == brief_id:
+                return brief
+        raise NodeError("not_found", f"No brief {brief_id} is held here.", 404)
+
+    def post_brief(
+        self,
+        *,
+        guilds: Sequence[str],
+        title: str,
+        description: str,
+        acceptance_criteria: Sequence[str],
+        budget_min: int,
+        budget_max: int,
+        currency: str,
+        engagement: str = "fixed",
+        skills: Sequence[str] = (),
+        deadline_days: int | None = None,
+        expires_days: int = 30,
+    ) -> VerifiedRecord:
+        """Publish a brief to guilds. Refuses what would have no effect (SPEC §6.8)."""
+        if not 1 <= expires_days <= 30:
+            raise NodeError("invalid_argument", "A brief expires 1 to 30 days after it is posted.")
+        if budget_min > budget_max:
+            raise NodeError("invalid_budget", "The budget's minimum is above its maximum.")
+        if currency not in ISO_4217:
+            raise NodeError("invalid_currency", f"{currency!r} is not an ISO 4217 currency code.")
+        now = self.now()
+        body: dict[str, Any] = {
+            "guilds": list(dict.fromkeys(guilds)),
+            "title": title,
+            "description": description,
+            "acceptance_criteria": list(acceptance_criteria),
+            "budget": {"min": budget_min, "max": budget_max, "currency": currency},
+            "engagement": engagement,
+        }
+        if skills:
+            body["skills"] = list(dict.fromkeys(skills))
+        if deadline_days is not None:
+            body["deadline"] = format_timestamp(now + deadline_days * 86_400)
+        return self.publish("brief", body, now + expires_days * 86_400)
 
     # -- reading ------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .briefs import Brief, open_briefs
 from .guilds import Membership
 from .node import Node
 from .protocol import VerifiedRecord
@@ -140,3 +141,33 @@ def guild_view(node: Node, guild: Membership) -> dict[str, Any]:
             for did, standing in sorted(guild.applicants.items())
         ],
     }
+
+
+def brief_view(node: Node, brief: Brief) -> dict[str, Any]:
+    mine = set((node.profile() or {}).get("skills", []))
+    return {
+        "id": brief.id,
+        "author": brief.author,
+        "organisation": display_name(node, brief.author),
+        "created_at": brief.created_at,
+        "expires_at": brief.expires_at,
+        "open": brief.is_open(node.now()),
+        "problem": brief.problem(),
+        "matches_my_skills": sorted(mine & set(brief.skills)),
+        "guilds": [
+            {"id": g, "name": node.charters()[g].name if g in node.charters() else None}
+            for g in brief.guilds
+        ],
+        **{k: v for k, v in brief.body.items() if k != "guilds"},
+    }
+
+
+def briefs(node: Node, guild: str | None, skill: str | None) -> dict[str, Any]:
+    found = open_briefs(
+        node.briefs(),
+        now=node.now(),
+        guild=guild,
+        skill=skill,
+        my_skills=(node.profile() or {}).get("skills", []),
+    )
+    return {"briefs": [brief_view(node, b) for b in found]}

@@ -185,3 +185,35 @@ def list_guilds(node: NodeDep) -> dict[str, Any]:
 @router.get("/guilds/{guild_id}", summary="One guild: charter, members, applicants")
 def show_guild(guild_id: str, node: NodeDep) -> dict[str, Any]:
     return views.guild_view(node, node.guild(guild_id))
+
+
+class BriefIn(_Strict):
+    guilds: list[str] = Field(min_length=1)
+    title: str
+    description: str
+    acceptance_criteria: list[str] = Field(min_length=1)
+    budget_min: int = Field(ge=0)
+    budget_max: int = Field(ge=0)
+    currency: str
+    engagement: str = "fixed"
+    skills: list[str] = []
+    deadline_days: int | None = Field(None, ge=1, le=365)
+    expires_days: int = 30
+
+
+@router.post("/briefs", summary="Post a gig brief to guilds")
+async def post_brief(payload: BriefIn, node: NodeDep) -> dict[str, Any]:
+    record = await run_in_threadpool(lambda: node.post_brief(**payload.model_dump()))
+    return published(record)
+
+
+@router.get("/briefs", summary="Open briefs, those matching your skills first")
+def list_briefs(
+    node: NodeDep, guild: str | None = Query(None), skill: str | None = Query(None)
+) -> dict[str, Any]:
+    return views.briefs(node, guild, skill)
+
+
+@router.get("/briefs/{brief_id}", summary="One brief")
+def show_brief(brief_id: str, node: NodeDep) -> dict[str, Any]:
+    return views.brief_view(node, node.brief(brief_id))
