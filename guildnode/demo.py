@@ -286,6 +286,36 @@ async def play(network: Network, story: Story) -> None:
         f"Ada's node: {org_trust['paths'][0]['words'] if org_trust['paths'] else 'no path'}",
     )
 
+    brief = await org.call(
+        "POST",
+        "/api/briefs",
+        json={
+            "guilds": [guild_id],
+            "title": "A data dashboard for our studio",
+            "description": "Turn our project data into a dashboard the whole studio can read.",
+            "acceptance_criteria": ["Runs on our server", "Updates daily", "Documented"],
+            "budget_min": 300_000,
+            "budget_max": 450_000,
+            "currency": "EUR",
+            "skills": ["python", "data"],
+            "deadline_days": 45,
+            "expires_days": 14,
+        },
+    )
+    await network.sync()
+    seen = []
+    for member in people:
+        listed = await member.call("GET", "/api/briefs", params={"guild": guild_id})
+        if any(b["id"] == brief["id"] for b in listed["briefs"]):
+            seen.append(member.short)
+    top = (await ada.call("GET", "/api/briefs"))["briefs"]
+    story.record(
+        "Northwind Studio posted a brief to the guild",
+        len(seen) == len(people),
+        f"seen by {len(seen)} of {len(people)} members; first on Ada's board, matching "
+        f"{', '.join(top[0]['matches_my_skills']) if top else 'nothing'}",
+    )
+
 
 async def trust_table(network: Network) -> list[str]:
     """Each freelancer's view: whom they trust most in python."""

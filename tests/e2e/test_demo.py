@@ -23,11 +23,13 @@ def test_demo_once_plays_every_step_on_every_node(tmp_path: Path) -> None:
         "Ada and Bram founded a guild",
         "others applied and were admitted",
         "a member vouched for Northwind Studio",
+        "Northwind Studio posted a brief to the guild",
     ):
         assert f"✓ {step}" in out, out
     assert "✗" not in out
     assert "the same on all 5 freelancers' nodes" in out
-    assert "Summary: 5 of 5 steps checked on every node." in out
+    assert "seen by 5 of 5 members" in out
+    assert "Summary: 6 of 6 steps checked on every node." in out
     assert "Trust, as each freelancer's own node computes it:" in out
     for name in ("Northwind Studio", "Ada Okafor", "Esi Mensah"):
         assert name in out
