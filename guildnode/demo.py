@@ -340,20 +340,25 @@ def run_demo(base: Path | None, freelancers: int, once: bool, echo: Callable[[st
         try:
             network.start()
 
-            async def main() -> list[str]:
+            async def main() -> tuple[list[str], list[str]]:
                 try:
                     await play(network, story)
-                    return await trust_table(network)
+                    table = await trust_table(network)
+                    links = [
+                        (await m.call("POST", "/api/ui/login-link"))["url"] for m in network.members
+                    ]
+                    return table, links
                 finally:
                     await network.close_clients()
 
-            table = asyncio.run(main())
+            table, links = asyncio.run(main())
             echo("\nTrust, as each freelancer's own node computes it:")
             for line in table:
                 echo(line)
-            echo("\nThe nodes:")
-            for member in network.members:
-                echo(f"  {member.name:<18} {member.url}   {member.did}")
+            echo("\nThe nodes, each with a web UI login link (single use, 10 minutes):")
+            for member, link in zip(network.members, links, strict=True):
+                echo(f"  {member.name:<18} {member.did}")
+                echo(f"  {'':<18} {link}")
             echo(
                 "\nTry the CLI against one: "
                 f"uv run guildnode --data {network.members[1].data_dir} people"

@@ -33,6 +33,8 @@ def test_demo_once_plays_every_step_on_every_node(tmp_path: Path) -> None:
     assert "Trust, as each freelancer's own node computes it:" in out
     for name in ("Northwind Studio", "Ada Okafor", "Esi Mensah"):
         assert name in out
+    assert out.count("http://127.0.0.1:") >= 6  # every node's UI login link
+    assert "web UI login link" in out
     # Every node was stopped cleanly: no process holds a data directory afterwards.
     for lock_holder in (tmp_path / "demo").glob("*/node.json"):
         raise AssertionError(f"{lock_holder} left behind: a node did not shut down")
