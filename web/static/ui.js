@@ -25,9 +25,8 @@ document.addEventListener("submit", (event) => {
     busy.querySelector(".busy-text").textContent = form.dataset.busy;
     busy.hidden = false;
   }
+  // No second press while the first is under way (the form is already being sent).
   for (const button of form.querySelectorAll("button[type=submit]")) {
-    button.setAttribute("aria-disabled", "true");
-    // Disabled only after this event, so the form is still sent.
-    setTimeout(() => { button.disabled = true; }, 0);
+    button.disabled = true;
   }
 });
