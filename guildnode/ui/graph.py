@@ -42,12 +42,12 @@ class Dot:
 
 @dataclass(frozen=True, slots=True)
 class Line:
+    """A vouch drawn as a gentle curve, so that two people's vouches for each other do not
+    lie on top of each other: each bends to its own side."""
+
     author: str
     subject: str
-    x1: float
-    y1: float
-    x2: float
-    y2: float
+    path: str  # SVG path data
     width: float
     colour: str
     context: str | None
@@ -60,6 +60,7 @@ class Picture:
     dots: list[Dot]
     lines: list[Line]
     legend: list[tuple[str | None, str]]  # (context, colour)
+    view_box: str  # the part of the SIZE × SIZE canvas that holds the drawing
 
 
 def colours(contexts: list[str | None]) -> dict[str | None, str]:
@@ -67,6 +68,23 @@ def colours(contexts: list[str | None]) -> dict[str | None, str]:
     found: dict[str | None, str] = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(named)}
     found[None] = GENERAL
     return found
+
+
+def curve(a: Dot, b: Dot, bend: float = 0.18) -> str:
+    """A quadratic curve from the edge of `a` to just short of the edge of `b` (room for the
+    arrowhead), bowed to the right of the direction of travel."""
+    dx, dy = b.x - a.x, b.y - a.y
+    length = math.hypot(dx, dy) or 1.0
+    cx = (a.x + b.x) / 2 - dy / length * bend * length
+    cy = (a.y + b.y) / 2 + dx / length * bend * length
+
+    def toward(x: float, y: float, distance: float) -> tuple[float, float]:
+        span = math.hypot(cx - x, cy - y) or 1.0
+        return x + (cx - x) * distance / span, y + (cy - y) * distance / span
+
+    sx, sy = toward(a.x, a.y, a.r)
+    ex, ey = toward(b.x, b.y, b.r + 3)
+    return f"M {sx:.1f} {sy:.1f} Q {cx:.1f} {cy:.1f} {ex:.1f} {ey:.1f}"
 
 
 def layout(
@@ -132,17 +150,11 @@ def layout(
         a, b = place.get(link.author), place.get(link.subject)
         if a is None or b is None:
             continue
-        dx, dy = b.x - a.x, b.y - a.y
-        length = math.hypot(dx, dy) or 1.0
-        end = (length - b.r - 4) / length  # stop at the subject's edge, for the arrowhead
         lines.append(
             Line(
                 link.author,
                 link.subject,
-                a.x,
-                a.y,
-                round(a.x + dx * end, 1),
-                round(a.y + dy * end, 1),
+                curve(a, b),
                 round(1 + 4 * link.weight / heaviest, 1),
                 palette[link.context],
                 link.context,
@@ -151,4 +163,15 @@ def layout(
         )
     used = {line.context for line in lines}
     legend = [(c, palette[c]) for c in sorted(used, key=lambda c: (c is not None, c or ""))]
-    return Picture(SIZE, dots, lines, legend)
+    return Picture(SIZE, dots, lines, legend, view_box(dots))
+
+
+def view_box(dots: list[Dot], margin: float = 30.0, label: float = 60.0) -> str:
+    """The drawing's bounds, with room for the labels under the dots and for the curves, so
+    that a small network fills a narrow screen instead of a corner of the canvas."""
+    left = min(d.x - max(d.r, label) for d in dots) - margin
+    right = max(d.x + max(d.r, label) for d in dots) + margin
+    top = min(d.y - d.r for d in dots) - margin
+    bottom = max(d.y + d.r + 16 for d in dots) + margin
+    width, height = max(right - left, 200.0), max(bottom - top, 160.0)
+    return f"{left:.0f} {top:.0f} {width:.0f} {height:.0f}"

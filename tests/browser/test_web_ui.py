@@ -131,7 +131,7 @@ def test_vouching_for_a_person_changes_trust_and_the_graph(
 
     go(page, me, f"/people/{bo.did}?context=typesetting")
     expect(page.locator(".trust-score")).to_have_attribute("data-score", "0.000")
-    my_edge = f'line[data-author="{me.did}"][data-subject="{bo.did}"]'
+    my_edge = f'path[data-author="{me.did}"][data-subject="{bo.did}"]'
     go(page, me, "/graph?context=typesetting")
     expect(page.locator(my_edge)).to_have_count(0)
     screens.shoot(page, "graph-before")
@@ -168,7 +168,9 @@ def test_vouching_for_a_person_changes_trust_and_the_graph(
     go(page, me, "/people?context=typesetting")
     expect(page.locator(".people")).to_contain_text("Bo Typesetter")
     page.locator(".people details summary").first.click()
-    expect(page.locator(".people details").first).to_contain_text("you → Bo Typesetter (level 3 in typesetting")
+    expect(page.locator(".people details").first).to_contain_text(
+        "you → Bo Typesetter (level 3 in typesetting"
+    )
     screens.shoot(page, "people")
 
 
@@ -263,7 +265,7 @@ def test_every_page_fits_a_phone_and_a_desktop(
     for path in pages:
         for page, size in ((phone, "375px"), (ada, "desktop")):
             go(page, me, path)
-            name = path.strip("/").replace("/", "-")[:30] or "home"
+            name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")[:30] or "home"
             screens.shoot(page, f"{name}-{size}")
         # nothing wider than the phone: no sideways scrolling
         overflow = phone.evaluate("document.documentElement.scrollWidth")

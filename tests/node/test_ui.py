@@ -515,3 +515,37 @@ def test_templates_are_found_in_a_wheel_and_in_a_checkout(tmp_path: Path) -> Non
     with pytest.raises(FileNotFoundError):
         find_web_dir(tmp_path / "nowhere" / "guildnode")
     assert (find_web_dir() / "templates" / "base.html").is_file()
+
+
+def test_the_graph_layout_puts_the_owner_in_the_centre_and_two_hops_around() -> None:
+    from guildnode.ui.graph import GENERAL, SIZE, Link, layout
+
+    links = [
+        Link("me", "a", 3.0, "python"),
+        Link("me", "a", 1.0, None),  # weaker: the pair is drawn once, at its strongest
+        Link("b", "me", 1.0, None),  # vouches for me: inner ring too
+        Link("a", "c", 2.0, "python"),  # two hops
+        Link("c", "d", 2.0, None),  # three hops: left out
+        Link("a", "me", 0.0, None),  # does not count
+    ]
+    scores = {"me": 0.15, "a": 0.05, "b": 0.0, "c": 0.01, "d": 0.001}
+    picture = layout("me", links, scores, {"me": "Me", "a": "Ann"})
+    hops = {dot.did: dot.hop for dot in picture.dots}
+    assert hops == {"me": 0, "a": 1, "b": 1, "c": 2}
+    centre = picture.dots[0]
+    assert (centre.x, centre.y) == (SIZE / 2, SIZE / 2)
+    drawn = {(line.author, line.subject): line for line in picture.lines}
+    assert set(drawn) == {("me", "a"), ("b", "me"), ("a", "c")}
+    assert drawn[("me", "a")].context == "python"
+    assert drawn[("me", "a")].width > drawn[("b", "me")].width  # width by weight
+    assert drawn[("b", "me")].colour == GENERAL
+    assert drawn[("me", "a")].colour != GENERAL
+    assert dict(picture.legend) == {None: GENERAL, "python": drawn[("me", "a")].colour}
+    assert all(line.path.startswith("M ") and " Q " in line.path for line in picture.lines)
+    # a vouch each way between two people: the two curves bow to different sides
+    both = layout("me", [Link("me", "a", 1.0, None), Link("a", "me", 1.0, None)], {}, {})
+    there, back = (line.path.split(" Q ")[1].split()[:2] for line in both.lines)
+    assert there != back
+    alone = layout("me", [], {}, {})
+    assert [dot.did for dot in alone.dots] == ["me"]
+    assert alone.lines == []
