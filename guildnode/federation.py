@@ -488,7 +488,7 @@ class Federation:
         due: dict[str, float] = {}
         while True:
             now = loop.time()
-            for peer in self.node.store.peers():
+            for peer in await asyncio.to_thread(self.node.store.peers):
                 when = due.setdefault(peer["did"], now + self._delay(0) * random.random())
                 if when <= now:
                     report = await self.sync_peer(peer)

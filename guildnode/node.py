@@ -32,6 +32,7 @@ from .protocol import (
     sign_record,
     verify_record,
 )
+from .protocol.records import CheckedRecord, check_record
 from .scope import Scope, compute_scope, names_owner
 from .store import ForkProof, Store
 from .trust import TrustView, Vouch, VouchTable, trust
@@ -113,11 +114,20 @@ class CheckReport:
         }
 
 
-def _judge(unverified: Any) -> VerifiedRecord | ProtocolError:
-    try:
-        return verify_record(unverified)
-    except ProtocolError as exc:
-        return exc
+def _finish(
+    checked: Sequence[CheckedRecord | ProtocolError],
+) -> list[VerifiedRecord | ProtocolError]:
+    """Check the signatures of records that passed every other check."""
+    done: list[VerifiedRecord | ProtocolError] = []
+    for item in checked:
+        if isinstance(item, ProtocolError):
+            done.append(item)
+            continue
+        try:
+            done.append(item.verify())
+        except ProtocolError as exc:
+            done.append(exc)
+    return done
 
 
 class Node:
@@ -308,12 +318,19 @@ class Node:
         return results
 
     def _verify_all(self, unverified: Sequence[Any]) -> list[VerifiedRecord | ProtocolError]:
-        if len(unverified) < PARALLEL_VERIFY_THRESHOLD:
-            return [_judge(item) for item in unverified]
-        half = len(unverified) // 2
-        second = self._pool.submit(lambda: [_judge(item) for item in unverified[half:]])
-        first = [_judge(item) for item in unverified[:half]]
-        return first + second.result()
+        """Verify a batch: the Python checks on this thread, then the signatures (libsodium
+        releases the GIL) split between this thread and one more."""
+        checked: list[CheckedRecord | ProtocolError] = []
+        for item in unverified:
+            try:
+                checked.append(check_record(item))
+            except ProtocolError as exc:
+                checked.append(exc)
+        if len(checked) < PARALLEL_VERIFY_THRESHOLD:
+            return _finish(checked)
+        half = len(checked) // 2
+        second = self._pool.submit(_finish, checked[half:])
+        return _finish(checked[:half]) + second.result()
 
     def keep_fork_proof(self, first: VerifiedRecord, second: VerifiedRecord) -> bool:
         """Keep a fork proof learnt from a peer: two verified records of one author at one

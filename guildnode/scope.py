@@ -22,6 +22,16 @@ MAX_VOUCH_LIFE = 365 * 86_400  # SPEC §6.2: a vouch never counts for longer tha
 
 
 class RefReader(Protocol):
+    def vouch_pairs(
+        self,
+        now: int,
+        *,
+        authors: Iterable[str] | None = None,
+        subjects: Iterable[str] | None = None,
+        contexts: Iterable[str] | None = None,
+        max_life: int,
+    ) -> set[tuple[str, str]]: ...
+
     def refs(
         self,
         kind: str,
@@ -41,31 +51,6 @@ class Scope:
 
     def __contains__(self, did: object) -> bool:
         return did in self.core
-
-
-def vouch_is_active(ref: Ref, revoked: set[str], now: int) -> bool:
-    """A vouch counts while unrevoked, before its `expires`, and within 365 days."""
-    if ref.record_id in revoked:
-        return False
-    end = ref.created_at + MAX_VOUCH_LIFE
-    if ref.expires_at is not None:
-        end = min(end, ref.expires_at)
-    return now < end
-
-
-def active_vouches(reader: RefReader, now: int, **filters: Iterable[str]) -> list[Ref]:
-    """The active vouch references matching `filters` (see `RefReader.refs`)."""
-    found = reader.refs("vouch", **filters)
-    if not found:
-        return []
-    by_id = {ref.record_id: ref.author for ref in found}
-    # A revoke counts only from the author of the record it targets.
-    revoked = {
-        ref.value
-        for ref in reader.refs("revoke", authors=set(by_id.values()))
-        if by_id.get(ref.value) == ref.author
-    }
-    return [ref for ref in found if vouch_is_active(ref, revoked, now)]
 
 
 def owner_guilds(reader: RefReader, owner: str) -> frozenset[str]:
@@ -93,10 +78,14 @@ def current_applications(
 
 def compute_scope(reader: RefReader, owner: str, now: int) -> Scope:
     """The owner's replication scope from the records held (SPEC §9.7)."""
+
+    def pairs(**filters: Iterable[str]) -> set[tuple[str, str]]:
+        return reader.vouch_pairs(now, max_life=MAX_VOUCH_LIFE, **filters)
+
     core = {owner}
-    hop1 = {ref.value for ref in active_vouches(reader, now, authors=[owner])}
-    hop2 = {ref.value for ref in active_vouches(reader, now, authors=hop1)} if hop1 else set()
-    vouchers = {ref.author for ref in active_vouches(reader, now, values=[owner])}
+    hop1 = {subject for _, subject in pairs(authors=[owner])}
+    hop2 = {subject for _, subject in pairs(authors=hop1)} if hop1 else set()
+    vouchers = {author for author, _ in pairs(subjects=[owner])}
     core |= hop1 | hop2 | vouchers
     guilds = owner_guilds(reader, owner)
     if guilds:
@@ -106,9 +95,7 @@ def compute_scope(reader: RefReader, owner: str, now: int) -> Scope:
         members = founders | applicants
         core |= members
         contexts = [f"guild:{guild}" for guild in guilds]
-        core |= {
-            ref.value for ref in active_vouches(reader, now, authors=members, contexts=contexts)
-        }
+        core |= {subject for _, subject in pairs(authors=members, contexts=contexts)}
     return Scope(owner, frozenset(core), guilds)
 
 

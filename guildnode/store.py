@@ -516,6 +516,43 @@ class Store:
                 ],
             )
 
+    def vouch_pairs(
+        self,
+        now: int,
+        *,
+        authors: Iterable[str] | None = None,
+        subjects: Iterable[str] | None = None,
+        contexts: Iterable[str] | None = None,
+        max_life: int,
+    ) -> set[tuple[str, str]]:
+        """(author, subject) of active vouches in served chains: not revoked by their author,
+        and `now` before both `expires` and `created` + `max_life` (SPEC §9.7). The
+        filtering runs in SQLite, so only distinct pairs come back."""
+        clauses, params = ["x.kind = 'vouch'"], []
+        for column, wanted in (
+            ("x.author", authors),
+            ("x.value", subjects),
+            ("x.context", contexts),
+        ):
+            if wanted is not None:
+                items = list(wanted)
+                if not items:
+                    return set()
+                clauses.append(f"{column} IN (SELECT value FROM json_each(?))")
+                params.append(json.dumps(items))
+        sql = (
+            "SELECT DISTINCT x.author, x.value FROM refs x"
+            " JOIN records r ON r.id = x.record_id"
+            " LEFT JOIN forks f ON f.author = x.author"
+            f" WHERE {' AND '.join(clauses)} AND (f.seq IS NULL OR r.seq < f.seq)"
+            " AND ? < x.created_at + ? AND (x.expires_at IS NULL OR ? < x.expires_at)"
+            " AND NOT EXISTS (SELECT 1 FROM refs v WHERE v.kind = 'revoke'"
+            " AND v.value = x.record_id AND v.author = x.author)"
+        )
+        with self._lock:
+            rows = self.db.execute(sql, [*params, now, max_life, now]).fetchall()
+        return {(author, subject) for author, subject in rows}
+
     def forks(self) -> list[ForkProof]:
         with self._lock:
             rows = self.db.execute("SELECT author, seq, first, second FROM forks").fetchall()

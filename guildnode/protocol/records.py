@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import nacl.exceptions
+import nacl.signing
 
 from .canonical import canonical_bytes, check_profile
 from .errors import ProtocolError
@@ -118,6 +119,53 @@ def verify_record(unverified: Any, expected_id: str | None = None) -> VerifiedRe
     (`bad_signature`); and, when given, the expected id (`id_mismatch`). Chain rules and
     expiry are not checked here.
     """
+    return check_record(unverified).verify(expected_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedRecord:
+    """A record that passed every check of SPEC §3.5 but the signature, which `verify`
+    makes. Splitting the two lets a batch do the Python work on one thread and then the
+    signature checks (which release the GIL) on several."""
+
+    fields: dict[str, Any]
+    key: nacl.signing.VerifyKey
+    message: bytes
+    signature: bytes
+    canonical: bytes
+    created_at: int
+    expires_at: int | None
+
+    def verify(self, expected_id: str | None = None) -> VerifiedRecord:
+        """Raises `bad_signature`, or `id_mismatch` when `expected_id` differs."""
+        try:
+            self.key.verify(self.message, self.signature)
+        except nacl.exceptions.BadSignatureError as exc:
+            raise ProtocolError(
+                "bad_signature", "The signature does not verify with the author's key."
+            ) from exc
+        rid = record_id(self.canonical)
+        if expected_id is not None and rid != expected_id:
+            raise ProtocolError("id_mismatch", f"The record's id is {rid}, not {expected_id}.")
+        f = self.fields
+        return VerifiedRecord(
+            id=rid,
+            kind=f["kind"],
+            author=f["author"],
+            seq=f["seq"],
+            prev=f["prev"],
+            created=f["created"],
+            expires=f.get("expires"),
+            body=f["body"],
+            sig=f["sig"],
+            canonical=self.canonical,
+            created_at=self.created_at,
+            expires_at=self.expires_at,
+        )
+
+
+def check_record(unverified: Any) -> CheckedRecord:
+    """Every check of `verify_record` but the signature (SPEC §3.5, in the same order)."""
     if not isinstance(unverified, dict):
         raise ProtocolError("malformed_json", "A record must be a JSON object.")
     check_profile(unverified)
@@ -146,10 +194,9 @@ def verify_record(unverified: Any, expected_id: str | None = None) -> VerifiedRe
             "invalid_field", "`prev` must be the 64-hex-digit id of the previous record."
         )
     created_at = parse_timestamp(unverified["created"], "created")
-    expires = unverified.get("expires")
     expires_at = None
     if "expires" in unverified:
-        expires_at = parse_timestamp(expires, "expires")
+        expires_at = parse_timestamp(unverified["expires"], "expires")
         if expires_at <= created_at:
             raise ProtocolError("invalid_field", "`expires` must be later than `created`.")
     body = unverified["body"]
@@ -168,29 +215,7 @@ def verify_record(unverified: Any, expected_id: str | None = None) -> VerifiedRe
             f"The record is {len(canonical)} canonical bytes; the limit is {MAX_RECORD_BYTES}.",
         )
     validate_body(kind, body)
-    try:
-        key.verify(message, signature)
-    except nacl.exceptions.BadSignatureError as exc:
-        raise ProtocolError(
-            "bad_signature", "The signature does not verify with the author's key."
-        ) from exc
-    rid = record_id(canonical)
-    if expected_id is not None and rid != expected_id:
-        raise ProtocolError("id_mismatch", f"The record's id is {rid}, not {expected_id}.")
-    return VerifiedRecord(
-        id=rid,
-        kind=kind,
-        author=author,
-        seq=seq,
-        prev=prev,
-        created=unverified["created"],
-        expires=expires,
-        body=body,
-        sig=unverified["sig"],
-        canonical=canonical,
-        created_at=created_at,
-        expires_at=expires_at,
-    )
+    return CheckedRecord(unverified, key, message, signature, canonical, created_at, expires_at)
 
 
 def sign_record(
