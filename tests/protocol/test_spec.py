@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import copy
 import importlib.util
+import inspect
 import itertools
 import json
+import random
 import re
 from functools import cache
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
+from guildnode import guilds, trust
 from guildnode.api.errors import HTTP_CODES
 from guildnode.api.guard import ADDRESS_RATE, AUTHOR_RATE, GLOBAL_RATE, SENDER_RATE
 from guildnode.federation import MAX_BACKOFF, PAGE, PLANNING_PASSES
@@ -581,3 +584,380 @@ def test_every_body_field_is_in_its_spec_section(kind: str) -> None:
     section = _section(kind)
     for field in BODY_SCHEMAS[kind]["properties"]:
         assert f"`{field}`" in section, field
+
+
+# --- SPEC.md §12: derived state ------------------------------------------------------------
+
+
+def _constants(number: str) -> dict[str, float]:
+    """`NAME` → value, from the rows `| `NAME` | number | meaning |` of SPEC section `number`."""
+    found: dict[str, float] = {}
+    for line in _chapter(number).splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 3:
+            try:
+                found[cells[0].strip("`")] = float(cells[1].replace(",", ""))
+            except ValueError:
+                continue
+    return found
+
+
+def test_the_constants_of_section_12_are_the_codes() -> None:
+    cooling = guilds.Charter.__dataclass_fields__["cooling_days"].default
+    half_life = inspect.signature(trust.trust).parameters["half_life_days"].default
+    assert _constants("12.1") == {
+        "FOUNDER_CAPACITY": guilds.FOUNDER_CAPACITY,
+        "CAPACITY_DECAY": guilds.CAPACITY_DECAY,
+        "MAX_VOUCH_LIFE": trust.MAX_VOUCH_LIFE,
+        "cooling_days": cooling,
+        "DAY": guilds.DAY,
+    }
+    assert _constants("12.2") == {
+        "RESTART": trust.RESTART,
+        "SINK": trust.SINK,
+        "W_MAX": trust.W_MAX,
+        "EVIDENCE_BONUS": trust.EVIDENCE_BONUS,
+        "CROSS_CONTEXT_DISCOUNT": trust.CROSS_CONTEXT_DISCOUNT,
+        "SCORE_CAP": trust.SCORE_CAP,
+        "half_life_days": half_life,
+        "MAX_VOUCH_LIFE": trust.MAX_VOUCH_LIFE,
+        "TOLERANCE": trust.TOLERANCE,
+        "MAX_ITERATIONS": trust.MAX_ITERATIONS,
+    }
+    assert trust.MAX_VOUCH_LIFE == MAX_VOUCH_LIFE == 365 * guilds.DAY  # scope.py's too
+    # The capacities the text spells out, and the depth beyond which nothing is certified.
+    spelt = [max(1, guilds.FOUNDER_CAPACITY // guilds.CAPACITY_DECAY**d) for d in range(5)]
+    assert spelt == [64, 16, 4, 1, 1]
+    assert "64 at distance 0, 16 at 1, 4 at 2, 1 at 3 and beyond" in _chapter("12.1")
+
+
+GUILD_EXAMPLES = re.findall(
+    r"^```text\n(charter .*?)^```$", _chapter("12.1"), re.DOTALL | re.MULTILINE
+)
+ORIGIN = 1_735_689_600  # "day 0" of the examples: any origin gives the same members
+
+
+GuildCase = tuple[guilds.Charter, list[guilds.Application], list[trust.Vouch], int, set[str]]
+
+
+def _parse_guild_example(text: str) -> tuple[GuildCase, dict[str, int]]:
+    """The inputs and the expected members of one worked example of SPEC §12.1 (its notation
+    is explained there)."""
+    day = guilds.DAY
+    charter: guilds.Charter | None = None
+    applications: list[guilds.Application] = []
+    vouches: list[trust.Vouch] = []
+    named: dict[str, trust.Vouch] = {}
+    revoked: set[str] = set()
+    seqs: dict[str, int] = {}
+    now: int | None = None
+    expected: dict[str, int] | None = None
+    for line in text.splitlines():
+        words = line.split()
+        if words[0] == "charter":
+            founders = words[words.index("founders") + 1 : words.index("k")]
+            charter = guilds.Charter(
+                id="g" * 64,
+                author=words[1],
+                name="Example",
+                purpose="SPEC §12.1",
+                founders=tuple(founders),
+                vouches_required=int(words[words.index("k") + 1]),
+                created_at=ORIGIN + day * int(words[words.index("day") + 1]),
+                cooling_days=int(words[words.index("cooling") + 1]),
+            )
+        elif words[0] in ("apply", "leave"):
+            assert charter is not None and words[2] == "day", line
+            seq = seqs[words[1]] = seqs.get(words[1], 0) + 1
+            applications.append(
+                guilds.Application(
+                    f"{len(applications):064x}",
+                    words[1],
+                    charter.id,
+                    words[0],
+                    seq,
+                    ORIGIN + day * int(words[3]),
+                )
+            )
+        elif words[0] == "vouch":
+            assert charter is not None and words[3] == "day", line
+            until = re.search(r" until day (\d+)", line)
+            words = line.replace(until.group(0), "").split() if until else words
+            options = dict(zip(words[3::2], words[4::2], strict=True))
+            assert set(options) <= {"day", "context", "as"}, line
+            vouch = trust.Vouch(
+                id=f"{len(vouches):064x}",
+                author=words[1],
+                subject=words[2],
+                level=3,
+                created_at=ORIGIN + day * int(options["day"]),
+                context=options.get("context", charter.context),
+                expires_at=ORIGIN + day * int(until.group(1)) if until else None,
+            )
+            vouches.append(vouch)
+            if "as" in options:
+                named[options["as"]] = vouch
+        elif words[0] == "revoke":
+            target = named[words[2]]
+            if target.author == words[1]:  # a revoke counts only from the vouch's author
+                revoked.add(target.id)
+        elif words[0] == "now":
+            now = ORIGIN + day * int(words[2])
+        elif words[0] == "members":
+            listed = line.removeprefix("members ").strip()
+            pairs = [] if listed == "none" else [item.split() for item in listed.split(",")]
+            expected = {did: ORIGIN + day * int(since) for did, since in pairs}
+        else:
+            raise AssertionError(f"unknown line in a SPEC §12.1 example: {line}")
+    assert charter is not None and now is not None and expected is not None, text
+    return (charter, applications, vouches, now, revoked), expected
+
+
+def _guild_example(text: str) -> tuple[guilds.Membership, dict[str, int]]:
+    (charter, applications, vouches, now, revoked), expected = _parse_guild_example(text)
+    found = guilds.membership(charter, applications, vouches, now=now, revoked=revoked)
+    return found, expected
+
+
+def test_section_12_1_has_its_worked_examples() -> None:
+    assert len(GUILD_EXAMPLES) == 12
+
+
+@pytest.mark.parametrize(
+    "text", GUILD_EXAMPLES, ids=[f"example-{n}" for n in range(1, len(GUILD_EXAMPLES) + 1)]
+)
+def test_guild_worked_example(text: str) -> None:
+    found, expected = _guild_example(text)
+    assert found.members == expected
+
+
+def test_renaming_dids_in_order_keeps_the_members() -> None:
+    """SPEC §12.1: only the order of the DIDs matters. Example 11 with longer names."""
+    text = GUILD_EXAMPLES[10]
+    names = sorted(set(re.findall(r"\b(?:[A-Z]\d?)\b", text)))
+    renamed = {name: f"did:key:z6Mk{index:02d}{name}" for index, name in enumerate(names)}
+    pattern = re.compile(r"\b(" + "|".join(sorted(names, key=len, reverse=True)) + r")\b")
+    original, _ = _guild_example(text)
+    found, _ = _guild_example(pattern.sub(lambda m: renamed[m.group(1)], text))
+    assert found.members == {renamed[did]: since for did, since in original.members.items()}
+    assert len(found.members) == len(original.members) == 10
+
+
+def test_section_12_2_trust_example() -> None:
+    now = ORIGIN
+    table = trust.VouchTable.build(
+        [
+            trust.Vouch("a" * 64, "V", "A", 3, now),
+            trust.Vouch("b" * 64, "A", "B", 2, now - 180 * guilds.DAY, "python"),
+        ]
+    )
+    general = trust.trust(table, "V", now=now)
+    assert general.score("V") == pytest.approx(0.15)
+    assert general.score("A") == pytest.approx(0.85 * 0.15 / 6)
+    assert general.score("B") == pytest.approx(0.85 * 0.02125 / 31)
+    python = trust.trust(table, "V", now=now, context="python")
+    assert python.score("A") == pytest.approx(0.85 * 0.15 / 11)
+    assert python.score("B") == pytest.approx(0.85 * (0.85 * 0.15 / 11) / 16)
+    assert trust.trust(table, "V", now=now, context="rust").score("B") == 0.0
+    text = _chapter("12.2")
+    assert "s(A) = 0.85 × 0.15 / 6 = 0.02125" in text
+    assert f"{general.score('B'):.6f}" in text
+    assert f"{python.score('A'):.6f}" in text and f"{python.score('B'):.6f}" in text
+
+
+# An implementation of SPEC §12.1 written from its text alone (steps 1–6 and the flow
+# procedure), checked against guildnode.guilds on random guilds: if the two ever differ,
+# the text no longer says what the code does.
+
+
+def _spec_certify(
+    founders: set[str], edges: list[tuple[str, str]], capacity: dict[str, int]
+) -> set[str]:
+    arcs: list[list[Any]] = []  # [tail, head, capacity]; an arc's twin is its index ^ 1
+    lists: dict[Any, list[int]] = {}
+
+    def add(tail: Any, head: Any, cap: int) -> int:
+        for a, b, c in ((tail, head, cap), (head, tail, 0)):
+            lists.setdefault(a, []).append(len(arcs))
+            arcs.append([a, b, c])
+        return len(arcs) - 2
+
+    source, sink = ("s",), ("t",)
+    for f in sorted(founders):
+        add(source, ("in", f), capacity[f])
+    certify = {}
+    for d in sorted(capacity):
+        certify[d] = add(("in", d), sink, 1)
+        if capacity[d] > 1:
+            add(("in", d), ("out", d), capacity[d] - 1)
+    for u, w in edges:
+        if u in capacity and w in capacity:
+            add(("out", u), ("in", w), 1 + sum(capacity.values()))
+    while True:  # a phase
+        level: dict[Any, int] = {source: 0}
+        queue = [source]
+        for vertex in queue:  # breadth-first
+            for e in lists.get(vertex, []):
+                if arcs[e][2] > 0 and arcs[e][1] not in level:
+                    level[arcs[e][1]] = level[vertex] + 1
+                    queue.append(arcs[e][1])
+        if sink not in level:
+            return {d for d, e in certify.items() if arcs[e][2] == 0}
+        cursor: dict[Any, int] = {}
+        while True:  # a search
+            path: list[int] = []
+            x: Any = source
+            while x != sink:
+                own, c = lists.get(x, []), cursor.get(x, 0)
+                while c < len(own) and not (
+                    arcs[own[c]][2] > 0 and level.get(arcs[own[c]][1], -1) == level[x] + 1
+                ):
+                    c += 1
+                cursor[x] = c
+                if c < len(own):
+                    path.append(own[c])
+                    x = arcs[own[c]][1]
+                elif x == source:
+                    break
+                else:
+                    level[x] = -1
+                    x = arcs[path.pop()][0]
+                    cursor[x] += 1
+            if x != sink:
+                break
+            delta = min(arcs[e][2] for e in path)
+            for e in path:
+                arcs[e][2] -= delta
+                arcs[e ^ 1][2] += delta
+
+
+def _spec_membership(
+    charter: guilds.Charter,
+    applications: list[guilds.Application],
+    vouches: list[trust.Vouch],
+    now: int,
+    revoked: set[str],
+) -> dict[str, int]:
+    k = charter.vouches_required
+    if not 1 <= k <= len({*charter.founders, charter.author}):
+        return {}
+    latest: dict[str, guilds.Application] = {}
+    for a in applications:
+        later = a.author not in latest or a.seq > latest[a.author].seq
+        if a.guild == charter.id and a.created_at <= now and later:
+            latest[a.author] = a
+    stands = {d: a.created_at for d, a in latest.items() if a.kind == "apply"}
+    founders = {d for d in charter.founders if d in stands}
+    if charter.author not in latest or latest[charter.author].kind == "apply":
+        founders.add(charter.author)
+    applicants = {d: t for d, t in stands.items() if d not in founders}
+
+    def active(v: trust.Vouch) -> bool:
+        end = v.created_at + 365 * 86_400
+        end = end if v.expires_at is None else min(end, v.expires_at)
+        return v.id not in revoked and v.subject != v.author and v.created_at <= now < end
+
+    admission = [v for v in vouches if v.context == f"guild:{charter.id}" and active(v)]
+    members = {f: charter.created_at for f in founders}
+    for _ in range(len(applicants) + 2):
+        counted = [
+            v
+            for v in admission
+            if v.author in members
+            and (
+                v.author in founders
+                or v.created_at >= members[v.author] + 86_400 * charter.cooling_days
+            )
+        ]
+        first: dict[str, dict[str, int]] = {}  # applicant → voucher → its earliest vouch
+        for v in counted:
+            if v.subject in applicants:
+                times = first.setdefault(v.subject, {})
+                times[v.author] = min(times.get(v.author, v.created_at), v.created_at)
+        eligible = {a for a, times in first.items() if len(times) >= k}
+        nodes = founders | set(members) | eligible
+        edges = sorted({(v.author, v.subject) for v in counted if v.subject in nodes})
+        distance = dict.fromkeys(founders, 0)
+        for _ in nodes:  # shortest paths by relaxation: no order involved
+            for u, w in edges:
+                if u in distance and distance[u] + 1 < distance.get(w, len(nodes) + 1):
+                    distance[w] = distance[u] + 1
+        capacity = {d: max(1, 64 // 4**n) for d, n in distance.items()}
+        certified = _spec_certify(founders, edges, capacity)
+        found = {f: charter.created_at for f in founders}
+        for applicant, times in first.items():
+            if len(times) >= k and applicant in certified:
+                found[applicant] = max(applicants[applicant], sorted(times.values())[k - 1])
+        if found == members:
+            break
+        members = found
+    return members
+
+
+def _random_guild(rng: random.Random) -> GuildCase:
+    """A small guild with everything §12.1 reads, or (every other one) a layered guild whose
+    members compete for admission flow."""
+    day = guilds.DAY
+    if rng.random() < 0.5:
+        names = [f"D{rng.randrange(10**4):04d}{i}" for i in range(rng.randint(3, 12))]
+        founders = names[: rng.randint(1, 3)]
+        charter = guilds.Charter(
+            "g", names[0], "G", "P", tuple(founders), rng.randint(0, 4), 0, rng.choice([0, 1, 7])
+        )
+        seqs: dict[str, int] = {}
+        applications = []
+        for i in range(rng.randint(0, 2 * len(names))):
+            author = rng.choice(names)
+            seqs[author] = seqs.get(author, 0) + 1
+            kind = rng.choice(["apply", "apply", "leave"])
+            guild = rng.choice(["g", "g", "g", "h"])
+            at = rng.randint(0, 20) * day // 2
+            applications.append(guilds.Application(f"a{i}", author, guild, kind, seqs[author], at))
+        vouches = [
+            trust.Vouch(
+                f"v{i:04d}",
+                rng.choice(names),
+                rng.choice(names),
+                3,
+                rng.randint(0, 20) * day // 2,
+                rng.choice(["guild:g"] * 5 + [None, "guild:h"]),
+                rng.choice([None, None, rng.randint(0, 30) * day // 2]),
+            )
+            for i in range(rng.randint(0, 5 * len(names)))
+        ]
+        revoked = {v.id for v in vouches if rng.random() < 0.1}
+        return charter, applications, vouches, rng.randint(0, 25) * day // 2, revoked
+    # Founders, then layers at distance 1, 2 and 3: few at 2 (each passes on 3), many at 3.
+    sizes = [2, rng.randint(1, 4), rng.randint(1, 3), rng.randint(4, 15), rng.randint(0, 3)]
+    names = [f"N{rng.randrange(10**4):04d}{i}" for i in range(sum(sizes))]
+    k = rng.choice([1, 2])
+    charter = guilds.Charter("g", names[0], "G", "P", tuple(names[:2]), k, 0, 0)
+    applications = [guilds.Application(f"a{d}", d, "g", "apply", 1, 0) for d in names]
+    pairs: list[tuple[str, str]] = []
+    layers, rest = [], names
+    for size in sizes:
+        layers.append(rest[:size])
+        rest = rest[size:]
+    for upper, lower in itertools.pairwise(layers):
+        for d in lower:
+            pairs += [(u, d) for u in rng.sample(upper, min(len(upper), rng.randint(1, 3)))]
+    for _ in range(rng.randint(0, len(names))):  # and some vouches across the layers
+        voucher, subject = rng.sample(names, 2)
+        pairs.append((voucher, subject))
+    rng.shuffle(pairs)
+    vouches = [trust.Vouch(f"v{i:04d}", u, w, 3, 0, "guild:g") for i, (u, w) in enumerate(pairs)]
+    return charter, applications, vouches, day, set()
+
+
+def test_section_12_1_as_written_gives_the_members_the_code_gives() -> None:
+    rng = random.Random(12)
+    for _ in range(400):
+        charter, applications, vouches, now, revoked = _random_guild(rng)
+        found = guilds.membership(charter, applications, vouches, now=now, revoked=revoked)
+        assert _spec_membership(charter, applications, vouches, now, revoked) == found.members
+
+
+def test_the_examples_follow_section_12_1_as_written() -> None:
+    for text in GUILD_EXAMPLES:
+        case, expected = _parse_guild_example(text)
+        assert _spec_membership(*case) == expected
