@@ -32,6 +32,7 @@ from .protocol import (
     sign_record,
     verify_record,
 )
+from .protocol.kinds import references
 from .protocol.records import CheckedRecord, check_record
 from .scope import Scope, compute_scope, names_owner
 from .store import ForkProof, Store
@@ -183,6 +184,7 @@ class Node:
                 expires_at=expires_at,
             )
             self.store.commit([record])
+            self._advance_scope([record], [])
         for listener in self.on_publish:
             listener(record)
         return record
@@ -194,6 +196,26 @@ class Node:
         if self._scope is None or self._scope[0] != key:
             self._scope = (key, compute_scope(self.store, self.did, self.now()))
         return self._scope[1]
+
+    def _advance_scope(self, appends: Sequence[VerifiedRecord], forks: Sequence[ForkProof]) -> None:
+        """Keep the cached scope current after a commit of vouches alone, instead of
+        computing it again from every vouch held (a catch-up commits many such batches).
+        Anything else — revokes, guild records, fork proofs — leaves the cache stale, and
+        the next `scope()` computes it afresh."""
+        cached = self._scope
+        if cached is None or forks:
+            return
+        (_, minute), scope = cached
+        now = self.now()
+        if minute != now // 60:
+            return
+        relevant = [r for r in appends if references(r.kind, r.body)]
+        if any(r.kind != "vouch" for r in relevant):
+            return
+        self._scope = (
+            (self.store.refs_version, minute),
+            scope.after_vouches(relevant, self.store, now),
+        )
 
     def _admit(self, verdicts: Sequence[Verdict], scope: Scope) -> list[Verdict]:
         """SPEC §9.7: refuse records whose author is out of scope, except an author's records
@@ -315,6 +337,7 @@ class Node:
                     pending_heads[author] = ChainHead(record.seq, record.id, record.created_at)
                     results.append(IngestResult(record.id, "accepted"))
             self.store.commit(appends, forks)
+            self._advance_scope(appends, forks)
         return results
 
     def _verify_all(self, unverified: Sequence[Any]) -> list[VerifiedRecord | ProtocolError]:

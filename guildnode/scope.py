@@ -48,9 +48,37 @@ class Scope:
     owner: str
     core: frozenset[str]
     guilds: frozenset[str]
+    hop1: frozenset[str] = frozenset()  # the owner's vouchees
+    members: frozenset[str] = frozenset()  # founders and applicants of the owner's guilds
 
     def __contains__(self, did: object) -> bool:
         return did in self.core
+
+    def after_vouches(
+        self, vouches: Iterable[VerifiedRecord], reader: RefReader, now: int
+    ) -> Scope:
+        """The scope once `vouches` (new, unrevoked vouch records) are held, without
+        computing it all again: what `compute_scope` would give, as long as nothing but
+        vouches arrived."""
+        core, hop1 = set(self.core), set(self.hop1)
+        contexts = {f"guild:{guild}" for guild in self.guilds}
+        for record in vouches:
+            subject, author = record.body["subject"], record.author
+            life = record.created_at + MAX_VOUCH_LIFE
+            if author == subject or now >= min(life, record.expires_at or life):
+                continue
+            if author == self.owner and subject not in hop1:
+                hop1.add(subject)
+                core.add(subject)
+                found = reader.vouch_pairs(now, authors=[subject], max_life=MAX_VOUCH_LIFE)
+                core |= {s for _, s in found}
+            if author in hop1 or (
+                author in self.members and record.body.get("context") in contexts
+            ):
+                core.add(subject)
+            if subject == self.owner:
+                core.add(author)
+        return Scope(self.owner, frozenset(core), self.guilds, frozenset(hop1), self.members)
 
 
 def owner_guilds(reader: RefReader, owner: str) -> frozenset[str]:
@@ -96,7 +124,8 @@ def compute_scope(reader: RefReader, owner: str, now: int) -> Scope:
         core |= members
         contexts = [f"guild:{guild}" for guild in guilds]
         core |= {subject for _, subject in pairs(authors=members, contexts=contexts)}
-    return Scope(owner, frozenset(core), guilds)
+        return Scope(owner, frozenset(core), guilds, frozenset(hop1), frozenset(members))
+    return Scope(owner, frozenset(core), guilds, frozenset(hop1))
 
 
 def names_owner(record: VerifiedRecord, scope: Scope) -> bool:
