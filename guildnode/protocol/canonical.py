@@ -64,6 +64,9 @@ def _object_from_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+# One encoder for every call: `json.dumps` with options builds a new one each time.
+_encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
 _decoder = json.JSONDecoder(
     object_pairs_hook=_object_from_pairs,
     parse_float=_FloatMarker,
@@ -179,7 +182,7 @@ def canonical_bytes(value: Any) -> bytes:
 
     Raises `invalid_string` when a string holds a lone surrogate.
     """
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = _encoder.encode(value)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as exc:
