@@ -35,26 +35,19 @@ Traffic goes only to 127.0.0.1.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import cProfile
 import hashlib
 import importlib
 import inspect
-import io
 import json
 import os
 import platform
 import pstats
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +56,14 @@ from typing import Any
 import httpx
 import nacl.signing
 
-import guildnode
+from bench.common import (
+    BenchFailure,
+    Profiler,
+    print_stats,
+    run,
+    running_server,
+    step_logger,
+)
 from guildnode.datadir import DataDir
 from guildnode.node import Node
 from guildnode.protocol import (
@@ -78,9 +78,6 @@ from guildnode.protocol import (
 BASE_TIME = 1_790_000_000  # 2026-09-21, in the past: `created` must not lead the clock
 GOAL_DIRECT = 0.50
 GOAL_HTTP = 0.30
-HOST = "127.0.0.1"
-SERVER_START_TIMEOUT = 30.0
-SERVER_STOP_TIMEOUT = 10.0
 HTTP_TIMEOUT = 60.0
 PHASE_CAP = 25.0  # seconds of sending per ingest phase; a slower phase reports a partial rate
 OPTIONAL_CAP = 15.0  # the same for the optional phases
@@ -91,10 +88,6 @@ STATEMENT = (
 )  # 100 characters: a vouch record comes to ~450 canonical bytes
 
 Wire = dict[str, Any]
-
-
-class BenchFailure(Exception):
-    """A correctness check failed: the figures would be meaningless."""
 
 
 @dataclass(frozen=True)
@@ -365,67 +358,6 @@ finally:
 """
 
 
-def guildnode_command() -> list[str]:
-    """How to start `guildnode`: `-m guildnode` if it has a `__main__`, else the script."""
-    if (Path(guildnode.__file__).parent / "__main__.py").exists():
-        return [sys.executable, "-m", "guildnode"]
-    script = Path(sys.executable).parent / "guildnode"
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("guildnode")
-    if found:
-        return [found]
-    raise BenchFailure("cannot find the guildnode command: run through `uv run`")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def running_server(data: Path, profile_to: Path | None = None) -> Iterator[str]:
-    """A `guildnode run` process on `data`, on 127.0.0.1; yields its base URL and stops it
-    (SIGTERM, then SIGKILL after a timeout) whatever happens."""
-    port = free_port()
-    args = ["--data", str(data), "run", "--host", HOST, "--port", str(port)]
-    if profile_to is None:
-        command = [*guildnode_command(), *args]
-    else:
-        command = [sys.executable, "-c", PROFILED_SERVER, str(profile_to), *args]
-    log_path = data.with_name(data.name + ".log")
-    url = f"http://{HOST}:{port}"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_until_up(process, url, log_path)
-        yield url
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(SERVER_STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def wait_until_up(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    with httpx.Client(base_url=url, timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise BenchFailure(
-                    f"the server exited with {process.returncode}:\n{log_path.read_text()[-2000:]}"
-                )
-            with contextlib.suppress(httpx.TransportError):
-                if client.get("/.well-known/guildnode").status_code == 200:
-                    return
-            time.sleep(0.1)
-    raise BenchFailure(f"the server did not answer within {SERVER_START_TIMEOUT} s")
-
-
 def request_signer() -> Callable[[str, dict[str, str], bytes], dict[str, str]] | None:
     """RFC 9421 signing of inbox requests by a fixed peer identity, once the project has it."""
     try:
@@ -485,7 +417,10 @@ def ingest_http(
     """POST /inbox, one client (thread) per stream of batches, for at most `cap` seconds."""
     bodies = [[json.dumps({"records": b}).encode() for b in stream] for stream in streams]
     total = sum(len(b) for stream in streams for b in stream)
-    with running_server(data, profile_to) as url:
+    launcher = (
+        None if profile_to is None else [sys.executable, "-c", PROFILED_SERVER, str(profile_to)]
+    )
+    with running_server(data, launcher=launcher) as url:
         if len(bodies) == 1:
             outcomes = [post_batches(url, bodies[0], cap)]
         else:
@@ -510,49 +445,6 @@ def author_streams(workload: Workload, clients: int, batch: int) -> list[list[li
     return [batches_of(stream, batch) for stream in streams]
 
 
-# -- profiling -----------------------------------------------------------------------------
-
-
-class Profiler:
-    """cProfile in this thread and in every thread started while it runs."""
-
-    def __init__(self) -> None:
-        self.profilers: list[cProfile.Profile] = []
-
-    def _start_in_thread(self, *_: Any) -> None:
-        profiler = cProfile.Profile()
-        self.profilers.append(profiler)
-        profiler.enable()
-
-    def start(self) -> None:
-        threading.setprofile(self._start_in_thread)
-        self._start_in_thread()
-
-    def stop(self) -> None:
-        threading.setprofile(None)
-        self.profilers[0].disable()
-
-    def stats(self) -> pstats.Stats:
-        stats: pstats.Stats | None = None
-        for profiler in self.profilers:
-            profiler.create_stats()
-            stats = pstats.Stats(profiler) if stats is None else stats.add(profiler)
-        assert stats is not None
-        return stats
-
-
-def print_stats(title: str, stats: pstats.Stats, limit: int = 30) -> None:
-    for sort in ("tottime", "cumulative"):
-        out = io.StringIO()
-        stats.stream = out  # type: ignore[attr-defined]
-        stats.strip_dirs().sort_stats(sort).print_stats(limit)
-        text = out.getvalue()
-        header = next((line.strip() for line in text.splitlines() if "function calls" in line), "")
-        body = text[text.find("   ncalls") :] if "   ncalls" in text else text
-        print(f"\n--- cProfile {title}, by {sort} ({header})")
-        print(body.rstrip())
-
-
 # -- report ----------------------------------------------------------------------------------
 
 
@@ -572,10 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="add cProfile runs of (a), (b)")
     args = parser.parse_args(argv)
     run_started = time.perf_counter()
-
-    def step(message: str) -> None:
-        elapsed = time.perf_counter() - run_started
-        print(f"[{elapsed:5.1f} s] {message}", file=sys.stderr, flush=True)
+    step = step_logger(run_started)
 
     def budget_left(what: str) -> bool:
         if time.perf_counter() - run_started < OPTIONAL_BUDGET:
@@ -711,13 +600,5 @@ def profile_runs(
         )
 
 
-def run() -> None:
-    try:
-        sys.exit(main())
-    except BenchFailure as exc:
-        print(f"\nBENCHMARK FAILED: {exc}", file=sys.stderr)
-        sys.exit(1)
-
-
 if __name__ == "__main__":
-    run()
+    run(main)

@@ -44,7 +44,6 @@ import hashlib
 import os
 import platform
 import statistics
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,7 +51,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from bench.trust import BenchFailure, check_replica, propagate, shares
+from bench.common import run, step_logger, verdict
+from bench.trust import check_replica, propagate, shares
 from guildnode.guilds import FOUNDER_CAPACITY, Application, Charter, membership
 from guildnode.trust import MAX_VOUCH_LIFE, RESTART, Vouch, VouchTable, trust
 
@@ -365,10 +365,6 @@ def guild_row(guild: Guild, mode: str, g: int, size: int, region: list[Vouch]) -
 # -- the run ---------------------------------------------------------------------------------
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "BELOW"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.sybil", description=(__doc__ or "").split("\n")[0]
@@ -378,11 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-guild", action="store_true", help="skip guild admission")
     args = parser.parse_args(argv)
     run_started = time.perf_counter()
-
-    def step(message: str) -> None:
-        print(
-            f"[{time.perf_counter() - run_started:5.1f} s] {message}", file=sys.stderr, flush=True
-        )
+    step = step_logger(run_started)
 
     step("honest BA graph, Sybil regions, attack edges (not timed)")
     world = make_world(args.seed, args.viewers)
@@ -503,13 +495,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def run() -> None:
-    try:
-        sys.exit(main())
-    except BenchFailure as exc:
-        print(f"\nBENCHMARK FAILED: {exc}", file=sys.stderr)
-        sys.exit(1)
-
-
 if __name__ == "__main__":
-    run()
+    run(main)

@@ -57,10 +57,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import cProfile
 import gc
 import hashlib
-import io
 import json
 import math
 import os
@@ -69,11 +67,7 @@ import pstats
 import random
 import resource
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -89,6 +83,15 @@ import nacl.signing
 from asgi_lifespan import LifespanManager
 
 import guildnode
+from bench.common import (
+    BenchFailure,
+    print_stats,
+    run,
+    running_server,
+    step_logger,
+    verdict,
+)
+from bench.common import Profiler as BaseProfiler
 from guildnode.app import create_app
 from guildnode.datadir import DataDir
 from guildnode.federation import Federation, SyncReport
@@ -99,7 +102,6 @@ from guildnode.scope import compute_scope
 from guildnode.settings import Settings
 
 BASE_TIME = 1_790_000_000  # 2026-09-21, in the past (and within a vouch's 365-day life)
-HOST = "127.0.0.1"
 BATCH = 200
 GOAL_RATE = 0.50  # catch-up rate ÷ direct ingest rate
 GOAL_WIRE = 1.25  # bytes on the wire ÷ canonical bytes
@@ -108,22 +110,9 @@ GOAL_GOSSIP = 2.0  # rounds ≤ this × log2(N)
 DEGREE = 8
 GRAPH_SEED = 20261127
 MAX_CATCH_UP_ROUNDS = 5
-SERVER_START_TIMEOUT = 30.0
-SERVER_STOP_TIMEOUT = 10.0
 STATEMENT = "Good work."  # records of ~400 canonical bytes
 
 Wire = dict[str, Any]
-
-
-class BenchFailure(Exception):
-    """A correctness check failed: the figures would be meaningless."""
-
-
-def step_logger(started: float) -> Any:
-    def step(message: str) -> None:
-        print(f"[{time.perf_counter() - started:5.1f} s] {message}", file=sys.stderr, flush=True)
-
-    return step
 
 
 # -- the workload -----------------------------------------------------------------------------
@@ -219,64 +208,6 @@ def ingest_direct(path: Path, workload: Workload) -> float:
     return len(wire) / elapsed
 
 
-def guildnode_command() -> list[str]:
-    """How to start `guildnode`: `-m guildnode` if it has a `__main__`, else the script."""
-    if (Path(guildnode.__file__).parent / "__main__.py").exists():
-        return [sys.executable, "-m", "guildnode"]
-    script = Path(sys.executable).parent / "guildnode"
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("guildnode")
-    if found:
-        return [found]
-    raise BenchFailure("cannot find the guildnode command: run through `uv run`")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def running_server(data: Path) -> Iterator[str]:
-    """`guildnode --data DATA run --sync-interval 0` on 127.0.0.1; yields its base URL and
-    stops it (SIGTERM, then SIGKILL after a timeout) whatever happens."""
-    port = free_port()
-    args = ["--data", str(data), "run", "--host", HOST, "--port", str(port), "--sync-interval", "0"]
-    log_path = data.with_name(data.name + ".log")
-    url = f"http://{HOST}:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GUILDNODE_")}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [*guildnode_command(), *args], stdout=log, stderr=subprocess.STDOUT, env=env
-        )
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        with httpx.Client(base_url=url, timeout=2.0) as client:
-            while True:
-                if process.poll() is not None:
-                    raise BenchFailure(
-                        f"the server exited with {process.returncode}:\n"
-                        f"{log_path.read_text()[-2000:]}"
-                    )
-                with contextlib.suppress(httpx.TransportError):
-                    if client.get("/.well-known/guildnode").status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise BenchFailure(f"the server did not answer within {SERVER_START_TIMEOUT} s")
-                time.sleep(0.1)
-        yield url
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(SERVER_STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
 # -- (1) and (2): the fresh node's side -----------------------------------------------------
 
 
@@ -323,24 +254,8 @@ class WireLog:
         self.received.clear()
 
 
-class Profiler:
-    """cProfile in this thread and in every thread started while it runs."""
-
-    def __init__(self) -> None:
-        self.profilers: list[cProfile.Profile] = []
-
-    def _start_in_thread(self, *_: Any) -> None:
-        profiler = cProfile.Profile()
-        self.profilers.append(profiler)
-        profiler.enable()
-
-    def start(self) -> None:
-        threading.setprofile(self._start_in_thread)
-        self._start_in_thread()
-
-    def stop(self) -> None:
-        threading.setprofile(None)
-        self.profilers[0].disable()
+class Profiler(BaseProfiler):
+    """`bench.common.Profiler` whose stats skip threads' profilers that recorded nothing."""
 
     def stats(self) -> pstats.Stats:
         stats: pstats.Stats | None = None
@@ -352,18 +267,6 @@ class Profiler:
                 stats = pstats.Stats(profiler) if stats is None else stats.add(profiler)
         assert stats is not None
         return stats
-
-
-def print_stats(title: str, stats: pstats.Stats, limit: int = 25) -> None:
-    for sort in ("tottime", "cumulative"):
-        out = io.StringIO()
-        stats.stream = out  # type: ignore[attr-defined]
-        stats.strip_dirs().sort_stats(sort).print_stats(limit)
-        text = out.getvalue()
-        header = next((line.strip() for line in text.splitlines() if "function calls" in line), "")
-        body = text[text.find("   ncalls") :] if "   ncalls" in text else text
-        print(f"\n--- cProfile {title}, by {sort} ({header})")
-        print(body.rstrip())
 
 
 @dataclass
@@ -796,10 +699,6 @@ def raise_fd_limit(wanted: int) -> None:
 # -- report -----------------------------------------------------------------------------------
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "BELOW"
-
-
 def fmt_requests(counts: Counter[str]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
 
@@ -965,7 +864,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.profile:
             shutil.copytree(fresh, workdir / "fresh-profiled")
         step("starting the source: guildnode run --sync-interval 0")
-        with running_server(source) as url:
+        # the source's settings are its flags alone, not this environment's GUILDNODE_*
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GUILDNODE_")}
+        with running_server(source, ["--sync-interval", "0"], env=env) as url:
             step(f"(1) catch-up from {url} (at most {args.catch_up_limit:.0f} s), (2) idle sync")
             result = asyncio.run(
                 catch_up(fresh, url, workload, limit=args.catch_up_limit, idle=True, check=True)
@@ -1079,17 +980,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\nwall time of the whole run: {time.perf_counter() - run_started:.1f} s")
     if profiled is not None and profiler is not None:
         print(f"\nprofiled catch-up: {profiled.seconds:.2f} s (profiling inflates Python code)")
-        print_stats("catch-up, bench process, all threads", profiler.stats())
+        print_stats("catch-up, bench process, all threads", profiler.stats(), limit=25)
     return 0
 
 
-def run() -> None:
-    try:
-        sys.exit(main())
-    except BenchFailure as exc:
-        print(f"\nBENCHMARK FAILED: {exc}", file=sys.stderr)
-        sys.exit(1)
-
-
 if __name__ == "__main__":
-    run()
+    run(main)

@@ -38,7 +38,6 @@ import hashlib
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -48,6 +47,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from bench.common import BenchFailure, run, step_logger, verdict
 from guildnode import derive
 from guildnode.datadir import DataDir
 from guildnode.node import Node
@@ -75,10 +75,6 @@ ROUNDS = 25
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
-
-
-class BenchFailure(Exception):
-    """A correctness check failed: the figures would mean nothing."""
 
 
 # -- the replica of trust()'s iteration, for k viewers at once ------------------------------
@@ -241,10 +237,6 @@ def fmt(seconds: float) -> str:
     return f"{seconds * 1e6:.1f} µs"
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "BELOW"
-
-
 # -- the node's cache ------------------------------------------------------------------------
 
 
@@ -355,11 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     run_started = time.perf_counter()
-
-    def step(message: str) -> None:
-        print(
-            f"[{time.perf_counter() - run_started:5.1f} s] {message}", file=sys.stderr, flush=True
-        )
+    step = step_logger(run_started)
 
     step(f"generating {args.vouches} vouches among {args.identities} identities (not timed)")
     graph = random_graph(args.vouches, args.identities, args.seed)
@@ -558,13 +546,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def run() -> None:
-    try:
-        sys.exit(main())
-    except BenchFailure as exc:
-        print(f"\nBENCHMARK FAILED: {exc}", file=sys.stderr)
-        sys.exit(1)
-
-
 if __name__ == "__main__":
-    run()
+    run(main)
