@@ -202,8 +202,12 @@ def trust_row(
     mass = scores[:, sybil_ids].sum(axis=1)
     attack_ids = {a.id for a in attack}
     attack_rows = np.array([i for i, v in enumerate(table.vouches) if v.id in attack_ids])
-    inflow = (1 - RESTART) * (share[attack_rows] * scores[:, table.src[attack_rows]]).sum(axis=1)
-    passed_on = np.bincount(table.src, weights=share, minlength=len(table.dids))
+    # Shares are per (author, subject) pair, as trust() counts them.
+    attack_pairs = np.unique(table.pair[attack_rows])
+    inflow = (1 - RESTART) * (share[attack_pairs] * scores[:, table.pair_src[attack_pairs]]).sum(
+        axis=1
+    )
+    passed_on = np.bincount(table.pair_src, weights=share, minlength=len(table.dids))
     bound = 1 / (1 - (1 - RESTART) * float(passed_on[sybil_ids].max()))
     above = []
     for row, viewer in enumerate(viewers):

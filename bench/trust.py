@@ -81,11 +81,12 @@ Ints = npt.NDArray[np.int64]
 
 
 def shares(table: VouchTable, *, now: int, context: str | None) -> Floats:
-    """Each vouch's share of its voucher's mass, exactly as `trust()` computes it (no block
-    list): w / (Σ w + SINK × W_MAX)."""
+    """Each (author, subject) pair's share of its voucher's mass, exactly as `trust()`
+    computes it (no block list): the pair's strongest vouch w / (Σ w + SINK × W_MAX)."""
     weight = table.weights(context=context, now=now, half_life_days=HALF_LIFE_DAYS)
-    out = np.bincount(table.src, weights=weight, minlength=len(table.dids))
-    return weight / (out[table.src] + SINK * W_MAX) if len(weight) else weight
+    pair_weight = table.pair_weights(weight)
+    out = np.bincount(table.pair_src, weights=pair_weight, minlength=len(table.dids))
+    return pair_weight / (out[table.pair_src] + SINK * W_MAX) if len(weight) else weight
 
 
 def propagate(table: VouchTable, share: Floats, viewers: Sequence[int]) -> tuple[Floats, Ints]:
@@ -107,12 +108,12 @@ def propagate(table: VouchTable, share: Floats, viewers: Sequence[int]) -> tuple
     iterations = np.zeros(k, dtype=np.int64)
     active = columns
     held, base, limit = scores, restart, cap
-    bins = (table.dst[:, None] * k + columns[None, :]).ravel()
+    bins = (table.pair_dst[:, None] * k + columns[None, :]).ravel()
     weights = share[:, None]
     for step in range(1, MAX_ITERATIONS + 1):
         a = len(active)
         flowing = np.bincount(
-            bins, weights=(weights * held[table.src]).ravel(), minlength=n * a
+            bins, weights=(weights * held[table.pair_src]).ravel(), minlength=n * a
         ).reshape(n, a)
         updated = np.minimum(base + (1 - RESTART) * flowing, limit)
         # per viewer, over a contiguous vector, as trust() sums its change
@@ -128,7 +129,7 @@ def propagate(table: VouchTable, share: Floats, viewers: Sequence[int]) -> tuple
             break
         held = np.ascontiguousarray(scores[:, active])
         base, limit = restart[:, active], cap[:, active]
-        bins = (table.dst[:, None] * len(active) + np.arange(len(active))[None, :]).ravel()
+        bins = (table.pair_dst[:, None] * len(active) + np.arange(len(active))[None, :]).ravel()
     return np.ascontiguousarray(scores.T), iterations
 
 
