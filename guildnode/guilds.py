@@ -151,6 +151,7 @@ def membership(
     members: dict[str, int] = {f: charter.created_at for f in founders}
     capacity: dict[str, int] = {}
     certified: set[str] = set()
+    seen: list[dict[str, int]] = [members]
     for _ in range(len(applicants) + 2):
         counted = [
             v
@@ -183,6 +184,15 @@ def membership(
                 admitted[applicant] = max(applicants[applicant], kth)
         if admitted == members:
             break
+        if admitted in seen:
+            # The rounds cycle: the states since this one's first appearance repeat for ever.
+            # Members are those in every state of the cycle, since the latest time they had
+            # (SPEC §12.1): the same whatever the number of rounds, or of applicants.
+            cycle = seen[seen.index(admitted) :]
+            common = set.intersection(*(set(state) for state in cycle))
+            members = {did: max(state[did] for state in cycle) for did in sorted(common)}
+            break
+        seen.append(admitted)
         members = admitted
 
     result.members = members
