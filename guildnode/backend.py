@@ -13,10 +13,11 @@ from typing import Any, Protocol
 
 import httpx
 
-from . import views
+from . import actions, views
 from .datadir import DataDir, DataDirError, DataDirLocked
+from .errors import NodeError
 from .federation import Federation
-from .node import Node, NodeError
+from .node import Node
 from .peers import PeerError
 from .protocol import ProtocolError
 from .settings import Settings
@@ -55,6 +56,10 @@ class Backend(Protocol):
     def post_brief(self, **fields: Any) -> dict[str, Any]: ...
     def briefs(self, guild: str | None, skill: str | None) -> dict[str, Any]: ...
     def brief(self, brief_id: str) -> dict[str, Any]: ...
+    def work(self, action: str, fields: dict[str, Any]) -> dict[str, Any]: ...
+    def proposals(self, brief: str | None) -> dict[str, Any]: ...
+    def contracts(self, state: str | None) -> dict[str, Any]: ...
+    def contract(self, contract_id: str) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
 
@@ -170,6 +175,20 @@ class DirectBackend:
     def brief(self, brief_id: str) -> dict[str, Any]:
         return self._call(lambda: views.brief_view(self.node, self.node.brief(brief_id)))
 
+    def work(self, action: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return self._call(lambda: published(actions.run(self.node, action, fields)))
+
+    def proposals(self, brief: str | None) -> dict[str, Any]:
+        return views.proposals(self.node, brief)
+
+    def contracts(self, state: str | None) -> dict[str, Any]:
+        return self._call(lambda: views.contracts(self.node, state))
+
+    def contract(self, contract_id: str) -> dict[str, Any]:
+        return self._call(
+            lambda: views.contract_view(self.node, self.node.market.contract(contract_id))
+        )
+
     def close(self) -> None:
         self.node.close()
         self.datadir.release()
@@ -273,6 +292,18 @@ class RemoteBackend:
 
     def brief(self, brief_id: str) -> dict[str, Any]:
         return self._call("GET", f"/api/briefs/{brief_id}")
+
+    def work(self, action: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", f"/api/work/{action}", json=fields)
+
+    def proposals(self, brief: str | None) -> dict[str, Any]:
+        return self._call("GET", "/api/proposals", params=_present(brief=brief))
+
+    def contracts(self, state: str | None) -> dict[str, Any]:
+        return self._call("GET", "/api/contracts", params=_present(state=state))
+
+    def contract(self, contract_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/contracts/{contract_id}")
 
     def close(self) -> None:
         self.client.close()

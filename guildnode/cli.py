@@ -859,3 +859,8 @@ def brief_show(ctx: Context, brief_id: str, as_json: bool) -> None:
     with backend(ctx) as node:
         data = node.brief(brief_id)
     emit(data, as_json, _brief_text)
+
+
+# The work commands (propose … feedback, contracts) live in their own module and register
+# themselves on `main` when imported.
+from . import cli_work  # noqa: E402, F401

@@ -17,7 +17,9 @@ from typing import Any
 from . import derive
 from .briefs import ISO_4217, Brief
 from .datadir import DataDir
+from .errors import NodeError
 from .guilds import Charter, Membership, membership
+from .market import Market
 from .protocol import (
     ChainHead,
     Identity,
@@ -32,7 +34,7 @@ from .protocol import (
     sign_record,
     verify_record,
 )
-from .protocol.kinds import references
+from .protocol.kinds import SEALED_KINDS, references
 from .protocol.records import CheckedRecord, check_record
 from .scope import Scope, compute_scope, names_owner
 from .store import ForkProof, Store
@@ -47,16 +49,6 @@ MAX_VOUCH_DAYS = 365
 # SPEC §9.7: what an out-of-scope author may place here by naming the owner.
 GUEST_RECORDS_PER_AUTHOR = 64
 GUEST_AUTHORS = 1000
-
-
-class NodeError(Exception):
-    """The owner asked for something the node refuses. `code` is stable, `detail` human."""
-
-    def __init__(self, code: str, detail: str, status: int = 400) -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
-        self.detail = detail
-        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +107,16 @@ class CheckReport:
         }
 
 
+def _moves_my_contracts(record: VerifiedRecord, owner: str) -> bool:
+    """Whether a record may oblige the owner's node to publish a receipt or a reveal:
+    a sealed record sent to the owner, or a commitment about the owner (SPEC §12.4)."""
+    if record.author == owner:
+        return False
+    if record.kind == "commit":
+        return bool(record.body.get("subject") == owner)
+    return record.kind in SEALED_KINDS and any(k["to"] == owner for k in record.body["keys"])
+
+
 def _finish(
     checked: Sequence[CheckedRecord | ProtocolError],
 ) -> list[VerifiedRecord | ProtocolError]:
@@ -146,6 +148,7 @@ class Node:
         self._derived_cache: tuple[int, _Derived] | None = None
         self._trust_cache: dict[tuple[int, str | None, int], TrustView] = {}
         self.on_publish: list[Callable[[VerifiedRecord], None]] = []
+        self.market = Market(self)
 
     @property
     def did(self) -> str:
@@ -338,6 +341,8 @@ class Node:
                     results.append(IngestResult(record.id, "accepted"))
             self.store.commit(appends, forks)
             self._advance_scope(appends, forks)
+        if any(_moves_my_contracts(r, self.did) for r in appends):
+            self.market.settle()
         return results
 
     def _verify_all(self, unverified: Sequence[Any]) -> list[VerifiedRecord | ProtocolError]:
@@ -460,12 +465,15 @@ class Node:
         if self._derived_cache is None or self._derived_cache[0] != version:
             vouches = derive.vouches(self.store)
             revoked = derive.revoked(self.store, vouches)
+            earned = self.market.feedback_vouches()
             self._derived_cache = (
                 version,
                 _Derived(
                     vouches=vouches,
                     revoked=revoked,
-                    table=VouchTable.build(vouches, revoked=revoked),
+                    table=VouchTable.build(
+                        vouches + earned, revoked=revoked, completed=self.market.completed()
+                    ),
                     charters=derive.charters(self.store),
                 ),
             )

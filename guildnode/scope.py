@@ -3,9 +3,10 @@
 Pure over a `RefReader` (the store satisfies it) and `now`. The scope is the owner; the
 identities within two vouch hops along vouches given (the owner's vouchees and theirs);
 those who vouch for the owner (in scope, but they do not widen it); the founders and
-applicants of the guilds the owner founded or applied to; and whoever a member of such a
+applicants of the guilds the owner founded or applied to; whoever a member of such a
 guild vouches for in that guild's context (that is how an organisation's briefs reach a
-guild). Only active vouches count: not revoked by their author, not expired, and never
+guild); and the owner's contract parties (the public recipients of sealed records the owner
+wrote or was sent). Only active vouches count: not revoked by their author, not expired, and never
 older than 365 days.
 """
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .protocol import VerifiedRecord
+from .protocol.kinds import SEALED_KINDS
 from .store import Ref
 
 MAX_VOUCH_LIFE = 365 * 86_400  # SPEC §6.2: a vouch never counts for longer than this
@@ -110,7 +112,7 @@ def compute_scope(reader: RefReader, owner: str, now: int) -> Scope:
     def pairs(**filters: Iterable[str]) -> set[tuple[str, str]]:
         return reader.vouch_pairs(now, max_life=MAX_VOUCH_LIFE, **filters)
 
-    core = {owner}
+    core = {owner} | contract_parties(reader, owner)
     hop1 = {subject for _, subject in pairs(authors=[owner])}
     hop2 = {subject for _, subject in pairs(authors=hop1)} if hop1 else set()
     vouchers = {author for author, _ in pairs(subjects=[owner])}
@@ -128,11 +130,25 @@ def compute_scope(reader: RefReader, owner: str, now: int) -> Scope:
     return Scope(owner, frozenset(core), guilds, frozenset(hop1))
 
 
+def contract_parties(reader: RefReader, owner: str) -> set[str]:
+    """Who the owner exchanged sealed records with, either way (SPEC §9.7)."""
+    parties: set[str] = set()
+    for kind in SEALED_KINDS:
+        parties |= {ref.author for ref in reader.refs(kind, values=[owner])}
+        parties |= {ref.value for ref in reader.refs(kind, authors=[owner])}
+    return parties
+
+
 def names_owner(record: VerifiedRecord, scope: Scope) -> bool:
-    """SPEC §9.7: the record's subject is the owner, or it applies to one of the owner's
-    guilds (an `apply` names every member)."""
-    if record.kind == "vouch":
-        return bool(record.body.get("subject") == scope.owner)
-    if record.kind == "apply":
-        return record.body.get("guild") in scope.guilds
+    """SPEC §9.7: the owner is the record's subject or one of its public recipients or
+    parties, or it applies to one of the owner's guilds (an `apply` names every member)."""
+    kind, body = record.kind, record.body
+    if kind in ("vouch", "commit", "feedback"):
+        return bool(body.get("subject") == scope.owner)
+    if kind == "apply":
+        return body.get("guild") in scope.guilds
+    if kind in SEALED_KINDS:
+        return any(key.get("to") == scope.owner for key in body.get("keys", ()))
+    if kind == "receipt":
+        return scope.owner in (body.get("organisation"), body.get("freelancer"))
     return False

@@ -128,8 +128,21 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_2(db: sqlite_utils.Database) -> None:
+    # Feedback the owner committed to and has not revealed yet (SPEC §12.4): private to
+    # this node until `feedback` publishes it.
+    db.execute(
+        """
+        CREATE TABLE drafts (
+            commit_id TEXT PRIMARY KEY,
+            body TEXT NOT NULL
+        )
+        """
+    )
+
+
 # Each migration runs once, in order, inside a transaction; PRAGMA user_version counts them.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1,)
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2)
 
 
 class Store:
@@ -419,6 +432,26 @@ class Store:
         with self._lock:
             rows = self.db.execute(sql, params).fetchall()
         return [Ref(*row) for row in rows]
+
+    # -- the owner's unrevealed feedback ---------------------------------------------
+
+    def save_draft(self, commit_id: str, body: dict[str, Any]) -> None:
+        with self._lock, self.db.conn:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute(
+                "INSERT OR REPLACE INTO drafts (commit_id, body) VALUES (?, ?)",
+                [commit_id, json.dumps(body, sort_keys=True)],
+            )
+
+    def drafts(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            rows = self.db.execute("SELECT commit_id, body FROM drafts").fetchall()
+        return {commit_id: json.loads(body) for commit_id, body in rows}
+
+    def drop_draft(self, commit_id: str) -> None:
+        with self._lock, self.db.conn:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("DELETE FROM drafts WHERE commit_id = ?", [commit_id])
 
     # -- the owner's block list -----------------------------------------------------
 

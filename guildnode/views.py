@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from .briefs import Brief, open_briefs
+from .contracts import STATES, Contract, Milestone
+from .errors import NodeError
 from .guilds import Membership
 from .node import Node
-from .protocol import VerifiedRecord
+from .protocol import VerifiedRecord, format_timestamp
 from .trust import RESTART, Path
 
 
@@ -171,3 +173,140 @@ def briefs(node: Node, guild: str | None, skill: str | None) -> dict[str, Any]:
         my_skills=(node.profile() or {}).get("skills", []),
     )
     return {"briefs": [brief_view(node, b) for b in found]}
+
+
+# -- work: proposals and contracts ------------------------------------------------------
+
+
+def proposals(node: Node, brief: str | None) -> dict[str, Any]:
+    """Proposals the owner sent or received, newest first."""
+    briefs = {b.id: b for b in node.briefs()}
+    found = []
+    for p in reversed(node.market.proposals(brief)):
+        event = next(e for e in node.market.events() if e.id == p.id)
+        held = briefs.get(p.brief)
+        to = held.author if held else None
+        found.append(
+            {
+                "id": p.id,
+                "brief": p.brief,
+                "brief_title": held.body["title"] if held else None,
+                "author": p.author,
+                "from": display_name(node, p.author),
+                "to": display_name(node, to) if to else None,
+                "price": p.price,
+                "duration_days": p.duration_days,
+                "available_from": p.available_from,
+                "pitch": event.body["pitch"],
+                "created_at": p.created_at,
+                "expires_at": p.expires_at,
+                "open": p.status == "open",
+                "status": p.status,
+                "problem": p.problem[1] if p.problem else None,
+            }
+        )
+    return {"proposals": found}
+
+
+def _problem(problem: tuple[str, str] | None) -> str | None:
+    return f"{problem[1]} ({problem[0]})" if problem else None
+
+
+def contract_summary(node: Node, contract: Contract) -> dict[str, Any]:
+    brief = next((b for b in node.briefs() if b.id == contract.brief), None)
+    me = node.did
+    other = contract.freelancer if me == contract.organisation else contract.organisation
+    return {
+        "id": contract.id,
+        "state": contract.state,
+        "brief": contract.brief,
+        "title": brief.body["title"] if brief else f"brief {contract.brief[:12]}",
+        "organisation": contract.organisation,
+        "freelancer": contract.freelancer,
+        "role": "organisation" if me == contract.organisation else "freelancer",
+        "counterpart": display_name(node, other),
+        "counterpart_did": other,
+        "price": contract.terms.get("price"),
+        "ended_at": contract.ended_at,
+        "payment": contract.payment,
+        "actions": contract.actions(me, node.now()),
+    }
+
+
+def _milestone_status(m: Milestone) -> str:
+    if m.paid_at is not None and m.received_at is not None:
+        return "paid"
+    if m.paid_at is not None:
+        return "paid, not yet confirmed received"
+    if m.approved_at is not None:
+        return "approved by default" if m.approved_by_default else "approved"
+    return "submitted" if m.submitted_at is not None else "to do"
+
+
+def contract_view(node: Node, contract: Contract) -> dict[str, Any]:
+    """A contract with its terms, milestones, offers, timeline, receipts and feedback."""
+    market = node.market
+    receipts = market.receipts(contract.id)
+    reveals = {c.id for c in market.counted_feedback() if c.contract == contract.id}
+    return {
+        **contract_summary(node, contract),
+        "terms": contract.terms,
+        "milestones": [
+            {
+                "index": m.index,
+                "number": m.index + 1,
+                "title": m.title,
+                "price": {"amount": m.amount, "currency": m.currency},
+                "due": format_timestamp(m.due),
+                "status": _milestone_status(m),
+            }
+            for m in contract.milestones
+        ],
+        "offers": [
+            {
+                "id": o.id,
+                "from": display_name(node, o.author),
+                "created_at": o.created_at,
+                "respond_by": o.respond_by,
+                "price": o.terms["price"],
+                "status": o.status,
+            }
+            for o in contract.offers
+        ],
+        "timeline": [
+            {
+                "at": e.at,
+                "kind": e.kind,
+                "event": e.event,
+                "who": display_name(node, e.author) if e.author else "time",
+                "summary": e.summary,
+                "effect": e.effect,
+                "problem": _problem(e.problem),
+                "record": e.record,
+            }
+            for e in contract.timeline
+        ],
+        "receipts": [
+            {"from": display_name(node, r.author), "author": r.author, **r.body} for r in receipts
+        ],
+        "commitments": [
+            {"from": display_name(node, c.author), "author": c.author, "at": c.created_at}
+            for c in market.commits(contract.id)
+        ],
+        "feedback": [
+            {
+                "from": display_name(node, r.author),
+                "author": r.author,
+                "at": r.created_at,
+                "counts": r.id in reveals,
+                **{k: v for k, v in r.body.items() if k != "salt"},
+            }
+            for r in market.reveals(contract.id)
+        ],
+    }
+
+
+def contracts(node: Node, state: str | None) -> dict[str, Any]:
+    if state is not None and state not in STATES:
+        raise NodeError("invalid_argument", f"state must be one of {', '.join(STATES)}.")
+    return {"contracts": [contract_summary(node, c) for c in node.market.contracts(state)]}

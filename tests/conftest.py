@@ -18,7 +18,8 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from guildnode.app import create_app
-from guildnode.node import Node, NodeError
+from guildnode.errors import NodeError
+from guildnode.node import Node
 from guildnode.protocol import Identity, VerifiedRecord, sign_record
 from guildnode.protocol.httpsig import sign_request
 from guildnode.settings import Settings

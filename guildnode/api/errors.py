@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..node import NodeError
+from ..errors import NodeError
 from ..protocol import ProtocolError
 
 log = logging.getLogger("guildnode.api")

@@ -6,13 +6,13 @@ same shapes the CLI prints with `--json`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import views
+from .. import actions, views
 from ..peers import PeerError
 from ..views import peer_view, published, whoami
 from .deps import FederationDep, NodeDep, OwnerDep
@@ -217,3 +217,30 @@ def list_briefs(
 @router.get("/briefs/{brief_id}", summary="One brief")
 def show_brief(brief_id: str, node: NodeDep) -> dict[str, Any]:
     return views.brief_view(node, node.brief(brief_id))
+
+
+@router.post(
+    "/work/{action}",
+    summary="Propose, offer, counter, accept, decline, submit, approve, paid, received, "
+    "complete, cancel or feedback (SPEC §9.11)",
+)
+async def work(
+    action: str, node: NodeDep, fields: Annotated[dict[str, Any], Body(default_factory=dict)]
+) -> dict[str, Any]:
+    record = await run_in_threadpool(lambda: actions.run(node, action, fields))
+    return published(record)
+
+
+@router.get("/proposals", summary="Proposals you sent or received, for one brief if asked")
+def list_proposals(node: NodeDep, brief: str | None = Query(None)) -> dict[str, Any]:
+    return views.proposals(node, brief)
+
+
+@router.get("/contracts", summary="Your contracts, in one state if asked")
+def list_contracts(node: NodeDep, state: str | None = Query(None)) -> dict[str, Any]:
+    return views.contracts(node, state)
+
+
+@router.get("/contracts/{contract_id}", summary="One contract, with its timeline")
+def show_contract(contract_id: str, node: NodeDep) -> dict[str, Any]:
+    return views.contract_view(node, node.market.contract(contract_id))

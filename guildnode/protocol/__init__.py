@@ -6,7 +6,13 @@ Nothing here reads a clock, a file, the environment or a socket; time is an argu
 from .canonical import canonical_bytes, canonicalize, check_profile, loads_canonical, parse_json
 from .chain import MAX_CLOCK_AHEAD, ChainHead, Placement, place
 from .errors import CODES, ProtocolError
-from .keys import Identity, did_from_public_key, public_key_from_did, verify_key
+from .keys import (
+    Identity,
+    did_from_public_key,
+    public_key_from_did,
+    verify_key,
+    x25519_public_key,
+)
 from .kinds import BODY_SCHEMAS, KNOWN_KINDS, schema_document, validate_body
 from .records import (
     MAX_RECORD_BYTES,
@@ -18,6 +24,7 @@ from .records import (
     sign_record,
     verify_record,
 )
+from .sealed import open_sealed, recipients, seal
 from .timestamps import format_timestamp, parse_timestamp
 
 __all__ = [
@@ -40,14 +47,18 @@ __all__ = [
     "encode_sig",
     "format_timestamp",
     "loads_canonical",
+    "open_sealed",
     "parse_json",
     "parse_timestamp",
     "place",
     "public_key_from_did",
+    "recipients",
     "record_id",
     "schema_document",
+    "seal",
     "sign_record",
     "validate_body",
     "verify_key",
     "verify_record",
+    "x25519_public_key",
 ]

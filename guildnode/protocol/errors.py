@@ -34,6 +34,8 @@ CODES: dict[str, str] = {
     "chain_frozen": "The author's chain is frozen by a proven fork.",
     "out_of_scope": "The author is outside this node's replication scope.",
     "quota_exceeded": "The record names the owner, but its author's quota is used up.",
+    # Never a rejection: a sealed record that does not open is still valid (SPEC §6.9).
+    "unreadable": "A sealed body does not open for this reader, or fails its checks.",
 }
 
 

@@ -2,6 +2,8 @@
 
 `Identity` holds a private key and never shows it: `str()` and `repr()` give the did:key.
 `verify_key` turns a did:key back into a public key, or says exactly what is wrong.
+`x25519_public_key` gives the encryption key of a did:key, and `Identity.unseal` opens what
+was sealed to it (sealed kinds, contracts draft), again without showing the secret.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from functools import lru_cache
 
 import base58
 import nacl.exceptions
+import nacl.public
 import nacl.signing
 
 from .errors import ProtocolError
@@ -85,6 +88,28 @@ def _verify_key(did: str) -> nacl.signing.VerifyKey:
     return nacl.signing.VerifyKey(_decode_did(did))
 
 
+def x25519_public_key(did: str) -> bytes:
+    """The 32-byte X25519 public key of a did:key: its Ed25519 key converted as libsodium's
+    `crypto_sign_ed25519_pk_to_curve25519` (sealed kinds).
+
+    Raises `invalid_did` as `public_key_from_did`, and also when the 32 bytes are not an
+    Ed25519 point that converts (a did:key may name any 32 bytes; most are no point at all).
+    """
+    if not isinstance(did, str):
+        raise ProtocolError("invalid_did", "A DID must be a string.")
+    return _x25519_public_key(did)
+
+
+@lru_cache(maxsize=16384)
+def _x25519_public_key(did: str) -> bytes:
+    try:
+        return bytes(_verify_key(did).to_curve25519_public_key())
+    except nacl.exceptions.CryptoError as exc:
+        raise ProtocolError(
+            "invalid_did", f"{_short(did)}: the key is not an Ed25519 point with an X25519 form."
+        ) from exc
+
+
 def verify_signature(did: str, message: bytes, signature: bytes) -> bool:
     """True when `signature` is the author's Ed25519 signature of `message` (strict)."""
     try:
@@ -121,6 +146,15 @@ class Identity:
     def sign(self, message: bytes) -> bytes:
         """The 64-byte Ed25519 signature of `message`."""
         return self.__key.sign(message).signature
+
+    def unseal(self, sealed: bytes) -> bytes:
+        """The plaintext of an anonymous sealed box (libsodium `crypto_box_seal`) addressed to
+        this identity's X25519 key, the one `x25519_public_key(self.did)` names.
+
+        Raises `nacl.exceptions.CryptoError` when `sealed` is not such a box for this key
+        (too short, or it fails to authenticate). The private key never leaves this method.
+        """
+        return nacl.public.SealedBox(self.__key.to_curve25519_private_key()).decrypt(sealed)
 
     def secret_seed(self) -> bytes:
         """The 32-byte private seed, for writing the key file or an export. Handle with care."""

@@ -47,6 +47,16 @@ DEFS: dict[str, dict[str, Any]] = {
         "maxItems": 50,
         "uniqueItems": True,
     },
+    "b64": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},
+    "money": {
+        "type": "object",
+        "properties": {
+            "amount": {"type": "integer", "minimum": 0, "maximum": MAX_SAFE_INTEGER},
+            "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+        },
+        "required": ["amount", "currency"],
+        "additionalProperties": False,
+    },
 }
 
 
@@ -141,11 +151,165 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
     ),
 }
 
+# SPEC §6.9: the public body of a sealed record. Who the parties are is public (the `to`
+# of each key); what they agreed is not.
+SEALED_BODY = _object(
+    {
+        "nonce": {"type": "string", "pattern": "^[A-Za-z0-9_-]{32}$"},
+        "box": {
+            "type": "string",
+            "minLength": 24,
+            "maxLength": 12_000,
+            "pattern": "^[A-Za-z0-9_-]+$",
+        },
+        "keys": {
+            "type": "array",
+            "minItems": 2,
+            "maxItems": 10,
+            "items": _object(
+                {"to": _ref("did"), "key": {"type": "string", "pattern": "^[A-Za-z0-9_-]{107}$"}}
+            ),
+        },
+    }
+)
+SEALED_KINDS = (
+    "proposal",
+    "offer",
+    "accept",
+    "decline",
+    "milestone",
+    "payment",
+    "complete",
+    "cancel",
+)
+for _kind in SEALED_KINDS:
+    BODY_SCHEMAS[_kind] = SEALED_BODY
+
+_SCORE = {"type": "integer", "minimum": 1, "maximum": 3}
+_INDEX = {"type": "integer", "minimum": 0, "maximum": 19}
+
+BODY_SCHEMAS |= {
+    "commit": _object(
+        {
+            "contract": _ref("record_id"),
+            "subject": _ref("did"),
+            "commitment": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        }
+    ),
+    "feedback": _object(
+        {
+            "contract": _ref("record_id"),
+            "subject": _ref("did"),
+            "rating": _SCORE,
+            "salt": {"type": "string", "pattern": "^[A-Za-z0-9_-]{22}$"},
+        },
+        {
+            "dimensions": {
+                "type": "object",
+                "properties": {
+                    name: _SCORE
+                    for name in (
+                        "quality",
+                        "communication",
+                        "timeliness",
+                        "scope_clarity",
+                        "payment_promptness",
+                    )
+                },
+                "additionalProperties": False,
+            },
+            "statement": _text(1000),
+            "skills": {**DEFS["skills"], "maxItems": 10},
+        },
+    ),
+    "receipt": _object(
+        {
+            "contract": _ref("record_id"),
+            "organisation": _ref("did"),
+            "freelancer": _ref("did"),
+            "outcome": {"enum": ["completed", "cancelled"]},
+            "payment": {"enum": ["on_time", "late", "unpaid", "none_due"]},
+        }
+    ),
+}
+
+# SPEC §6.10: the bodies inside the seal, checked when a party opens one.
+INNER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "proposal": _object(
+        {
+            "brief": _ref("record_id"),
+            "pitch": _text(5000, 1),
+            "price": _ref("money"),
+            "duration_days": {"type": "integer", "minimum": 1, "maximum": 365},
+            "available_from": _ref("timestamp"),
+        }
+    ),
+    "offer": _object(
+        {
+            "brief": _ref("record_id"),
+            "organisation": _ref("did"),
+            "freelancer": _ref("did"),
+            "scope": _text(5000, 1),
+            "acceptance_criteria": {
+                "type": "array",
+                "items": _text(500, 1),
+                "minItems": 1,
+                "maxItems": 20,
+            },
+            "price": _ref("money"),
+            "milestones": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 20,
+                "items": _object(
+                    {
+                        "title": _text(200, 1),
+                        "amount": {"type": "integer", "minimum": 0, "maximum": MAX_SAFE_INTEGER},
+                        "due": _ref("timestamp"),
+                    }
+                ),
+            },
+            "starts": _ref("timestamp"),
+            "ends": _ref("timestamp"),
+        },
+        {"proposal": _ref("record_id"), "answers": _ref("record_id")},
+    ),
+    "accept": _object({"offer": _ref("record_id")}),
+    "decline": _object({"offer": _ref("record_id")}, {"reason": _text(500)}),
+    "milestone": _object(
+        {
+            "contract": _ref("record_id"),
+            "index": _INDEX,
+            "action": {"enum": ["submitted", "approved"]},
+        },
+        {"note": _text(1000)},
+    ),
+    "payment": _object(
+        {
+            "contract": _ref("record_id"),
+            "index": _INDEX,
+            "amount": _ref("money"),
+            "action": {"enum": ["paid", "received"]},
+        }
+    ),
+    "complete": _object({"contract": _ref("record_id")}, {"note": _text(1000)}),
+    "cancel": _object({"contract": _ref("record_id"), "reason": _text(1000, 1)}),
+}
+
 KNOWN_KINDS = frozenset(BODY_SCHEMAS)
 
 
-def schema_document(kind: str) -> dict[str, Any]:
-    """The standalone JSON Schema of one kind's body, as written to `protocol/schemas/`."""
+def schema_document(kind: str, *, inner: bool = False) -> dict[str, Any]:
+    """The standalone JSON Schema of one kind's body (or, with `inner`, of the body inside
+    its seal), as written to `protocol/schemas/`."""
+    if inner:
+        return {
+            "$schema": SCHEMA_DIALECT,
+            "$id": f"https://guildnode.dev/protocol/schemas/sealed/{kind}.json",
+            "title": f"the sealed body of a `{kind}` record, once opened",
+            **INNER_SCHEMAS[kind],
+            "$defs": DEFS,
+        }
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": f"https://guildnode.dev/protocol/schemas/{kind}.json",
@@ -293,6 +457,7 @@ def _compile(schema: dict[str, Any]) -> Check:
 
 
 _VALIDATORS: dict[str, Check] = {kind: _compile(s) for kind, s in BODY_SCHEMAS.items()}
+_INNER_VALIDATORS: dict[str, Check] = {kind: _compile(s) for kind, s in INNER_SCHEMAS.items()}
 
 
 def validate_body(kind: str, body: Any) -> None:
@@ -306,6 +471,14 @@ def validate_body(kind: str, body: Any) -> None:
     validator = _VALIDATORS.get(kind)
     if validator is not None:
         validator(body, "body")
+
+
+def validate_inner(kind: str, inner: Any) -> None:
+    """Check the opened body of a sealed record against its kind's inner schema (SPEC §6.10).
+    Raises `invalid_body` naming the first field at fault."""
+    if not isinstance(inner, dict):
+        raise ProtocolError("invalid_body", "the sealed body must be a JSON object.")
+    _INNER_VALIDATORS[kind](inner, "sealed body")
 
 
 def references(kind: str, body: dict[str, Any]) -> list[tuple[str, str]]:
@@ -325,4 +498,14 @@ def references(kind: str, body: dict[str, Any]) -> list[tuple[str, str]]:
         return [("guild", body["guild"])]
     if kind == "brief":
         return [("guild", guild) for guild in body["guilds"]]
+    if kind in SEALED_KINDS:
+        return [("party", key["to"]) for key in body["keys"]]
+    if kind in ("commit", "feedback"):
+        return [("subject", body["subject"]), ("contract", body["contract"])]
+    if kind == "receipt":
+        return [
+            ("party", body["organisation"]),
+            ("party", body["freelancer"]),
+            ("contract", body["contract"]),
+        ]
     return []

@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from .. import views
 from ..api.deps import NodeDep
-from ..node import Node, NodeError
+from ..errors import NodeError
+from ..node import Node
 from ..protocol import ProtocolError
 from ..views import display_name
 from .auth import SessionDep, require_session

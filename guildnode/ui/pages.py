@@ -16,7 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from .. import derive, views
 from ..api.deps import FederationDep, NodeDep
-from ..node import Node, NodeError
+from ..errors import NodeError
+from ..node import Node
 from ..protocol import ProtocolError, parse_json
 from ..views import display_name, peer_view
 from .auth import SessionDep, require_session

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from guildnode.briefs import Brief, open_briefs
-from guildnode.node import NodeError
+from guildnode.errors import NodeError
 
 pytestmark = pytest.mark.anyio
 

@@ -39,6 +39,22 @@ OTHER_ID = hashlib.sha256(b"another record").hexdigest()
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
+def _sealed(recipients: int, box: int = 24) -> dict[str, Any]:
+    """A sealed body's public shape (SPEC §6.9); its contents do not matter for validity."""
+    return {
+        "nonce": "N" * 32,
+        "box": "b" * box,
+        "keys": [
+            {"to": Identity(bytes([n]) * 32).did, "key": "k" * 107}
+            for n in range(40, 40 + recipients)
+        ],
+    }
+
+
+SEALED = ("proposal", "offer", "accept", "decline", "milestone", "payment", "complete", "cancel")
+COMMITMENT = hashlib.sha256(b"a feedback").hexdigest()
+
+
 # --- helpers ------------------------------------------------------------------------------
 
 
@@ -134,6 +150,30 @@ FULL_BODIES: dict[str, dict[str, Any]] = {
         "skills": ["rust", "parsing"],
         "deadline": "2026-12-31T23:59:59Z",
     },
+    **{kind: _sealed(3, 400) for kind in SEALED},
+    "commit": {"contract": OTHER_ID, "subject": BOB.did, "commitment": COMMITMENT},
+    "feedback": {
+        "contract": OTHER_ID,
+        "subject": BOB.did,
+        "rating": 3,
+        "dimensions": {
+            "quality": 3,
+            "communication": 2,
+            "timeliness": 1,
+            "scope_clarity": 3,
+            "payment_promptness": 3,
+        },
+        "statement": "Clear brief, paid on the day.",
+        "skills": ["rust"],
+        "salt": "A" * 21 + "w",
+    },
+    "receipt": {
+        "contract": OTHER_ID,
+        "organisation": ALICE.did,
+        "freelancer": BOB.did,
+        "outcome": "completed",
+        "payment": "on_time",
+    },
 }
 
 MINIMAL_BODIES: dict[str, dict[str, Any]] = {
@@ -155,6 +195,16 @@ MINIMAL_BODIES: dict[str, dict[str, Any]] = {
         "acceptance_criteria": ["C"],
         "budget": {"min": 0, "max": 0, "currency": "USD"},
         "engagement": "hourly",
+    },
+    **{kind: _sealed(2) for kind in SEALED},
+    "commit": {"contract": OTHER_ID, "subject": BOB.did, "commitment": COMMITMENT},
+    "feedback": {"contract": OTHER_ID, "subject": BOB.did, "rating": 1, "salt": "_" * 22},
+    "receipt": {
+        "contract": OTHER_ID,
+        "organisation": ALICE.did,
+        "freelancer": BOB.did,
+        "outcome": "cancelled",
+        "payment": "none_due",
     },
 }
 
@@ -189,6 +239,25 @@ BOUNDARY_BODIES: dict[str, dict[str, Any]] = {
         "acceptance_criteria": ["c" * 500] * 20,
         "budget": {"min": 2**53 - 1, "max": 2**53 - 1, "currency": "JPY"},
         "engagement": "fixed",
+    },
+    # 10 keys and a 12,000-character box stay under the record limit of 16 KiB.
+    **{kind: _sealed(10, 12_000) for kind in SEALED},
+    "commit": {"contract": OTHER_ID, "subject": BOB.did, "commitment": "f" * 64},
+    "feedback": {
+        "contract": OTHER_ID,
+        "subject": BOB.did,
+        "rating": 3,
+        "dimensions": {"quality": 3},
+        "statement": "s" * 1000,
+        "skills": [f"s{i}" for i in range(10)],
+        "salt": "-" * 22,
+    },
+    "receipt": {
+        "contract": OTHER_ID,
+        "organisation": ALICE.did,
+        "freelancer": BOB.did,
+        "outcome": "completed",
+        "payment": "unpaid",
     },
 }
 
@@ -782,6 +851,41 @@ INVALID_BODIES = [
     ("brief", _with("brief", deadline="tomorrow"), "body.deadline does not match"),
     ("brief", _with("brief", deadline="2026-02-30T00:00:00Z"), "body.deadline is not valid"),
     ("brief", _with("brief", skills=["rust", "rust"]), "body.skills repeats an item"),
+    # sealed kinds share one public shape (SPEC §6.9)
+    *[(kind, _without(kind, "keys"), "lacks the required field 'keys'") for kind in SEALED],
+    ("proposal", _with("proposal", nonce="N" * 31), "body.nonce does not match"),
+    ("offer", _with("offer", box="b" * 12_001), "body.box is longer than 12000"),
+    ("offer", _with("offer", box="b+/=" * 10), "body.box does not match"),
+    ("offer", _with("offer", box="b" * 23), "body.box is under 24 long"),
+    ("accept", {**_sealed(1)}, "body.keys needs at least 2 items"),
+    ("decline", {**_sealed(11)}, "body.keys has more than 10 items"),
+    ("milestone", _with("milestone", terms="in the clear"), "has the field 'terms'"),
+    (
+        "payment",
+        {**_sealed(2), "keys": [{"to": BOB.did, "key": "k" * 106}, {"to": ALICE.did, "key": ""}]},
+        "body.keys[0].key does not match",
+    ),
+    (
+        "complete",
+        {**_sealed(2), "keys": [{"to": X25519_DID, "key": "k" * 107}] * 2},
+        "body.keys[0].to is not valid",
+    ),
+    ("cancel", _with("cancel", nonce=None), "body.nonce must be a string"),
+    # commit, feedback, receipt
+    ("commit", _without("commit", "commitment"), "lacks the required field 'commitment'"),
+    ("commit", _with("commit", commitment="F" * 64), "body.commitment does not match"),
+    ("commit", _with("commit", rating=3), "has the field 'rating'"),
+    ("feedback", _without("feedback", "salt"), "lacks the required field 'salt'"),
+    ("feedback", _with("feedback", rating=0), "body.rating must be between 1 and 3"),
+    ("feedback", _with("feedback", rating=4), "body.rating must be between 1 and 3"),
+    ("feedback", _with("feedback", salt="short"), "body.salt does not match"),
+    ("feedback", _with("feedback", dimensions={"speed": 2}), "has the field 'speed'"),
+    ("feedback", _with("feedback", dimensions={"quality": 4}), "between 1 and 3"),
+    ("feedback", _with("feedback", skills=[f"s{i}" for i in range(11)]), "more than 10"),
+    ("receipt", _without("receipt", "payment"), "lacks the required field 'payment'"),
+    ("receipt", _with("receipt", outcome="abandoned"), "body.outcome must be one of"),
+    ("receipt", _with("receipt", payment="yes"), "body.payment must be one of"),
+    ("receipt", _with("receipt", amount=100), "has the field 'amount'"),
 ]
 
 

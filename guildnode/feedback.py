@@ -1,0 +1,275 @@
+"""Blind mutual feedback, receipts and payment records (SPEC §12.4).
+
+Pure: public `commit`, `feedback` (the reveal) and `receipt` records as values in; what counts
+out. Every function puts its input in (created, record id) order first, so the answer does not
+depend on the order records arrived in.
+
+Feedback is blind: each party first publishes a `commit` (sha256 of the canonical bytes of the
+feedback body it will reveal), and reveals only once the other party has committed too, or 14
+days after its own commitment. So neither can write its feedback after reading the other's.
+A counted reveal with rating 2 or 3 is a vouch, in each of its skills (or general trust without
+skills); the evidence bonus of trust needs both parties' receipts saying the contract completed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .protocol import canonical_bytes
+from .trust import Vouch
+
+DAY = 86_400
+REVEAL_AFTER_DAYS = 14
+PAYMENT_COUNTS = ("on_time", "late", "unpaid", "disputed")
+
+Problem = tuple[str, str]  # (stable code, sentence)
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    id: str
+    author: str
+    created_at: int
+    contract: str
+    subject: str
+    commitment: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reveal:
+    """A `feedback` record."""
+
+    id: str
+    author: str
+    created_at: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    id: str
+    author: str
+    created_at: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """A reveal that counts (SPEC §12.4), with the commit it opens."""
+
+    id: str  # the reveal's record id
+    commit: str
+    contract: str
+    author: str
+    subject: str
+    rating: int
+    skills: tuple[str, ...]
+    created_at: int
+    body: dict[str, Any]
+
+
+def commitment(feedback_body: Mapping[str, Any]) -> str:
+    """Hex sha256 of the canonical bytes (SPEC §2.1) of a `feedback` body. Raises
+    `ProtocolError` (`invalid_string`) when the body holds a lone surrogate."""
+    return hashlib.sha256(canonical_bytes(dict(feedback_body))).hexdigest()
+
+
+def counting_commits(
+    commits: Iterable[Commit], parties: Mapping[str, frozenset[str]]
+) -> dict[tuple[str, str], Commit]:
+    """(author, contract) → the commit that counts: SPEC §12.4, the author's first commit for
+    the contract (by created, record id), if the contract's two parties are known, the author
+    is one and the subject is the other. A first commit that breaks this spoils later ones."""
+    first: dict[tuple[str, str], Commit] = {}
+    unique = {c.id: c for c in commits}
+    for c in sorted(unique.values(), key=lambda c: (c.created_at, c.id)):
+        first.setdefault((c.author, c.contract), c)
+    return {
+        key: c
+        for key, c in first.items()
+        if len(pair := parties.get(c.contract, frozenset())) == 2
+        and c.author in pair
+        and pair == {c.author, c.subject}
+    }
+
+
+def counting(
+    commits: Iterable[Commit],
+    reveals: Iterable[Reveal],
+    parties: Mapping[str, frozenset[str]],
+) -> list[Counted]:
+    """The reveals that count, in (created, record id) order (SPEC §12.4): for each author and
+    contract, the first reveal that `_reveal_check` passes against the counting commits.
+    `parties`: contract id → its two parties; other contracts' records do not count."""
+    held = counting_commits(commits, parties)
+    counted: list[Counted] = []
+    revealed: set[tuple[str, str]] = set()
+    unique = {r.id: r for r in reveals}
+    for reveal in sorted(unique.values(), key=lambda r: (r.created_at, r.id)):
+        key = (reveal.author, reveal.body["contract"])
+        if _reveal_check(reveal, held, revealed) is not None:
+            continue
+        revealed.add(key)
+        body = reveal.body
+        counted.append(
+            Counted(
+                id=reveal.id,
+                commit=held[key].id,
+                contract=body["contract"],
+                author=reveal.author,
+                subject=body["subject"],
+                rating=body["rating"],
+                skills=tuple(dict.fromkeys(body.get("skills", []))),
+                created_at=reveal.created_at,
+                body=body,
+            )
+        )
+    return counted
+
+
+def _reveal_check(
+    reveal: Reveal, held: Mapping[tuple[str, str], Commit], revealed: set[tuple[str, str]]
+) -> Problem | None:
+    """Why `reveal` does not count, given the counting commits and the (author, contract)
+    pairs whose feedback already counted; None when it counts."""
+    key = (reveal.author, reveal.body["contract"])
+    if key in revealed:
+        return ("already_revealed", "Your feedback on this contract was already revealed.")
+    commit = held.get(key)
+    if commit is None or reveal.created_at < commit.created_at:
+        return ("not_committed", "Feedback is revealed only after its commitment.")
+    if reveal.body["subject"] != commit.subject or commitment(reveal.body) != commit.commitment:
+        return ("commitment_mismatch", "This feedback is not the one committed to.")
+    # SPEC §12.4: the subject has committed by now, or 14 days have passed since the commit.
+    other = held.get((commit.subject, commit.contract))
+    waited = reveal.created_at >= commit.created_at + REVEAL_AFTER_DAYS * DAY
+    if (other is None or other.created_at > reveal.created_at) and not waited:
+        return (
+            "too_early",
+            f"Feedback is revealed once the other party has committed, "
+            f"or {REVEAL_AFTER_DAYS} days after your commitment.",
+        )
+    return None
+
+
+def commit_problem(
+    ended_at: int | None,
+    commits: Iterable[Commit],
+    *,
+    author: str,
+    contract: str | None = None,
+) -> Problem | None:
+    """Why the node refuses to publish `author`'s commit on a contract: `not_ended` while
+    the contract has not ended (`ended_at` None), `already_committed` when `author` has a
+    commit for it among `commits` (only the first commit counts, SPEC §12.4). `contract`
+    filters `commits` when they are not already the contract's."""
+    if ended_at is None:
+        return ("not_ended", "Feedback is given once the contract has ended.")
+    if any(c.author == author and contract in (None, c.contract) for c in commits):
+        return ("already_committed", "You have already committed feedback on this contract.")
+    return None
+
+
+def reveal_problem(
+    commit: Commit | None,
+    body: Mapping[str, Any],
+    commits: Iterable[Commit],
+    reveals: Iterable[Reveal],
+    *,
+    now: int,
+    parties: frozenset[str] | None = None,
+) -> Problem | None:
+    """Why revealing `body` (the feedback committed to in `commit`) at `now` would not count,
+    or None. Runs the same check as `counting`: codes not_committed, commitment_mismatch,
+    already_revealed, too_early. `parties` defaults to the commit's author and subject."""
+    if commit is None:
+        return ("not_committed", "Feedback is revealed only after its commitment.")
+    pair = parties or frozenset({commit.author, commit.subject})
+    mine = [c for c in commits if c.contract == commit.contract]
+    if commit.id not in {c.id for c in mine}:
+        mine.append(commit)
+    held = counting_commits(mine, {commit.contract: pair})
+    done = counting(
+        mine, (r for r in reveals if r.body["contract"] == commit.contract), {commit.contract: pair}
+    )
+    revealed = {(c.author, c.contract) for c in done}
+    return _reveal_check(Reveal("", commit.author, now, dict(body)), held, revealed)
+
+
+def vouch_id(reveal_id: str, context: str | None) -> str:
+    """The id of the vouch a reveal makes in `context`: hex sha256 of
+    `reveal id + ":" + context` (context "" for general trust). Stable and distinct per
+    reveal and context, and never a record id, as it hashes no record."""
+    return hashlib.sha256(f"{reveal_id}:{context or ''}".encode()).hexdigest()
+
+
+def as_vouches(counted: Iterable[Counted]) -> list[Vouch]:
+    """SPEC §12.4: a counted reveal with rating 2 or 3 vouches author → subject at that
+    level in each of its skills (in general trust when it has none), with the contract as
+    evidence; rating 1 adds no trust."""
+    vouches = []
+    for c in counted:
+        if c.rating < 2:
+            continue
+        for context in c.skills or (None,):
+            vouches.append(
+                Vouch(
+                    id=vouch_id(c.id, context),
+                    author=c.author,
+                    subject=c.subject,
+                    level=c.rating,
+                    created_at=c.created_at,
+                    context=context,
+                    evidence=c.contract,
+                )
+            )
+    return sorted(vouches, key=lambda v: v.id)
+
+
+def _receipt_pairs(receipts: Iterable[Receipt]) -> dict[str, tuple[Receipt, Receipt]]:
+    """contract → (organisation's, freelancer's) first receipts, where both parties published
+    one naming the same two distinct parties (an author not among those it names is ignored)."""
+    first: dict[tuple[str, str], Receipt] = {}
+    unique = {r.id: r for r in receipts}
+    for r in sorted(unique.values(), key=lambda r: (r.created_at, r.id)):
+        if r.author in (r.body["organisation"], r.body["freelancer"]):
+            first.setdefault((r.body["contract"], r.author), r)
+    pairs: dict[str, tuple[Receipt, Receipt]] = {}
+    for (contract, author), r in sorted(first.items()):
+        org, freelancer = r.body["organisation"], r.body["freelancer"]
+        if author != org or org == freelancer:
+            continue
+        other = first.get((contract, freelancer))
+        if other is None:
+            continue
+        if (other.body["organisation"], other.body["freelancer"]) == (org, freelancer):
+            pairs[contract] = (r, other)
+    return pairs
+
+
+def completed(receipts: Iterable[Receipt]) -> dict[str, frozenset[str]]:
+    """Contracts both parties' receipts say completed → the two parties (SPEC §12.4; the
+    `completed` argument of `trust.VouchTable.build`)."""
+    return {
+        contract: frozenset({org.author, freelancer.author})
+        for contract, (org, freelancer) in _receipt_pairs(receipts).items()
+        if org.body["outcome"] == freelancer.body["outcome"] == "completed"
+    }
+
+
+def payment_record(receipts: Iterable[Receipt]) -> dict[str, dict[str, int]]:
+    """Per organisation, how its contracts with both receipts were paid (SPEC §12.4): the
+    `payment` both receipts agree on (none_due is not counted), or `disputed` when they
+    differ. Every organisation's counts have the four keys of `PAYMENT_COUNTS`."""
+    record: dict[str, dict[str, int]] = {}
+    for org, freelancer in _receipt_pairs(receipts).values():
+        said = org.body["payment"], freelancer.body["payment"]
+        outcome = said[0] if said[0] == said[1] else "disputed"
+        if outcome == "none_due":
+            continue
+        counts = record.setdefault(org.author, dict.fromkeys(PAYMENT_COUNTS, 0))
+        counts[outcome] += 1
+    return record

@@ -1,0 +1,537 @@
+"""The owner's use cases for work: proposals, offers, contracts, receipts and feedback.
+
+`Market` sits beside `Node` (it is `node.market`): it opens the sealed records the owner is a
+party to, derives contracts from them (`contracts.derive`), and publishes the owner's next
+step only when the same derivation says it would take effect — so what the node refuses and
+what would have no effect elsewhere can never disagree (SPEC §6.8, §12.3). Every refusal is a
+`NodeError` with a stable code.
+
+Two things the node publishes on its own, because the protocol promises them for its owner
+(`settle`): a `receipt` once a contract the owner is party to has ended, and the `feedback`
+the owner committed to, as soon as it may be revealed (SPEC §12.4).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import contracts as rules
+from . import feedback
+from .briefs import ISO_4217, Brief
+from .contracts import Contract, Event
+from .errors import NodeError
+from .protocol import ProtocolError, VerifiedRecord, format_timestamp, parse_json, parse_timestamp
+from .protocol.kinds import SEALED_KINDS
+from .protocol.sealed import open_sealed, recipients, seal
+from .trust import Vouch
+
+if TYPE_CHECKING:
+    from .node import Node
+
+DAY = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    """What the owner could read of one sealed record: the event, or why not."""
+
+    event: Event | None
+    problem: str | None = None
+
+
+class Market:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self._opened: dict[str, _Opened] = {}
+        self._lock = threading.Lock()
+        self._cache: tuple[int, int, dict[str, Contract]] | None = None
+
+    # -- reading ------------------------------------------------------------------------
+
+    def events(self) -> list[Event]:
+        """Every sealed record the owner is a party to and could open (opened once each)."""
+        node = self.node
+        ids: set[str] = set()
+        for kind in SEALED_KINDS:
+            ids |= {ref.record_id for ref in node.store.refs(kind, values=[node.did])}
+        with self._lock:
+            for rid in ids - self._opened.keys():
+                canonical = node.store.get(rid)
+                if canonical is None:
+                    continue
+                record = parse_json(canonical)
+                try:
+                    inner = open_sealed(
+                        node.identity, record["author"], record["kind"], record["body"]
+                    )
+                except ProtocolError as exc:
+                    self._opened[rid] = _Opened(None, exc.detail)
+                    continue
+                parties = set(recipients(record["body"]))
+                if record["kind"] == "offer" and parties != {
+                    inner["organisation"],
+                    inner["freelancer"],
+                }:
+                    self._opened[rid] = _Opened(None, "an offer must be sealed to its two parties")
+                    continue
+                expires = record.get("expires")
+                self._opened[rid] = _Opened(
+                    Event(
+                        id=rid,
+                        kind=record["kind"],
+                        author=record["author"],
+                        created_at=parse_timestamp(record["created"]),
+                        expires_at=parse_timestamp(expires) if expires else None,
+                        body=inner,
+                    )
+                )
+            return [o.event for rid in ids if (o := self._opened[rid]).event is not None]
+
+    def unreadable(self) -> dict[str, str]:
+        """Sealed records addressed to the owner that do not open, with the reason."""
+        self.events()
+        return {rid: o.problem for rid, o in self._opened.items() if o.problem}
+
+    def _briefs(self) -> dict[str, Brief]:
+        return {b.id: b for b in self.node.briefs()}
+
+    def contracts(self, state: str | None = None) -> list[Contract]:
+        """The owner's contracts (newest first), derived afresh when records arrive."""
+        node = self.node
+        key = (node.store.refs_version, node.now() // 60)
+        if self._cache is None or self._cache[:2] != key:
+            derived = rules.derive(self.events(), briefs=self._briefs(), now=node.now())
+            self._cache = (*key, derived)
+        found = [c for c in self._cache[2].values() if state is None or c.state == state]
+        return sorted(found, key=lambda c: (-_started(c), c.id))
+
+    def _derive_now(self) -> dict[str, Contract]:
+        return rules.derive(self.events(), briefs=self._briefs(), now=self.node.now())
+
+    def contract(self, contract_id: str) -> Contract:
+        found = self._derive_now().get(contract_id)
+        if found is None:
+            raise _error("not_found", f"No contract {contract_id} is known here.", 404)
+        return found
+
+    def proposals(self, brief_id: str | None = None) -> list[Any]:
+        """Proposals the owner sent or received, for one brief if asked."""
+        found = rules.proposals(self.events(), now=self.node.now(), briefs=self._briefs())
+        return [p for p in found if brief_id is None or p.brief == brief_id]
+
+    def _event(self, record_id: str, kind: str) -> Event:
+        for event in self.events():
+            if event.id == record_id and event.kind == kind:
+                return event
+        raise _error("not_found", f"No {kind} {record_id} addressed to you is held here.", 404)
+
+    # -- publishing -----------------------------------------------------------------------
+
+    def _publish(
+        self,
+        kind: str,
+        inner: dict[str, Any],
+        parties: Sequence[str],
+        *,
+        expires_at: int | None = None,
+        guard: bool = True,
+    ) -> VerifiedRecord:
+        """Seal `inner` to the parties and publish it, if it would take effect."""
+        node = self.node
+        if guard:
+            problem = self._refusal(kind, inner, expires_at)
+            if problem is not None and problem[0] == "too_soon":
+                time.sleep(1.05)  # the order within this second is uncertain: wait it out
+                problem = self._refusal(kind, inner, expires_at)
+            if problem is not None:
+                raise _error(*problem)
+        try:
+            body = seal(node.identity, kind, inner, parties)
+            return node.publish(kind, body, expires_at)
+        except ProtocolError as exc:
+            if exc.code == "invalid_body" and "longer than" in exc.detail:
+                raise _error("too_large", "The text is too long to seal in one record.") from None
+            raise _error(exc.code, exc.detail) from None
+
+    def _refusal(
+        self, kind: str, inner: dict[str, Any], expires_at: int | None
+    ) -> tuple[str, str] | None:
+        now = self.node.now()
+        hypothetical = Event("0" * 64, kind, self.node.did, now, expires_at, inner)
+        briefs = self._briefs()
+        return rules.refusal(
+            rules.derive(self.events(), briefs=briefs, now=now), hypothetical, now, briefs=briefs
+        )
+
+    def propose(
+        self,
+        brief_id: str,
+        *,
+        pitch: str,
+        amount: int,
+        currency: str,
+        duration_days: int,
+        available_in_days: int = 0,
+        expires_days: int | None = None,
+    ) -> VerifiedRecord:
+        """Answer a brief with a proposal sealed to its organisation."""
+        node = self.node
+        brief = node.brief(brief_id)
+        now = node.now()
+        if not brief.is_open(now):
+            raise _error("brief_closed", "That brief is closed: it expired or has no effect.")
+        if brief.author == node.did:
+            raise _error("own_brief", "You cannot propose on your own brief.")
+        _check_currency(currency)
+        expires_at = brief.expires_at
+        if expires_days is not None:
+            expires_at = min(now + expires_days * DAY, expires_at or now + expires_days * DAY)
+        inner = {
+            "brief": brief_id,
+            "pitch": pitch,
+            "price": {"amount": amount, "currency": currency},
+            "duration_days": duration_days,
+            "available_from": format_timestamp(now + available_in_days * DAY),
+        }
+        return self._publish("proposal", inner, [brief.author], expires_at=expires_at, guard=False)
+
+    def offer(
+        self,
+        proposal_id: str,
+        *,
+        scope: str,
+        acceptance_criteria: Sequence[str],
+        milestones: Sequence[tuple[str, int, int]],
+        currency: str | None = None,
+        starts_in_days: int = 0,
+        days: int = 30,
+        respond_days: int = rules.DEFAULT_RESPOND_DAYS,
+    ) -> VerifiedRecord:
+        """Offer a contract to the author of a proposal. `milestones`: (title, amount, due
+        in days after the start); the price is their sum."""
+        proposal = self._event(proposal_id, "proposal")
+        if proposal.author == self.node.did:
+            raise _error("not_addressed_to_you", "You cannot offer on your own proposal.")
+        currency = currency or proposal.body["price"]["currency"]
+        starts = self.node.now() + starts_in_days * DAY
+        inner = _terms(
+            brief=proposal.body["brief"],
+            organisation=self.node.did,
+            freelancer=proposal.author,
+            scope=scope,
+            acceptance_criteria=acceptance_criteria,
+            milestones=milestones,
+            currency=currency,
+            starts=starts,
+            days=days,
+        )
+        inner["proposal"] = proposal_id
+        return self._publish(
+            "offer",
+            inner,
+            [proposal.author],
+            expires_at=self.node.now() + respond_days * DAY,
+        )
+
+    def counter(
+        self,
+        offer_id: str,
+        *,
+        scope: str | None = None,
+        milestones: Sequence[tuple[str, int, int]] | None = None,
+        days: int | None = None,
+        respond_days: int = rules.DEFAULT_RESPOND_DAYS,
+    ) -> VerifiedRecord:
+        """Answer an offer with changed terms; what is not given stays as offered."""
+        offer = self._event(offer_id, "offer")
+        terms = dict(offer.body)
+        starts = parse_timestamp(terms["starts"])
+        if milestones is not None or days is not None:
+            old = [
+                (m["title"], m["amount"], (parse_timestamp(m["due"]) - starts) // DAY)
+                for m in terms["milestones"]
+            ]
+            span = days if days is not None else (parse_timestamp(terms["ends"]) - starts) // DAY
+            new = _terms(
+                brief=terms["brief"],
+                organisation=terms["organisation"],
+                freelancer=terms["freelancer"],
+                scope=scope or terms["scope"],
+                acceptance_criteria=terms["acceptance_criteria"],
+                milestones=milestones if milestones is not None else old,
+                currency=terms["price"]["currency"],
+                starts=starts,
+                days=span,
+            )
+            terms.update(new)
+        elif scope is not None:
+            terms["scope"] = scope
+        terms["answers"] = offer_id
+        other = offer.author
+        return self._publish(
+            "offer", terms, [other], expires_at=self.node.now() + respond_days * DAY
+        )
+
+    def accept(self, offer_id: str) -> VerifiedRecord:
+        offer = self._event(offer_id, "offer")
+        return self._publish("accept", {"offer": offer_id}, [offer.author])
+
+    def decline(self, offer_id: str, reason: str | None = None) -> VerifiedRecord:
+        offer = self._event(offer_id, "offer")
+        inner: dict[str, Any] = {"offer": offer_id}
+        if reason:
+            inner["reason"] = reason
+        return self._publish("decline", inner, [offer.author])
+
+    def _party_of(self, contract_id: str) -> tuple[Contract, str]:
+        """The contract and the owner's counterpart in it."""
+        contract = self.contract(contract_id)
+        me = self.node.did
+        if me not in (contract.organisation, contract.freelancer):
+            raise _error("not_a_party", "You are not a party to that contract.", 403)
+        other = contract.freelancer if me == contract.organisation else contract.organisation
+        return contract, other
+
+    def milestone(
+        self, contract_id: str, index: int, action: str, note: str | None = None
+    ) -> VerifiedRecord:
+        """`action`: "submitted" (the freelancer) or "approved" (the organisation)."""
+        _, other = self._party_of(contract_id)
+        inner: dict[str, Any] = {"contract": contract_id, "index": index, "action": action}
+        if note:
+            inner["note"] = note
+        return self._publish("milestone", inner, [other])
+
+    def payment(self, contract_id: str, index: int, action: str) -> VerifiedRecord:
+        """`action`: "paid" (the organisation) or "received" (the freelancer); the amount
+        is the milestone's."""
+        contract, other = self._party_of(contract_id)
+        milestones = contract.terms["milestones"] if contract.terms else []
+        if not 0 <= index < len(milestones):
+            raise _error("unknown_milestone", f"The contract has no milestone {index + 1}.")
+        amount = {
+            "amount": milestones[index]["amount"],
+            "currency": contract.terms["price"]["currency"],
+        }
+        inner = {"contract": contract_id, "index": index, "amount": amount, "action": action}
+        return self._publish("payment", inner, [other])
+
+    def complete(self, contract_id: str, note: str | None = None) -> VerifiedRecord:
+        _, other = self._party_of(contract_id)
+        inner: dict[str, Any] = {"contract": contract_id}
+        if note:
+            inner["note"] = note
+        record = self._publish("complete", inner, [other])
+        self.settle()
+        return record
+
+    def cancel(self, contract_id: str, reason: str) -> VerifiedRecord:
+        _, other = self._party_of(contract_id)
+        record = self._publish("cancel", {"contract": contract_id, "reason": reason}, [other])
+        self.settle()
+        return record
+
+    # -- receipts and feedback ----------------------------------------------------------
+
+    def _public(self, kind: str, contract_id: str | None = None) -> list[dict[str, Any]]:
+        values = None if contract_id is None else [contract_id]
+        found = []
+        for ref in self.node.store.refs(kind, values=values):
+            if ref.role != "contract":
+                continue
+            canonical = self.node.store.get(ref.record_id)
+            if canonical is not None:
+                found.append({"id": ref.record_id, **parse_json(canonical)})
+        return found
+
+    def receipts(self, contract_id: str | None = None) -> list[feedback.Receipt]:
+        return [
+            feedback.Receipt(r["id"], r["author"], parse_timestamp(r["created"]), r["body"])
+            for r in self._public("receipt", contract_id)
+        ]
+
+    def commits(self, contract_id: str | None = None) -> list[feedback.Commit]:
+        return [
+            feedback.Commit(
+                r["id"],
+                r["author"],
+                parse_timestamp(r["created"]),
+                r["body"]["contract"],
+                r["body"]["subject"],
+                r["body"]["commitment"],
+            )
+            for r in self._public("commit", contract_id)
+        ]
+
+    def reveals(self, contract_id: str | None = None) -> list[feedback.Reveal]:
+        return [
+            feedback.Reveal(r["id"], r["author"], parse_timestamp(r["created"]), r["body"])
+            for r in self._public("feedback", contract_id)
+        ]
+
+    def parties(self) -> dict[str, frozenset[str]]:
+        """Every contract id → its two parties, from the public recipients of its first
+        offer (anyone holding the organisation's chain can tell who the parties are)."""
+        found: dict[str, set[str]] = {}
+        for ref in self.node.store.refs("offer"):
+            found.setdefault(ref.record_id, {ref.author}).add(ref.value)
+        return {rid: frozenset(p) for rid, p in found.items() if len(p) == 2}
+
+    def counted_feedback(self) -> list[Any]:
+        return feedback.counting(self.commits(), self.reveals(), self.parties())
+
+    def feedback_vouches(self) -> list[Vouch]:
+        """Revealed feedback that counts, as vouches (SPEC §12.4)."""
+        return feedback.as_vouches(self.counted_feedback())
+
+    def completed(self) -> dict[str, frozenset[str]]:
+        return feedback.completed(self.receipts())
+
+    def payment_record(self, did: str) -> dict[str, int]:
+        """How an organisation paid, by the receipts of both parties of its contracts."""
+        return feedback.payment_record(self.receipts()).get(
+            did, {"on_time": 0, "late": 0, "unpaid": 0, "disputed": 0}
+        )
+
+    def give_feedback(
+        self,
+        contract_id: str,
+        *,
+        rating: int,
+        dimensions: Mapping[str, int] | None = None,
+        statement: str | None = None,
+        skills: Sequence[str] | None = None,
+    ) -> VerifiedRecord:
+        """Commit to feedback on the other party (blind); it is revealed by `settle` once
+        they have committed too, or 14 days after this commitment."""
+        contract, other = self._party_of(contract_id)
+        if skills is None:
+            brief = self._briefs().get(contract.brief)
+            skills = brief.skills if brief else []
+        body: dict[str, Any] = {
+            "contract": contract_id,
+            "subject": other,
+            "rating": rating,
+            "salt": base64.urlsafe_b64encode(secrets.token_bytes(16)).rstrip(b"=").decode(),
+        }
+        if dimensions:
+            body["dimensions"] = dict(dimensions)
+        if statement:
+            body["statement"] = statement
+        if skills:
+            body["skills"] = list(dict.fromkeys(skills))[:10]
+        problem = feedback.commit_problem(
+            contract.ended_at, self.commits(contract_id), author=self.node.did
+        )
+        if problem is not None:
+            raise _error(*problem)
+        self._ensure_receipt(contract)
+        try:
+            record = self.node.publish(
+                "commit",
+                {
+                    "contract": contract_id,
+                    "subject": other,
+                    "commitment": feedback.commitment(body),
+                },
+            )
+        except ProtocolError as exc:
+            raise _error(exc.code, exc.detail) from None
+        self.node.store.save_draft(record.id, body)
+        self.settle()
+        return record
+
+    def _ensure_receipt(self, contract: Contract) -> VerifiedRecord | None:
+        """Publish the owner's receipt of an ended contract, once: when its payments are
+        settled, or the time to pay the last approved milestone has run out."""
+        me = self.node.did
+        if contract.ended_at is None or any(r.author == me for r in self.receipts(contract.id)):
+            return None
+        approvals = [m.approved_at for m in contract.milestones if m.approved_at is not None]
+        pay_by = max(approvals, default=0) + rules.PAY_ON_TIME_DAYS * DAY
+        if contract.payment == "unpaid" and self.node.now() < pay_by:
+            return None
+        body = {
+            "contract": contract.id,
+            "organisation": contract.organisation,
+            "freelancer": contract.freelancer,
+            "outcome": contract.state,
+            "payment": contract.payment,
+        }
+        return self.node.publish("receipt", body)
+
+    def settle(self) -> list[VerifiedRecord]:
+        """Publish what the protocol promises on the owner's behalf: receipts of ended
+        contracts, and committed feedback that may now be revealed."""
+        published: list[VerifiedRecord] = []
+        me = self.node.did
+        for contract in self._derive_now().values():
+            if me in (contract.organisation, contract.freelancer):
+                receipt = self._ensure_receipt(contract)
+                if receipt is not None:
+                    published.append(receipt)
+        now = self.node.now()
+        drafts = self.node.store.drafts()
+        if drafts:
+            commits = self.commits()
+            reveals = self.reveals()
+            for commit in commits:
+                body = drafts.get(commit.id)
+                if body is None or commit.author != me:
+                    continue
+                if feedback.reveal_problem(commit, body, commits, reveals, now=now) is None:
+                    published.append(self.node.publish("feedback", body))
+                    self.node.store.drop_draft(commit.id)
+        return published
+
+
+def _started(contract: Contract) -> int:
+    return contract.timeline[0].at if contract.timeline else 0
+
+
+def _check_currency(currency: str) -> None:
+    if currency not in ISO_4217:
+        raise _error("invalid_currency", f"{currency!r} is not an ISO 4217 currency code.")
+
+
+def _terms(
+    *,
+    brief: str,
+    organisation: str,
+    freelancer: str,
+    scope: str,
+    acceptance_criteria: Sequence[str],
+    milestones: Sequence[tuple[str, int, int]],
+    currency: str,
+    starts: int,
+    days: int,
+) -> dict[str, Any]:
+    """An offer's terms: the price is the sum of the milestones, each due `n` days after
+    the start."""
+    _check_currency(currency)
+    if not milestones:
+        raise _error("invalid_terms", "An offer needs at least one milestone.")
+    return {
+        "brief": brief,
+        "organisation": organisation,
+        "freelancer": freelancer,
+        "scope": scope,
+        "acceptance_criteria": list(acceptance_criteria),
+        "price": {"amount": sum(amount for _, amount, _ in milestones), "currency": currency},
+        "milestones": [
+            {"title": title, "amount": amount, "due": format_timestamp(starts + due * DAY)}
+            for title, amount, due in milestones
+        ],
+        "starts": format_timestamp(starts),
+        "ends": format_timestamp(starts + days * DAY),
+    }
+
+
+def _error(code: str, detail: str, status: int = 400) -> NodeError:
+    return NodeError(code, detail, status)
