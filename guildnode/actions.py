@@ -9,7 +9,7 @@ that route.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, validate_call
 
@@ -18,12 +18,16 @@ from .node import Node
 from .protocol import VerifiedRecord
 
 
+Amount = Annotated[int, Field(ge=0, le=2**53 - 1)]  # minor units
+Days = Annotated[int, Field(ge=0, le=365)]
+
+
 class Milestone(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     title: str = Field(min_length=1, max_length=200)
-    amount: int = Field(ge=0, le=2**53 - 1)
-    due_days: int = Field(ge=0, le=365)
+    amount: Amount
+    due_days: Days
 
 
 def _milestones(items: list[Milestone] | None) -> list[tuple[str, int, int]] | None:
@@ -34,11 +38,11 @@ def propose(
     node: Node,
     brief: str,
     pitch: str,
-    amount: int,
+    amount: Amount,
     currency: str,
-    duration_days: int,
-    available_in_days: int = 0,
-    expires_days: int | None = None,
+    duration_days: Annotated[int, Field(ge=1, le=365)],
+    available_in_days: Days = 0,
+    expires_days: Annotated[int, Field(ge=1, le=30)] | None = None,
 ) -> VerifiedRecord:
     return node.market.propose(
         brief,
@@ -58,9 +62,9 @@ def offer(
     acceptance_criteria: list[str],
     milestones: list[Milestone],
     currency: str | None = None,
-    starts_in_days: int = 0,
-    days: int = 30,
-    respond_days: int = 7,
+    starts_in_days: Days = 0,
+    days: Annotated[int, Field(ge=1)] = 30,
+    respond_days: Annotated[int, Field(ge=1, le=60)] = 7,
 ) -> VerifiedRecord:
     return node.market.offer(
         proposal,
@@ -79,8 +83,8 @@ def counter(
     offer: str,
     scope: str | None = None,
     milestones: list[Milestone] | None = None,
-    days: int | None = None,
-    respond_days: int = 7,
+    days: Annotated[int, Field(ge=1)] | None = None,
+    respond_days: Annotated[int, Field(ge=1, le=60)] = 7,
 ) -> VerifiedRecord:
     return node.market.counter(
         offer, scope=scope, milestones=_milestones(milestones), days=days, respond_days=respond_days

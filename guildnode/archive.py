@@ -2,9 +2,10 @@
 
 An archive is one JSON document:
 `{"format": "guildnode-archive/1", "did", "key": {kdf, opslimit, memlimit, salt, nonce,
-ciphertext}, "records": [...], "forks": [...], "peers": [...], "blocked": [...]}`. The key is
-the Ed25519 seed encrypted with NaCl's secretbox under a key stretched from the passphrase
-by Argon2id; records travel as their canonical JSON and are verified again on import, so a
+ciphertext}, "records": [...], "forks": [...], "peers": [...], "blocked": [...], "drafts":
+{nonce, ciphertext}}`. The key is the Ed25519 seed encrypted with NaCl's secretbox under a
+key stretched from the passphrase by Argon2id, and so is the owner's feedback committed but
+not yet revealed (`drafts`, private until then); records travel as their canonical JSON and are verified again on import, so a
 damaged or altered archive is refused rather than half-restored.
 """
 
@@ -65,6 +66,8 @@ def export_archive(node: Node, passphrase: str) -> dict[str, Any]:
     salt = nacl.utils.random(nacl.pwhash.argon2id.SALTBYTES)
     box = nacl.secret.SecretBox(_stretch(passphrase, salt, OPSLIMIT, MEMLIMIT))
     sealed = box.encrypt(node.identity.secret_seed())
+    # Feedback committed but not yet revealed is private until then: it travels sealed too.
+    drafts = box.encrypt(json.dumps(node.store.drafts(), sort_keys=True).encode("utf-8"))
     return {
         "format": FORMAT,
         "did": node.did,
@@ -82,11 +85,13 @@ def export_archive(node: Node, passphrase: str) -> dict[str, Any]:
         ],
         "peers": [{"did": p["did"], "url": p["url"]} for p in node.store.peers()],
         "blocked": sorted(node.store.blocked()),
+        "drafts": {"nonce": _b64(drafts.nonce), "ciphertext": _b64(drafts.ciphertext)},
     }
 
 
-def open_key(archive: dict[str, Any], passphrase: str) -> Identity:
-    """The identity in `archive`; raises `wrong_passphrase` or `damaged_archive`."""
+def open_key(archive: dict[str, Any], passphrase: str) -> tuple[Identity, nacl.secret.SecretBox]:
+    """The identity in `archive` and the box that opened it; raises `wrong_passphrase` or
+    `damaged_archive`."""
     try:
         key = archive["key"]
         if archive.get("format") != FORMAT or key.get("kdf") != "argon2id":
@@ -109,7 +114,25 @@ def open_key(archive: dict[str, Any], passphrase: str) -> Identity:
     identity = Identity(seed)
     if identity.did != archive.get("did"):
         raise ArchiveError("damaged_archive", "The archive's key does not match its DID.")
-    return identity
+    return identity, box
+
+
+def _open_drafts(archive: dict[str, Any], box: nacl.secret.SecretBox) -> dict[str, Any]:
+    sealed = archive.get("drafts")
+    if sealed is None:
+        return {}
+    try:
+        nonce, ciphertext = (
+            base64.b64decode(sealed[name], validate=True) for name in ("nonce", "ciphertext")
+        )
+        drafts = json.loads(box.decrypt(ciphertext, nonce))
+        if not isinstance(drafts, dict) or not all(isinstance(v, dict) for v in drafts.values()):
+            raise ValueError("not an object of objects")
+    except (KeyError, TypeError, ValueError, nacl.exceptions.CryptoError) as exc:
+        raise ArchiveError(
+            "damaged_archive", f"The unrevealed feedback is damaged ({exc})."
+        ) from None
+    return drafts
 
 
 def import_archive(path: Path, archive: dict[str, Any], passphrase: str) -> Node:
@@ -117,7 +140,8 @@ def import_archive(path: Path, archive: dict[str, Any], passphrase: str) -> Node
 
     Verifies the passphrase and every record before anything is written; on any failure
     the data directory is left as it was."""
-    identity = open_key(archive, passphrase)
+    identity, box = open_key(archive, passphrase)
+    drafts = _open_drafts(archive, box)
     datadir = DataDir(path)
     if datadir.has_identity():
         raise ArchiveError("not_empty", f"{path} already holds an identity; restore elsewhere.")
@@ -155,4 +179,6 @@ def import_archive(path: Path, archive: dict[str, Any], passphrase: str) -> Node
         node.store.add_peer(peer["did"], peer["url"], "manual", node.now())
     for did in archive.get("blocked", []):
         node.store.block(did, node.now())
+    for commit_id, body in drafts.items():
+        node.store.save_draft(commit_id, body)
     return node

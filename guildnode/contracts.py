@@ -579,7 +579,7 @@ def _check_answer(m: _Machine, e: Event) -> Problem | None:
     if e.author != m.other(open_offer.author):
         return ("not_addressed_to_you", "Only the other party can answer this offer.")
     if e.kind != "decline" and e.created_at >= open_offer.respond_by:  # (the time event
-        # `expire` comes first, so this only restates the draft's guard)
+        # `expire` comes first, so this only restates the guard of SPEC §12.3)
         return ("offer_expired", "The offer expired before this answer.")
     return None
 

@@ -391,7 +391,15 @@ class Market:
         return feedback.as_vouches(self.counted_feedback())
 
     def completed(self) -> dict[str, frozenset[str]]:
-        return feedback.completed(self.receipts())
+        """Contracts both parties' receipts call completed — only where the contract id is
+        an offer held here whose public parties are those two (SPEC §12.4), so receipts for
+        a made-up contract earn no evidence bonus."""
+        parties = self.parties()
+        return {
+            rid: pair
+            for rid, pair in feedback.completed(self.receipts()).items()
+            if parties.get(rid) == pair
+        }
 
     def payment_record(self, did: str) -> dict[str, int]:
         """How an organisation paid, by the receipts of both parties of its contracts."""

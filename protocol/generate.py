@@ -1,24 +1,31 @@
-"""Write the protocol's generated files: the JSON Schemas and the record test vectors.
+"""Write the protocol's generated files: the JSON Schemas and the test vectors.
 
     uv run python protocol/generate.py          # rewrite the files
     uv run python protocol/generate.py --check  # exit 1, naming the files that would change
 
 Everything is built from fixed seeds and fixed times, never the clock or randomness, so the
-output is the same byte for byte on every run (Ed25519 signatures are deterministic). The body
-schemas come from `guildnode.protocol.kinds`, the single source of truth; the envelope schema
-and the vectors are built here. `tests/protocol/test_spec.py` checks that the files on disk
-equal `build_files()` and that every vector is judged as it says.
+output is the same byte for byte on every run (Ed25519 signatures are deterministic; sealed
+bodies draw their random bytes from `fixed_random`, a SHAKE-256 stream of a fixed label). The
+body schemas, public and sealed, come from `guildnode.protocol.kinds`, the single source of
+truth; the envelope schema and the vectors are built here. `tests/protocol/test_spec.py`
+checks that the files on disk equal `build_files()` and that every vector is judged as it says.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
+import hashlib
+import itertools
 import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+import nacl.bindings
+import nacl.secret
 
 from guildnode.protocol import (
     BODY_SCHEMAS,
@@ -29,16 +36,20 @@ from guildnode.protocol import (
     canonical_bytes,
     encode_sig,
     format_timestamp,
+    open_sealed,
     parse_timestamp,
     schema_document,
+    seal,
     sign_record,
     verify_record,
+    x25519_public_key,
 )
 from guildnode.protocol.canonical import MAX_SAFE_INTEGER
-from guildnode.protocol.kinds import DEFS, SCHEMA_DIALECT
+from guildnode.protocol.kinds import DEFS, INNER_SCHEMAS, SCHEMA_DIALECT
 
 PROTOCOL_DIR = Path(__file__).resolve().parent
 SCHEMAS_DIR = PROTOCOL_DIR / "schemas"
+SEALED_SCHEMAS_DIR = SCHEMAS_DIR / "sealed"
 VECTORS_DIR = PROTOCOL_DIR / "vectors"
 SCHEMA_BASE = "https://guildnode.dev/protocol/schemas/"
 
@@ -90,10 +101,13 @@ def _json_file(document: Any) -> bytes:
 
 
 def schema_files() -> dict[Path, bytes]:
-    """protocol/schemas/: the envelope and one file per known kind."""
+    """protocol/schemas/: the envelope, one file per known kind (a sealed kind's is its public
+    body, SPEC §6.9) and, in schemas/sealed/, the body inside each sealed kind (SPEC §6.10)."""
     files = {SCHEMAS_DIR / "envelope.json": _json_file(envelope_schema())}
     for kind in sorted(BODY_SCHEMAS):
         files[SCHEMAS_DIR / f"{kind}.json"] = _json_file(schema_document(kind))
+    for kind in sorted(INNER_SCHEMAS):
+        files[SEALED_SCHEMAS_DIR / f"{kind}.json"] = _json_file(schema_document(kind, inner=True))
     return files
 
 
@@ -174,6 +188,224 @@ def _padded(identity: Identity, kind: str, total: int, seq: int, prev: str | Non
     if len(canonical_bytes(record)) != total:
         raise AssertionError("padding missed its size")
     return record
+
+
+def fixed_random(label: str) -> Callable[[int], bytes]:
+    """The random source of the sealed vectors: draw n returns the first `size` bytes of
+    SHAKE-256("guildnode vectors " + label + " " + n), n = 0, 1, 2 … (SPEC §6.9 says what each
+    draw is for)."""
+    counter = itertools.count()
+
+    def draw(size: int) -> bytes:
+        message = f"guildnode vectors {label} {next(counter)}".encode("ascii")
+        return hashlib.shake_256(message).digest(size)
+
+    return draw
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _sealed(
+    identity: Identity,
+    kind: str,
+    inner: Wire,
+    to: Sequence[Identity],
+    label: str,
+    seq: int,
+    prev: str | None,
+    created_at: int,
+    expires_at: int | None = None,
+) -> VerifiedRecord:
+    """A sealed record of `kind` by `identity` for the parties `to` (and the author)."""
+    body = seal(identity, kind, inner, [p.did for p in to], random=fixed_random(label))
+    return _sign(identity, kind, body, seq, prev, created_at, expires_at)
+
+
+HOUR = 3_600
+C0 = NOW - DAY  # the brief of the contract story; its records follow, hour by hour
+
+
+def commitment(body: Wire) -> str:
+    """SPEC §12.4: the commitment to a feedback body, sha256 of its canonical bytes."""
+    return hashlib.sha256(canonical_bytes(body)).hexdigest()
+
+
+def _contract_records(
+    brief: VerifiedRecord, heads: dict[str, VerifiedRecord]
+) -> list[tuple[str, VerifiedRecord]]:
+    """The contract story of the valid vectors (SPEC §12.3, §12.4), as chains after `brief`
+    (Acme's seq 1) and the `heads` of Alice, Bob and Carol.
+
+    Thread A: Alice proposes, Acme offers, Alice accepts; one milestone submitted, approved,
+    paid and received; Acme completes; both publish receipts, commitments and feedback.
+    Thread B: Acme offers to Bob, Bob counters, Acme declines the counter. Thread C: Acme
+    offers to Carol, Carol accepts, then cancels.
+    """
+    heads = {**heads, "acme": brief}
+    people = {"acme": ACME, "alice": ALICE, "bob": BOB, "carol": CAROL}
+    out: list[tuple[str, VerifiedRecord]] = []
+
+    def head(name: str) -> tuple[int, str | None]:
+        return heads[name].seq + 1, heads[name].id
+
+    def sealed(
+        name: str, author: str, kind: str, inner: Wire, to: str, at: int, expires: int | None = None
+    ) -> VerifiedRecord:
+        seq, prev = head(author)
+        record = _sealed(people[author], kind, inner, [people[to]], name, seq, prev, at, expires)
+        heads[author] = record
+        out.append((name, record))
+        return record
+
+    def public(name: str, author: str, kind: str, body: Wire, at: int) -> VerifiedRecord:
+        seq, prev = head(author)
+        record = _sign(people[author], kind, body, seq, prev, at)
+        heads[author] = record
+        out.append((name, record))
+        return record
+
+    def terms(freelancer: Identity, amounts: Sequence[int], starts: int, days: int) -> Wire:
+        return {
+            "brief": brief.id,
+            "organisation": ACME.did,
+            "freelancer": freelancer.did,
+            "scope": "Upgrade to Python 3.12, fix the deprecations, keep the suite green.",
+            "acceptance_criteria": ["All tests pass on 3.12", "No new runtime dependency"],
+            "price": {"amount": sum(amounts), "currency": "EUR"},
+            "milestones": [
+                {
+                    "title": f"Milestone {i + 1}",
+                    "amount": amount,
+                    "due": format_timestamp(starts + (i + 1) * days * DAY // len(amounts)),
+                }
+                for i, amount in enumerate(amounts)
+            ],
+            "starts": format_timestamp(starts),
+            "ends": format_timestamp(starts + days * DAY),
+        }
+
+    proposal = sealed(
+        "proposal",
+        "alice",
+        "proposal",
+        {
+            "brief": brief.id,
+            "pitch": "I have moved three services to 3.12; two weeks, fixed price.",
+            "price": {"amount": 240_000, "currency": "EUR"},
+            "duration_days": 14,
+            "available_from": format_timestamp(C0 + 3 * HOUR),
+        },
+        "acme",
+        C0 + HOUR,
+    )
+    offer_a = sealed(
+        "offer",
+        "acme",
+        "offer",
+        {**terms(ALICE, [240_000], C0 + 3 * HOUR, 14), "proposal": proposal.id},
+        "alice",
+        C0 + 2 * HOUR,
+        C0 + 2 * HOUR + 5 * DAY,
+    )
+    offer_b = sealed(
+        "offer_to_bob", "acme", "offer", terms(BOB, [100_000, 50_000], C0 + 3 * HOUR, 30), "bob",
+        C0 + 2 * HOUR + 60,
+    )  # fmt: skip
+    offer_c = sealed(
+        "offer_to_carol", "acme", "offer", terms(CAROL, [90_000], C0 + 3 * HOUR, 10), "carol",
+        C0 + 2 * HOUR + 120,
+    )  # fmt: skip
+    contract = offer_a.id
+    sealed("accept", "alice", "accept", {"offer": offer_a.id}, "acme", C0 + 3 * HOUR)
+    counter = sealed(
+        "counter_offer_from_bob",
+        "bob",
+        "offer",
+        {**terms(BOB, [120_000, 60_000], C0 + 3 * HOUR, 30), "answers": offer_b.id},
+        "acme",
+        C0 + 3 * HOUR,
+        C0 + 3 * HOUR + 2 * DAY,
+    )
+    sealed("accept_by_carol", "carol", "accept", {"offer": offer_c.id}, "acme", C0 + 3 * HOUR)
+    sealed(
+        "cancel", "carol", "cancel",
+        {"contract": offer_c.id, "reason": "A family matter: I cannot start this month."},
+        "acme", C0 + 4 * HOUR,
+    )  # fmt: skip
+    sealed(
+        "decline", "acme", "decline",
+        {"offer": counter.id, "reason": "Above our budget for this brief."},
+        "bob", C0 + 4 * HOUR,
+    )  # fmt: skip
+    sealed(
+        "milestone", "alice", "milestone",
+        {"contract": contract, "index": 0, "action": "submitted", "note": "Merged; CI green."},
+        "acme", C0 + 5 * HOUR,
+    )  # fmt: skip
+    sealed(
+        "milestone_approved", "acme", "milestone",
+        {"contract": contract, "index": 0, "action": "approved"},
+        "alice", C0 + 6 * HOUR,
+    )  # fmt: skip
+    money = {"amount": 240_000, "currency": "EUR"}
+    sealed(
+        "payment", "acme", "payment",
+        {"contract": contract, "index": 0, "amount": money, "action": "paid"},
+        "alice", C0 + 7 * HOUR,
+    )  # fmt: skip
+    sealed(
+        "payment_received", "alice", "payment",
+        {"contract": contract, "index": 0, "amount": money, "action": "received"},
+        "acme", C0 + 8 * HOUR,
+    )  # fmt: skip
+    sealed(
+        "complete", "acme", "complete", {"contract": contract, "note": "Thank you, Alice."},
+        "alice", C0 + 9 * HOUR,
+    )  # fmt: skip
+    receipt = {
+        "contract": contract,
+        "organisation": ACME.did,
+        "freelancer": ALICE.did,
+        "outcome": "completed",
+        "payment": "on_time",
+    }
+    public("receipt", "alice", "receipt", receipt, C0 + 10 * HOUR)
+    public("receipt_by_acme", "acme", "receipt", receipt, C0 + 10 * HOUR)
+    bodies = feedback_bodies(contract)
+    for name in ("alice", "acme"):
+        body = bodies[name]
+        subject = {"contract": contract, "subject": body["subject"]}
+        label = "commit" if name == "alice" else "commit_by_acme"
+        public(label, name, "commit", {**subject, "commitment": commitment(body)}, C0 + 11 * HOUR)
+    public("feedback", "alice", "feedback", bodies["alice"], C0 + 12 * HOUR)
+    public("feedback_by_acme", "acme", "feedback", bodies["acme"], C0 + 12 * HOUR)
+    return out
+
+
+def feedback_bodies(contract: str) -> dict[str, Wire]:
+    """The feedback of each party of the story's thread A, by author name."""
+    salts = fixed_random("feedback salts")
+    return {
+        "alice": {
+            "contract": contract,
+            "subject": ACME.did,
+            "rating": 3,
+            "dimensions": {"communication": 3, "scope_clarity": 2, "payment_promptness": 3},
+            "statement": "Clear brief, paid within the hour.",
+            "salt": _b64(salts(16)),
+        },
+        "acme": {
+            "contract": contract,
+            "subject": ALICE.did,
+            "rating": 3,
+            "dimensions": {"quality": 3, "communication": 3, "timeliness": 3},
+            "statement": "Careful work, ahead of time.",
+            "skills": ["python"],
+            "salt": _b64(salts(16)),
+        },
+    }
 
 
 def _valid_records() -> list[tuple[str, VerifiedRecord]]:
@@ -264,6 +496,8 @@ def _valid_records() -> list[tuple[str, VerifiedRecord]]:
         },
     )
     at_limit = verify_record(_padded(CAROL, "attachment", MAX_RECORD_BYTES, 2, carol_unknown.id))
+    heads = {"alice": alice_revoke, "bob": bob_leave, "carol": at_limit}
+    contract_story = _contract_records(acme_brief, heads)
     return [
         ("profile", alice_profile),
         ("guild", alice_guild),
@@ -274,7 +508,252 @@ def _valid_records() -> list[tuple[str, VerifiedRecord]]:
         ("brief", acme_brief),
         ("unknown_kind", carol_unknown),
         ("unknown_kind_at_size_limit", at_limit),
+        *contract_story,
     ]
+
+
+# --- sealed vectors (SPEC §6.9) ------------------------------------------------------------
+
+
+def _raw_sealed_body(
+    label: str, plaintext: Callable[[bytes], bytes], keys_for: Sequence[tuple[str, str]]
+) -> Wire:
+    """A sealed body built from its parts, independently of `seal`, so that it can hold the
+    defects `seal` never makes. `plaintext(content_key)` gives the bytes in the box;
+    `keys_for` is (to, DID whose X25519 key the content key is sealed to), in order. The draws
+    are those of `seal`: content key, nonce, then one ephemeral secret per entry."""
+    draw = fixed_random(label)
+    key, nonce = draw(32), draw(24)
+    box = nacl.secret.SecretBox(key).encrypt(plaintext(key), nonce).ciphertext
+    keys = []
+    for to, sealed_to in keys_for:
+        public = x25519_public_key(sealed_to)
+        secret = draw(32)
+        ephemeral = nacl.bindings.crypto_scalarmult_base(secret)
+        box_nonce = hashlib.blake2b(ephemeral + public, digest_size=24).digest()
+        sealed_key = ephemeral + nacl.bindings.crypto_box(key, box_nonce, public, secret)
+        keys.append({"to": to, "key": _b64(sealed_key)})
+    return {"nonce": _b64(nonce), "box": _b64(box), "keys": keys}
+
+
+def _plaintext(
+    author: str, kind: str, recipients: Sequence[str], inner: Wire, *, key_hash: str | None = None
+) -> Callable[[bytes], bytes]:
+    def build(key: bytes) -> bytes:
+        return canonical_bytes(
+            {
+                "author": author,
+                "kind": kind,
+                "recipients": sorted(recipients),
+                "key_hash": key_hash or hashlib.sha256(key).hexdigest(),
+                "body": inner,
+            }
+        )
+
+    return build
+
+
+def _flip_b64(encoded: str, index: int) -> str:
+    """`encoded` with byte `index` changed, still canonical unpadded base64url."""
+    raw = bytearray(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    raw[index] ^= 0x01
+    return _b64(bytes(raw))
+
+
+def _twice(text: bytes, member: bytes) -> bytes:
+    """`text` with one object member written twice (a duplicate key, SPEC §2.2)."""
+    if text.count(member) != 1:
+        raise AssertionError(f"{member!r} occurs {text.count(member)} times")
+    return text.replace(member, member + b"," + member)
+
+
+OFFER_ID = hashlib.sha256(b"an offer of the sealed vectors").hexdigest()
+
+
+def _unreadable_records() -> list[tuple[str, str, str, Wire]]:
+    """(name, reader, reason, record): valid records that the reader cannot open, each for
+    one reason of SPEC §6.9. Each record is alone in its author's chain (seq 1)."""
+    a, m, b = ALICE.did, ACME.did, BOB.did
+    accept = {"offer": OFFER_ID}
+    both = [(a, a), (m, m)]
+
+    def record(label: str, kind: str, body: Wire, at: int = T0) -> Wire:
+        return forge(ALICE, unsigned(ALICE, kind, body, created_at=at))
+
+    good = seal(ALICE, "accept", accept, [m], random=fixed_random("unreadable good"))
+    tampered = {**good, "box": _flip_b64(good["box"], 20)}
+    trailing = [dict(entry) for entry in good["keys"]]
+    index = next(i for i, entry in enumerate(trailing) if entry["to"] == m)
+    trailing[index]["key"] = trailing[index]["key"][:-1] + _next_in_group(
+        trailing[index]["key"][-1]
+    )
+
+    def raw(label: str, plain: Callable[[bytes], bytes], keys: Sequence[tuple[str, str]]) -> Wire:
+        return _raw_sealed_body(f"unreadable {label}", plain, keys)
+
+    plain = _plaintext(a, "accept", [a, m], accept)
+
+    cases: list[tuple[str, str, str, Wire]] = [
+        ("reader_not_a_party", "bob", "not_a_party", record("a", "accept", good)),
+        ("box_tampered", "acme", "box_does_not_decrypt", record("b", "accept", tampered)),
+        (
+            "key_sealed_to_another_party",
+            "acme",
+            "key_does_not_unseal",
+            record(
+                "c",
+                "accept",
+                raw("c", _plaintext(a, "accept", [a, m], accept), [(a, a), (m, b)]),
+            ),
+        ),
+        (
+            "sealed_key_with_trailing_bits",
+            "acme",
+            "non_canonical_base64url",
+            record("d", "accept", {**good, "keys": trailing}),
+        ),
+        (
+            "key_hash_mismatch",
+            "acme",
+            "key_hash_mismatch",
+            record(
+                "e",
+                "accept",
+                raw("e", _plaintext(a, "accept", [a, m], accept, key_hash="0" * 64), both),
+            ),
+        ),
+        (
+            "author_not_among_recipients",
+            "acme",
+            "author_not_a_party",
+            record(
+                "f", "accept", raw("f", _plaintext(a, "accept", [m, b], accept), [(m, m), (b, b)])
+            ),
+        ),
+        (
+            "party_named_twice",
+            "acme",
+            "duplicate_party",
+            record(
+                "g", "accept", raw("g", _plaintext(a, "accept", [a, m], accept), [*both, (m, m)])
+            ),
+        ),
+        (
+            "recipients_differ_from_keys",
+            "bob",
+            "recipients_mismatch",
+            record(
+                "h",
+                "accept",
+                raw("h", _plaintext(a, "accept", [a, m], accept), [*both, (b, b)]),
+            ),
+        ),
+        (
+            "plaintext_of_another_kind",
+            "acme",
+            "kind_mismatch",
+            record("i", "accept", raw("i", _plaintext(a, "decline", [a, m], accept), both)),
+        ),
+        (
+            "plaintext_of_another_author",
+            "acme",
+            "author_mismatch",
+            record("j", "accept", raw("j", _plaintext(m, "accept", [a, m], accept), both)),
+        ),
+        (
+            "inner_body_invalid",
+            "acme",
+            "invalid_inner_body",
+            record(
+                "k",
+                "accept",
+                raw("k", _plaintext(a, "accept", [a, m], {"offer": OFFER_ID.upper()}), both),
+            ),
+        ),
+        (
+            "plaintext_with_a_duplicate_key",
+            "acme",
+            "plaintext_outside_profile",
+            record(
+                "l", "accept", raw("l", lambda key: _twice(plain(key), b'"kind":"accept"'), both)
+            ),
+        ),
+    ]
+    for _, _, _, wire in cases:
+        verify_record(wire)  # every one is a valid record (SPEC §6.8): unreadable is not invalid
+    return cases
+
+
+def sealed_vectors() -> dict[str, Any]:
+    """The document written to protocol/vectors/sealed.json (format: vectors/README.md)."""
+    names = {Identity(seed).did: name for name, seed in SEEDS.items()}
+    story = _valid_records()
+    valid = [(n, r) for n, r in story if r.kind in INNER_SCHEMAS]
+    opens = []
+    for name, record in valid:
+        for party in sorted(key["to"] for key in record.body["keys"]):
+            reader = names[party]
+            opens.append(
+                {
+                    "name": f"{name}_read_by_{reader}",
+                    "reader": reader,
+                    "record": record.to_wire(),
+                    "inner": _open(record, reader),
+                }
+            )
+    seals = []
+    for name, record in valid[:2]:
+        draw = fixed_random(name)
+        parties = sorted(key["to"] for key in record.body["keys"])
+        key, nonce = draw(32), draw(24)
+        inner = _open(record, names[parties[0]])
+        seals.append(
+            {
+                "name": name,
+                "author": names[record.author],
+                "kind": record.kind,
+                "inner": inner,
+                "recipients": parties,
+                "content_key": key.hex(),
+                "nonce": nonce.hex(),
+                "ephemeral_secrets": [draw(32).hex() for _ in parties],
+                "plaintext": _plaintext(record.author, record.kind, parties, inner)(key).decode(
+                    "utf-8"
+                ),
+                "body": record.body,
+            }
+        )
+    commitments = []
+    for name, body in feedback_bodies(dict(story)["offer"].id).items():
+        commitments.append(
+            {
+                "name": f"feedback_by_{name}",
+                "body": body,
+                "canonical": canonical_bytes(body).decode("utf-8"),
+                "commitment": commitment(body),
+            }
+        )
+    return {
+        "source": (
+            "Guildnode protocol version 1: generated by protocol/generate.py from fixed seeds "
+            "and random draws; format and use in protocol/vectors/README.md; do not edit by hand"
+        ),
+        "identities": [
+            {"name": name, "seed": SEEDS[name].hex(), "did": Identity(SEEDS[name]).did}
+            for name in SEEDS
+        ],
+        "seals": seals,
+        "opens": opens,
+        "unreadable": [
+            {"name": name, "reader": reader, "record": wire, "reason": reason}
+            for name, reader, reason, wire in _unreadable_records()
+        ],
+        "commitments": commitments,
+    }
+
+
+def _open(record: VerifiedRecord, reader: str) -> Wire:
+    return open_sealed(Identity(SEEDS[reader]), record.author, record.kind, record.body)
 
 
 def _held(records: Sequence[VerifiedRecord]) -> list[Wire]:
@@ -439,6 +918,7 @@ def _invalid_vectors() -> list[Wire]:
         ),
         rec("vouch_field_not_in_schema", variant(set_body("weight", 2)), "invalid_body"),
         rec("vouch_level_missing", variant(lambda d: d["body"].pop("level")), "invalid_body"),
+        *_invalid_new_bodies(),
         # SPEC §5: a record fetched by id.
         rec("fetched_by_another_id", good_wire, "id_mismatch", expected_id=a2.id),
         # SPEC §7: chain rules, against the records the receiver holds.
@@ -455,6 +935,43 @@ def _invalid_vectors() -> list[Wire]:
             held=[a1, a2],
             fork_proof=[a2.to_wire(), a2_fork.to_wire()],
         ),
+    ]
+
+
+def _invalid_new_bodies() -> list[Wire]:
+    """Body defects of the contract kinds (SPEC §6.9, §6.11–§6.13): refused at receipt."""
+    contract = "c" * 64
+    sealed = seal(ALICE, "accept", {"offer": contract}, [ACME.did], random=fixed_random("invalid"))
+    commit = {"contract": contract, "subject": ACME.did, "commitment": "ab" * 32}
+    feedback = {"contract": contract, "subject": ACME.did, "rating": 2, "salt": "A" * 22}
+    receipt = {
+        "contract": contract,
+        "organisation": ACME.did,
+        "freelancer": ALICE.did,
+        "outcome": "completed",
+        "payment": "on_time",
+    }
+    short_key = [sealed["keys"][0], {**sealed["keys"][1], "key": sealed["keys"][1]["key"][:-1]}]
+    cases = [
+        ("sealed_body_with_one_party", "accept", {**sealed, "keys": sealed["keys"][:1]}),
+        ("sealed_key_one_character_short", "accept", {**sealed, "keys": short_key}),
+        ("sealed_nonce_of_23_bytes", "offer", {**sealed, "nonce": sealed["nonce"][:-2]}),
+        ("sealed_body_in_the_clear", "accept", {**sealed, "offer": contract}),
+        ("commit_commitment_upper_case", "commit", {**commit, "commitment": "AB" * 32}),
+        ("feedback_rating_0", "feedback", {**feedback, "rating": 0}),
+        ("feedback_salt_missing", "feedback", {k: v for k, v in feedback.items() if k != "salt"}),
+        ("feedback_unknown_dimension", "feedback", {**feedback, "dimensions": {"price": 3}}),
+        ("receipt_with_an_amount", "receipt", {**receipt, "amount": 240_000}),
+        ("receipt_payment_partial", "receipt", {**receipt, "payment": "partial"}),
+    ]
+    return [
+        {
+            "name": name,
+            "held": [],
+            "record": forge(ALICE, unsigned(ALICE, kind, body)),
+            "error": "invalid_body",
+        }
+        for name, kind, body in cases
     ]
 
 
@@ -479,6 +996,12 @@ def _accepted_vectors() -> list[Wire]:
     )
     self_vouch = _sign(CAROL, "vouch", {"subject": CAROL.did, "level": 3})
     unknown = _sign(CAROL, "endorsement_v2", {}, seq=2, prev=self_vouch.id)
+    unreadable = {name: verify_record(wire) for name, _, _, wire in _unreadable_records()}
+    lone_feedback = _sign(
+        BOB,
+        "feedback",
+        {"contract": "f" * 64, "subject": ACME.did, "rating": 1, "salt": "B" * 22},
+    )
 
     def case(
         name: str, record: VerifiedRecord, status: str, held: Sequence[VerifiedRecord] = ()
@@ -493,6 +1016,12 @@ def _accepted_vectors() -> list[Wire]:
         case("expired_brief_with_budget_min_above_max", expired, "accepted"),
         case("vouch_for_oneself", self_vouch, "accepted"),
         case("unknown_kind_with_empty_body", unknown, "accepted", held=[self_vouch]),
+        case("sealed_box_that_does_not_open", unreadable["box_tampered"], "accepted"),
+        case("sealed_body_naming_a_party_twice", unreadable["party_named_twice"], "accepted"),
+        case(
+            "sealed_body_without_its_author", unreadable["author_not_among_recipients"], "accepted"
+        ),
+        case("feedback_without_a_commitment_or_contract", lone_feedback, "accepted"),
     ]
 
 
@@ -531,9 +1060,13 @@ def records_vectors() -> dict[str, Any]:
 
 
 def vector_files() -> dict[Path, bytes]:
-    """protocol/vectors/records.json, in pure ASCII: non-ASCII and invisible characters of the
-    records are JSON escapes in the file, so no editor or terminal can alter them."""
-    return {VECTORS_DIR / "records.json": _json_file(records_vectors())}
+    """protocol/vectors/records.json and sealed.json, in pure ASCII: non-ASCII and invisible
+    characters of the records are JSON escapes in the file, so no editor or terminal can alter
+    them."""
+    return {
+        VECTORS_DIR / "records.json": _json_file(records_vectors()),
+        VECTORS_DIR / "sealed.json": _json_file(sealed_vectors()),
+    }
 
 
 def build_files() -> dict[Path, bytes]:
@@ -548,11 +1081,12 @@ def stale_files(files: dict[Path, bytes]) -> list[Path]:
 
 def orphaned_files(files: dict[Path, bytes]) -> list[Path]:
     """Schema files on disk that `files` no longer holds (a kind removed or renamed)."""
-    return sorted(path for path in SCHEMAS_DIR.glob("*.json") if path not in files)
+    on_disk = [*SCHEMAS_DIR.glob("*.json"), *SEALED_SCHEMAS_DIR.glob("*.json")]
+    return sorted(path for path in on_disk if path not in files)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write protocol/schemas and records.json.")
+    parser = argparse.ArgumentParser(description="Write protocol/schemas and the vectors.")
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if stale")
     args = parser.parse_args(argv)
     files = build_files()

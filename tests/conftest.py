@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import shutil
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -142,10 +143,13 @@ async def router() -> AsyncIterator[Router]:
 async def make_node(tmp_path: Path, router: Router) -> AsyncIterator[Callable[..., Any]]:
     """`await make_node("name")` → a fresh `ServedNode` at http://name.test, with its own
     data directory, its outgoing requests routed through `router`. Periodic sync is off:
-    tests drive sync by push and "sync now"."""
+    tests drive sync by push and "sync now". `clock` replaces the node's `time.time`
+    (everywhere: records, expiry, HTTP signatures), so tests move time instead of sleeping."""
     async with AsyncExitStack() as stack:
 
-        async def factory(name: str = "node", **settings: Any) -> ServedNode:
+        async def factory(
+            name: str = "node", clock: Callable[[], float] = time.time, **settings: Any
+        ) -> ServedNode:
             data_dir = tmp_path / name
             url = f"http://{name}.test"
             settings = {
@@ -153,7 +157,7 @@ async def make_node(tmp_path: Path, router: Router) -> AsyncIterator[Callable[..
                 "sync_interval": 0,
                 "allow_private_peers": True,
             } | settings
-            app = create_app(Settings(data_dir=data_dir, **settings), transport=router)
+            app = create_app(Settings(data_dir=data_dir, **settings), transport=router, clock=clock)
             manager = await stack.enter_async_context(LifespanManager(app))
             router.add(httpx.URL(settings["public_url"]).host, manager.app)
             client = await stack.enter_async_context(

@@ -3,7 +3,7 @@
 `Identity` holds a private key and never shows it: `str()` and `repr()` give the did:key.
 `verify_key` turns a did:key back into a public key, or says exactly what is wrong.
 `x25519_public_key` gives the encryption key of a did:key, and `Identity.unseal` opens what
-was sealed to it (sealed kinds, contracts draft), again without showing the secret.
+was sealed to it (SPEC §6.9), again without showing the secret.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Sealed bodies: terms that only a record's parties can read (contracts draft, "Sealed kinds").
+"""Sealed bodies: terms that only a record's parties can read (SPEC §6.9).
 
 A sealed body is public about whom it is for and private about what it says:
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from guildnode.cli import main
+from guildnode.datadir import DataDir
+from guildnode.store import Store
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -88,3 +90,19 @@ def test_import_refuses_a_data_directory_that_holds_an_identity(tmp_path: Path) 
     assert run("--data", str(original), "export", str(archive))[0] == 0
     code, out = run("--data", str(original), "import", str(archive))
     assert code == 1 and "not_empty" in out
+
+
+def test_unrevealed_feedback_travels_sealed(tmp_path: Path) -> None:
+    original = seeded(tmp_path)
+    secret_statement = "Paid late twice; otherwise fine"
+    store = Store(DataDir(original).db_path)
+    store.save_draft("c" * 64, {"rating": 2, "statement": secret_statement})
+    store.close()
+    archive = tmp_path / "ada.archive"
+    assert run("--data", str(original), "export", str(archive))[0] == 0
+    assert secret_statement not in archive.read_text()  # sealed under the passphrase
+    restored = tmp_path / "restored"
+    assert run("--data", str(restored), "import", str(archive))[0] == 0
+    store = Store(DataDir(restored).db_path)
+    assert store.drafts() == {"c" * 64: {"rating": 2, "statement": secret_statement}}
+    store.close()

@@ -1,4 +1,4 @@
-"""Sealed bodies (contracts draft, "Sealed kinds"): parties read, others and forgers do not."""
+"""Sealed bodies (SPEC §6.9): parties read, others and forgers do not."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def test_the_author_is_always_a_party_and_keys_are_sorted_and_distinct() -> None
     assert open_sealed(BOB, BOB.did, "accept", body) == ACCEPT
 
 
-def test_the_public_body_has_exactly_the_drafted_shape() -> None:
+def test_the_public_body_has_exactly_the_specified_shape() -> None:
     body = seal(ALICE, "accept", ACCEPT, [BOB.did])
     assert set(body) == {"nonce", "box", "keys"}
     assert len(body["nonce"]) == 32

@@ -2,12 +2,15 @@
 
 The vectors in protocol/vectors/records.json are judged here the way a receiver judges a record
 (SPEC §3.5 then §7), so any implementation that passes the same vectors decides as this one does.
+Those of protocol/vectors/sealed.json are sealed and opened as a party does (SPEC §6.9), and the
+contract story among the valid records is derived as SPEC §12.3 and §12.4 say.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import importlib.util
 import inspect
 import itertools
@@ -19,10 +22,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import nacl.secret
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from guildnode import guilds, trust
+from guildnode import contracts, feedback, guilds, trust
 from guildnode.api.errors import HTTP_CODES
 from guildnode.api.guard import ADDRESS_RATE, AUTHOR_RATE, GLOBAL_RATE, SENDER_RATE
 from guildnode.federation import MAX_BACKOFF, PAGE, PLANNING_PASSES
@@ -37,14 +41,17 @@ from guildnode.protocol import (
     ProtocolError,
     canonical_bytes,
     encode_sig,
+    open_sealed,
     parse_json,
     parse_timestamp,
     place,
     public_key_from_did,
+    seal,
     validate_body,
     verify_record,
 )
 from guildnode.protocol.httpsig import CLOCK_SKEW, MAX_LIFETIME, SIGNATURE_CODES
+from guildnode.protocol.kinds import INNER_SCHEMAS, SEALED_KINDS, validate_inner
 from guildnode.scope import MAX_VOUCH_LIFE
 
 PROTOCOL_DIR = Path(__file__).resolve().parents[2] / "protocol"
@@ -56,6 +63,8 @@ CONTEXT_CODES = {"id_mismatch": "expected_id", "chain_frozen": "fork_proof"}
 # Codes that depend on the receiver's owner and the vouches it holds (replication scope,
 # SPEC §9.7): no vector can carry them.
 SCOPE_CODES = {"out_of_scope", "quota_exceeded"}
+# Codes that are never a rejection (SPEC §6.9): a sealed record that does not open is valid.
+NOT_REJECTIONS = {"unreadable"}
 
 
 def _load_generator() -> ModuleType:
@@ -68,6 +77,7 @@ def _load_generator() -> ModuleType:
 
 generate = _load_generator()
 VECTORS: dict[str, Any] = json.loads((PROTOCOL_DIR / "vectors" / "records.json").read_bytes())
+SEALED: dict[str, Any] = json.loads((PROTOCOL_DIR / "vectors" / "sealed.json").read_bytes())
 NOW = parse_timestamp(VECTORS["now"])
 
 
@@ -128,9 +138,20 @@ def test_generation_is_deterministic() -> None:
     assert generate.build_files() == generate.build_files()
 
 
+def _schema_names() -> set[str]:
+    """The generated schema files, by path under protocol/schemas/ without ".json"."""
+    root = PROTOCOL_DIR / "schemas"
+    return {
+        path.relative_to(root).as_posix().removesuffix(".json")
+        for path in generate.build_files()
+        if path.is_relative_to(root)
+    }
+
+
 def test_every_kind_has_a_schema_file() -> None:
-    names = {path.name for path in generate.build_files() if path.parent.name == "schemas"}
-    assert names == {"envelope.json"} | {f"{kind}.json" for kind in BODY_SCHEMAS}
+    sealed = {f"sealed/{kind}" for kind in INNER_SCHEMAS}
+    assert _schema_names() == {"envelope"} | set(BODY_SCHEMAS) | sealed
+    assert set(INNER_SCHEMAS) == set(SEALED_KINDS) < set(BODY_SCHEMAS)
 
 
 def test_check_mode_names_a_stale_file(
@@ -191,8 +212,8 @@ def test_invalid_vector_is_refused_with_its_code(vector: dict[str, Any]) -> None
 
 def test_invalid_vectors_cover_every_code() -> None:
     covered = {vector["error"] for vector in VECTORS["invalid"]}
-    assert covered <= set(CODES) - SCOPE_CODES
-    assert set(CODES) - SCOPE_CODES - covered == set()
+    assert covered <= set(CODES) - SCOPE_CODES - NOT_REJECTIONS
+    assert set(CODES) - SCOPE_CODES - NOT_REJECTIONS - covered == set()
 
 
 def test_context_beyond_held_records_is_used_only_where_needed() -> None:
@@ -219,6 +240,9 @@ def test_trailing_bits_vector_carries_the_same_signature_bytes() -> None:
 def test_vector_names_are_unique() -> None:
     names = [v["name"] for group in ("valid", "accepted", "invalid") for v in VECTORS[group]]
     assert len(names) == len(set(names))
+    for group in ("seals", "opens", "unreadable", "commitments"):
+        names = [v["name"] for v in SEALED[group]]
+        assert names and len(names) == len(set(names)), group
 
 
 # --- schemas against the code --------------------------------------------------------------
@@ -270,6 +294,15 @@ def test_accepted_record_matches_the_schemas(vector: dict[str, Any]) -> None:
     assert _schema_accepts("envelope", record)
     if record["kind"] in BODY_SCHEMAS:
         assert _schema_accepts(record["kind"], record["body"])
+
+
+def test_unreadable_accepted_vectors_are_valid_records() -> None:
+    """SPEC §6.8, §6.9: sealed bodies that open for no one are accepted all the same."""
+    unreadable = {v["record"]["body"]["box"] for v in SEALED["unreadable"]}
+    accepted = [v for v in VECTORS["accepted"] if v["record"]["kind"] in SEALED_KINDS]
+    assert len(accepted) >= 3
+    for vector in accepted:
+        assert vector["record"]["body"]["box"] in unreadable, vector["name"]
 
 
 def test_invalid_body_vectors_fail_the_kind_schema() -> None:
@@ -350,6 +383,172 @@ def _edge_cases(kind: str) -> list[dict[str, Any]]:
 def test_schema_and_code_agree_at_the_edges(kind: str) -> None:
     for body in _edge_cases(kind):
         assert _schema_accepts(kind, body) == _code_accepts_body(kind, body), body
+
+
+# The bodies inside the seal (SPEC §6.10): schemas/sealed/<kind>.json against validate_inner.
+
+
+def _code_accepts_inner(kind: str, inner: Any) -> bool:
+    try:
+        validate_inner(kind, inner)
+    except ProtocolError as exc:
+        assert exc.code == "invalid_body", exc
+        return False
+    return True
+
+
+def _valid_inner(kind: str) -> dict[str, Any]:
+    return next(v["inner"] for v in SEALED["opens"] if v["record"]["kind"] == kind)
+
+
+def _inner_edge_cases(kind: str) -> list[dict[str, Any]]:
+    body = _valid_inner(kind)
+    cases: list[dict[str, Any]] = []
+    for field, schema in INNER_SCHEMAS[kind]["properties"].items():
+        schema = generate.DEFS[schema["$ref"].split("/")[-1]] if "$ref" in schema else schema
+        values: list[Any] = [None, 7, "text", [], {}, "0" * 64]
+        if "maxLength" in schema:
+            values += ["é" * schema["maxLength"], "é" * (schema["maxLength"] + 1)]
+        if "minLength" in schema:
+            values += ["", "x"]
+        if "maximum" in schema:
+            values += [schema["maximum"], schema["maximum"] + 1, schema["minimum"] - 1, True]
+        if "enum" in schema:
+            values += [*schema["enum"], schema["enum"][0].upper()]
+        if "items" in schema:
+            items = body.get(field, [])
+            values += [items * 21, items[:1] * 2]
+            if items and isinstance(items[0], dict):
+                values += [[{**items[0], "extra": 1}], [{**items[0], "amount": -1}]]
+        if field in ("price", "amount"):
+            values += [{"amount": 1, "currency": "eur"}, {"amount": -1, "currency": "EUR"}]
+        cases += [{**body, field: value} for value in values]
+    return cases
+
+
+@pytest.mark.parametrize("kind", sorted(INNER_SCHEMAS))
+def test_sealed_body_schema_and_code_agree(kind: str) -> None:
+    body = _valid_inner(kind)
+    name = f"sealed/{kind}"
+    assert _schema_accepts(name, body) and _code_accepts_inner(kind, body)
+    for field in INNER_SCHEMAS[kind]["required"]:
+        smaller = {key: value for key, value in body.items() if key != field}
+        assert not _schema_accepts(name, smaller) and not _code_accepts_inner(kind, smaller)
+    assert not _schema_accepts(name, {**body, "undefined_field": 1})
+    assert not _code_accepts_inner(kind, {**body, "undefined_field": 1})
+    for case in _inner_edge_cases(kind):
+        assert _schema_accepts(name, case) == _code_accepts_inner(kind, case), case
+
+
+def test_every_sealed_vector_body_matches_its_schema() -> None:
+    for vector in SEALED["opens"]:
+        kind = vector["record"]["kind"]
+        validator(kind).validate(vector["record"]["body"])
+        validator(f"sealed/{kind}").validate(vector["inner"])
+
+
+# --- vectors/sealed.json: sealing and opening (SPEC §6.9) -----------------------------------
+
+SEEDS = {identity["name"]: bytes.fromhex(identity["seed"]) for identity in SEALED["identities"]}
+# What this implementation's `unreadable` detail says for each reason of the vectors.
+UNREADABLE_DETAILS = {
+    "not_a_party": "is not among the record's parties",
+    "author_not_a_party": "The author is not among",
+    "duplicate_party": "names a party twice",
+    "non_canonical_base64url": "does not re-encode to itself",
+    "key_does_not_unseal": "does not unseal",
+    "box_does_not_decrypt": "does not decrypt",
+    "plaintext_outside_profile": "is not canonical JSON",
+    "author_mismatch": "author differs",
+    "kind_mismatch": "kind differs",
+    "recipients_mismatch": "recipients differs",
+    "key_hash_mismatch": "key_hash is not the hash",
+    "invalid_inner_body": "inner body is invalid",
+}
+
+
+def test_sealed_identities_are_those_of_the_records() -> None:
+    assert SEALED["identities"] == VECTORS["identities"]
+
+
+@pytest.mark.parametrize("vector", SEALED["seals"], ids=_ids(SEALED["seals"]))
+def test_seal_is_reproduced_from_its_draws(vector: dict[str, Any]) -> None:
+    draws = iter(
+        [
+            bytes.fromhex(vector["content_key"]),
+            bytes.fromhex(vector["nonce"]),
+            *(bytes.fromhex(secret) for secret in vector["ephemeral_secrets"]),
+        ]
+    )
+    author = Identity(SEEDS[vector["author"]])
+    others = [did for did in vector["recipients"] if did != author.did]
+    body = seal(author, vector["kind"], vector["inner"], others, random=lambda size: next(draws))
+    assert body == vector["body"]
+    assert next(draws, None) is None  # every draw used, in order (SPEC §6.9)
+    key = bytes.fromhex(vector["content_key"])
+    opened = nacl.secret.SecretBox(key).decrypt(
+        base64.urlsafe_b64decode(body["box"] + "=" * (-len(body["box"]) % 4)),
+        bytes.fromhex(vector["nonce"]),
+    )
+    assert opened == vector["plaintext"].encode("utf-8")
+    plaintext = parse_json(vector["plaintext"])
+    assert canonical_bytes(plaintext) == opened  # the author writes it canonical
+    assert plaintext["key_hash"] == hashlib.sha256(key).hexdigest()
+    assert plaintext["recipients"] == vector["recipients"] == sorted(vector["recipients"])
+
+
+@pytest.mark.parametrize("vector", SEALED["opens"], ids=_ids(SEALED["opens"]))
+def test_a_party_opens_the_sealed_vector(vector: dict[str, Any]) -> None:
+    record = verify_record(copy.deepcopy(vector["record"]))
+    inner = open_sealed(Identity(SEEDS[vector["reader"]]), record.author, record.kind, record.body)
+    assert inner == vector["inner"]
+
+
+def test_every_valid_sealed_record_opens_for_each_party() -> None:
+    valid = {
+        v["name"]: v["record"] for v in VECTORS["valid"] if v["record"]["kind"] in SEALED_KINDS
+    }
+    opened = {(v["name"].split("_read_by_")[0], v["reader"]) for v in SEALED["opens"]}
+    names = {identity["did"]: identity["name"] for identity in VECTORS["identities"]}
+    expected = {(name, names[k["to"]]) for name, r in valid.items() for k in r["body"]["keys"]}
+    assert opened == expected and len({name for name, _ in opened}) == len(valid)
+
+
+@pytest.mark.parametrize("vector", SEALED["unreadable"], ids=_ids(SEALED["unreadable"]))
+def test_an_unreadable_sealed_vector_is_valid_and_unreadable(vector: dict[str, Any]) -> None:
+    record = verify_record(copy.deepcopy(vector["record"]))  # valid: SPEC §6.8
+    with pytest.raises(ProtocolError) as caught:
+        open_sealed(Identity(SEEDS[vector["reader"]]), record.author, record.kind, record.body)
+    assert caught.value.code == "unreadable"
+    assert UNREADABLE_DETAILS[vector["reason"]] in caught.value.detail
+
+
+def test_unreadable_vectors_cover_every_reason_and_the_spec_names_them() -> None:
+    assert {v["reason"] for v in SEALED["unreadable"]} == set(UNREADABLE_DETAILS)
+    section = _chapter("6.9")
+    for reason in UNREADABLE_DETAILS:
+        assert f"`{reason}`" in section, reason
+
+
+# --- SPEC §12.4: the commitment ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vector", SEALED["commitments"], ids=_ids(SEALED["commitments"]))
+def test_feedback_commitment_vector(vector: dict[str, Any]) -> None:
+    body = vector["body"]
+    assert canonical_bytes(body) == vector["canonical"].encode("utf-8")
+    assert hashlib.sha256(vector["canonical"].encode("utf-8")).hexdigest() == vector["commitment"]
+    assert feedback.commitment(body) == vector["commitment"]
+    records = [v["record"] for v in VECTORS["valid"]]
+    commit = next(
+        r
+        for r in records
+        if r["kind"] == "commit"
+        and r["author"] != body["subject"]
+        and r["body"]["subject"] == body["subject"]
+    )
+    assert commit["body"]["commitment"] == vector["commitment"]
+    assert any(r["kind"] == "feedback" and r["body"] == body for r in records)
 
 
 # --- SPEC.md -------------------------------------------------------------------------------
@@ -568,22 +767,48 @@ def test_the_sections_are_numbered_in_order() -> None:
 
 
 def test_every_schema_file_is_named_in_the_spec() -> None:
-    for path in generate.build_files():
-        if path.parent.name == "schemas":
-            assert f"schemas/{path.name}" in SPEC, path.name
+    for name in _schema_names():
+        assert f"`schemas/{name}.json`" in SPEC, name
 
 
 def _section(kind: str) -> str:
-    match = re.search(rf"^### §6\.\d+ `{kind}`$(.*?)^###? ", SPEC, re.MULTILINE | re.DOTALL)
+    """The text of a kind's section of SPEC §6: `### §6.N `kind``, or for a sealed kind its
+    `#### `kind`` in §6.10."""
+    if kind in SEALED_KINDS:
+        pattern = rf"^#### `{kind}`$(.*?)^#{{2,4}} "
+        match = re.search(pattern, _chapter("6.10") + "\n### end", re.MULTILINE | re.DOTALL)
+    else:
+        pattern = rf"^### §6\.\d+ `{kind}`$(.*?)^###? "
+        match = re.search(pattern, SPEC, re.MULTILINE | re.DOTALL)
     assert match, f"SPEC.md has no subsection for {kind}"
     return match.group(1)
 
 
+def _fields(schema: dict[str, Any], prefix: str = "") -> list[str]:
+    """The field names of a body schema as the SPEC's tables write them: `a`, `a.b`, `a[].b`."""
+    found = []
+    for field, sub in schema.get("properties", {}).items():
+        found.append(prefix + field)
+        found += _fields(sub, f"{prefix}{field}.")
+        if isinstance(sub.get("items"), dict):
+            found += _fields(sub["items"], f"{prefix}{field}[].")
+    return found
+
+
 @pytest.mark.parametrize("kind", sorted(BODY_SCHEMAS))
 def test_every_body_field_is_in_its_spec_section(kind: str) -> None:
-    section = _section(kind)
-    for field in BODY_SCHEMAS[kind]["properties"]:
-        assert f"`{field}`" in section, field
+    if kind in SEALED_KINDS:  # the public body is the same for all: SPEC §6.9
+        section, inner = _chapter("6.9"), _section(kind)
+        for field in _fields(INNER_SCHEMAS[kind]):
+            assert f"`{field}`" in inner, (kind, field)
+    else:
+        section = _section(kind)
+    for field in _fields(BODY_SCHEMAS[kind]):
+        if not field.startswith("dimensions."):  # named in the row of `dimensions`
+            assert f"`{field}`" in section, (kind, field)
+    if kind == "feedback":
+        for name in BODY_SCHEMAS[kind]["properties"]["dimensions"]["properties"]:
+            assert f"`{name}`" in section, name
 
 
 # --- SPEC.md §12: derived state ------------------------------------------------------------
@@ -968,3 +1193,130 @@ def test_the_examples_follow_section_12_1_as_written() -> None:
     for text in GUILD_EXAMPLES:
         case, expected = _parse_guild_example(text)
         assert _spec_membership(*case) == expected
+
+
+# --- SPEC §12.3 and §12.4: contracts, feedback, receipts -------------------------------------
+
+
+def _transition_rows() -> set[tuple[str | None, str, str]]:
+    """(from, event, to) of the transition table of SPEC §12.3."""
+    rows = set()
+    for line in _chapter("12.3").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 5 and cells[1].startswith("`"):
+            before = None if cells[0] == "(none)" else cells[0].strip("`")
+            rows.add((before, cells[1].strip("`"), cells[2].strip("`")))
+    return rows
+
+
+def test_section_12_3_states_the_transition_table_of_the_code() -> None:
+    table = {(before, event, after) for (before, event), after in contracts.TRANSITIONS.items()}
+    assert _transition_rows() == table
+    assert len(_transition_rows()) == len(contracts.TRANSITIONS)
+    for state in contracts.STATES:
+        assert f"`{state}`" in _chapter("12.3"), state
+
+
+def test_the_constants_of_sections_12_3_and_12_4_are_the_codes() -> None:
+    assert _constants("12.3") == {
+        "MAX_CONTRACT_DAYS": contracts.MAX_CONTRACT_DAYS,
+        "DEFAULT_RESPOND_DAYS": contracts.DEFAULT_RESPOND_DAYS,
+        "AUTO_APPROVE_DAYS": contracts.AUTO_APPROVE_DAYS,
+        "PAY_ON_TIME_DAYS": contracts.PAY_ON_TIME_DAYS,
+        "DAY": contracts.DAY,
+    }
+    assert _constants("12.4") == {
+        "REVEAL_AFTER_DAYS": feedback.REVEAL_AFTER_DAYS,
+        "DAY": feedback.DAY,
+    }
+
+
+def _story() -> dict[str, dict[str, Any]]:
+    """The valid records of the contract story, by vector name (SPEC §12.3)."""
+    kinds = {*SEALED_KINDS, "commit", "feedback", "receipt"}
+    return {v["name"]: v for v in VECTORS["valid"] if v["record"]["kind"] in kinds}
+
+
+def _events(reader: str) -> list[contracts.Event]:
+    """What `reader` opens of the story's sealed records."""
+    identity = Identity(SEEDS[reader])
+    found = []
+    for vector in _story().values():
+        record = vector["record"]
+        if record["kind"] not in SEALED_KINDS:
+            continue
+        try:
+            inner = open_sealed(identity, record["author"], record["kind"], record["body"])
+        except ProtocolError:
+            continue
+        expires = record.get("expires")
+        found.append(
+            contracts.Event(
+                vector["id"],
+                record["kind"],
+                record["author"],
+                parse_timestamp(record["created"]),
+                parse_timestamp(expires) if expires else None,
+                inner,
+            )
+        )
+    return found
+
+
+def test_the_contract_story_derives_as_section_12_3_says() -> None:
+    story = _story()
+    threads = {
+        "offer": ("alice", "completed", "on_time"),
+        "offer_to_bob": ("bob", "declined", "none_due"),
+        "offer_to_carol": ("carol", "cancelled", "none_due"),
+    }
+    by_party: dict[str, dict[str, contracts.Contract]] = {}
+    for reader in ("acme", "alice", "bob", "carol"):
+        by_party[reader] = contracts.derive(_events(reader), briefs={}, now=NOW)
+    for name, (freelancer, state, payment) in threads.items():
+        contract_id = story[name]["id"]
+        mine = by_party["acme"][contract_id]
+        theirs = by_party[freelancer][contract_id]
+        assert (mine.state, mine.payment) == (state, payment), name
+        assert theirs == mine  # both parties derive the same contract
+        assert all(entry.effect for entry in mine.timeline), mine.timeline
+    assert set(by_party["alice"]) == {story["offer"]["id"]}  # a party sees its contracts only
+
+
+def test_the_feedback_story_counts_as_section_12_4_says() -> None:
+    story = [v for v in _story().values() if v["record"]["kind"] != "offer"]
+    offer = _story()["offer"]
+    parties = {offer["id"]: frozenset(k["to"] for k in offer["record"]["body"]["keys"])}
+
+    def rows(kind: str) -> list[dict[str, Any]]:
+        return [{"id": v["id"], **v["record"]} for v in story if v["record"]["kind"] == kind]
+
+    commits = [
+        feedback.Commit(
+            r["id"],
+            r["author"],
+            parse_timestamp(r["created"]),
+            r["body"]["contract"],
+            r["body"]["subject"],
+            r["body"]["commitment"],
+        )
+        for r in rows("commit")
+    ]
+    reveals = [
+        feedback.Reveal(r["id"], r["author"], parse_timestamp(r["created"]), r["body"])
+        for r in rows("feedback")
+    ]
+    receipts = [
+        feedback.Receipt(r["id"], r["author"], parse_timestamp(r["created"]), r["body"])
+        for r in rows("receipt")
+    ]
+    counted = feedback.counting(commits, reveals, parties)
+    assert {c.id for c in counted} == {r.id for r in reveals}
+    vouches = feedback.as_vouches(counted)
+    assert {(v.author, v.subject, v.level, v.context) for v in vouches} == {
+        (r.author, r.body["subject"], 3, r.body["skills"][0] if "skills" in r.body else None)
+        for r in reveals
+    }
+    assert feedback.completed(receipts) == {offer["id"]: parties[offer["id"]]}
+    organisation = offer["record"]["author"]
+    assert feedback.payment_record(receipts)[organisation]["on_time"] == 1
