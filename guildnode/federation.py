@@ -200,9 +200,12 @@ class Federation:
     # -- sync --------------------------------------------------------------------------
 
     async def sync_all(self) -> list[SyncReport]:
-        """One round with every peer, concurrently."""
+        """One round with every peer, concurrently; then what the owner's contracts now
+        oblige the node to publish (receipts, due reveals: `Market.settle`)."""
         peers = self.node.store.peers()
-        return list(await asyncio.gather(*(self.sync_peer(p) for p in peers)))
+        reports = list(await asyncio.gather(*(self.sync_peer(p) for p in peers)))
+        await asyncio.to_thread(self.node.market.settle)
+        return reports
 
     async def sync_peer(self, peer: dict[str, Any]) -> SyncReport:
         """One anti-entropy round with `peer` (a row of `store.peers()`)."""
@@ -488,10 +491,14 @@ class Federation:
         due: dict[str, float] = {}
         while True:
             now = loop.time()
+            synced = False
             for peer in await asyncio.to_thread(self.node.store.peers):
                 when = due.setdefault(peer["did"], now + self._delay(0) * random.random())
                 if when <= now:
                     report = await self.sync_peer(peer)
                     failures = peer["failures"] + 1 if report.error else 0
                     due[peer["did"]] = loop.time() + self._delay(failures)
+                    synced = True
+            if synced:  # time may have made a reveal or a receipt due
+                await asyncio.to_thread(self.node.market.settle)
             await asyncio.sleep(min(1.0, self.settings.sync_interval))
