@@ -462,6 +462,12 @@ def _trust_text(data: dict[str, Any]) -> str:
         f"rank {data['rank']} of {data['known']} people you trust",
     ]
     lines += [f"  because {p['words']}" for p in data["paths"]]
+    paid = data.get("payments") or {}
+    if any(paid.values()):
+        lines.append(
+            "  pays (by both parties' receipts): "
+            + ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in paid.items() if n)
+        )
     return "\n".join(lines)
 
 

@@ -85,6 +85,8 @@ def trust_of(node: Node, did: str, context: str | None) -> dict[str, Any]:
         "rank": view.rank(did),
         "known": len(view.ranked()),
         "blocked": did in node.store.blocked(),
+        # How they paid, when they hired: contracts both parties' receipts agree on.
+        "payments": node.market.payment_record(did),
         "paths": [
             {
                 "strength": path.strength,

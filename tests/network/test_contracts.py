@@ -174,6 +174,8 @@ async def test_a_gig_from_brief_to_feedback(make_node: Any) -> None:
     )
     # …and sees how Northwind pays.
     assert h.node.market.payment_record(did["o"])["on_time"] == 1
+    shown = (await h.client.get(f"/api/trust/{did['o']}", headers=h.owner)).json()
+    assert shown["payments"] == {"on_time": 1, "late": 0, "unpaid": 0, "disputed": 0}
 
     # Privacy: Gus (who lost) and Hal hold the sealed records but cannot read them.
     for outsider in (g, h):
