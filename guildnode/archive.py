@@ -5,8 +5,9 @@ An archive is one JSON document:
 ciphertext}, "records": [...], "forks": [...], "peers": [...], "blocked": [...], "drafts":
 {nonce, ciphertext}}`. The key is the Ed25519 seed encrypted with NaCl's secretbox under a
 key stretched from the passphrase by Argon2id, and so is the owner's feedback committed but
-not yet revealed (`drafts`, private until then); records travel as their canonical JSON and are verified again on import, so a
-damaged or altered archive is refused rather than half-restored.
+not yet revealed (`drafts`, private until then); records travel as their canonical JSON
+and are verified again on import, so a damaged or altered archive is refused rather than
+half-restored.
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
-from .protocol import canonical_bytes
+from .protocol import canonical_bytes, parse_timestamp
 from .trust import Vouch
 
 DAY = 86_400
@@ -37,23 +37,41 @@ class Commit:
     subject: str
     commitment: str
 
+    @classmethod
+    def from_record(cls, record_id: str, record: Mapping[str, Any]) -> Commit:
+        """From a verified `commit` record (its wire form)."""
+        body = record["body"]
+        return cls(
+            record_id,
+            record["author"],
+            parse_timestamp(record["created"]),
+            body["contract"],
+            body["subject"],
+            body["commitment"],
+        )
+
 
 @dataclass(frozen=True, slots=True)
-class Reveal:
+class _Public:
+    """A public record as its id, author, time and body."""
+
+    id: str
+    author: str
+    created_at: int
+    body: dict[str, Any]
+
+    @classmethod
+    def from_record(cls, record_id: str, record: Mapping[str, Any]) -> Self:
+        """From a verified record (its wire form)."""
+        return cls(record_id, record["author"], parse_timestamp(record["created"]), record["body"])
+
+
+class Reveal(_Public):
     """A `feedback` record."""
 
-    id: str
-    author: str
-    created_at: int
-    body: dict[str, Any]
 
-
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    id: str
-    author: str
-    created_at: int
-    body: dict[str, Any]
+class Receipt(_Public):
+    """A `receipt` record."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -339,7 +339,8 @@ class Market:
 
     # -- receipts and feedback ----------------------------------------------------------
 
-    def _public(self, kind: str, contract_id: str | None = None) -> list[dict[str, Any]]:
+    def _public(self, kind: str, contract_id: str | None = None) -> list[tuple[str, Any]]:
+        """(id, wire record) of the held `kind` records about a contract (or all)."""
         values = None if contract_id is None else [contract_id]
         found = []
         for ref in self.node.store.refs(kind, values=values):
@@ -347,33 +348,17 @@ class Market:
                 continue
             canonical = self.node.store.get(ref.record_id)
             if canonical is not None:
-                found.append({"id": ref.record_id, **parse_json(canonical)})
+                found.append((ref.record_id, parse_json(canonical)))
         return found
 
     def receipts(self, contract_id: str | None = None) -> list[feedback.Receipt]:
-        return [
-            feedback.Receipt(r["id"], r["author"], parse_timestamp(r["created"]), r["body"])
-            for r in self._public("receipt", contract_id)
-        ]
+        return [feedback.Receipt.from_record(*r) for r in self._public("receipt", contract_id)]
 
     def commits(self, contract_id: str | None = None) -> list[feedback.Commit]:
-        return [
-            feedback.Commit(
-                r["id"],
-                r["author"],
-                parse_timestamp(r["created"]),
-                r["body"]["contract"],
-                r["body"]["subject"],
-                r["body"]["commitment"],
-            )
-            for r in self._public("commit", contract_id)
-        ]
+        return [feedback.Commit.from_record(*r) for r in self._public("commit", contract_id)]
 
     def reveals(self, contract_id: str | None = None) -> list[feedback.Reveal]:
-        return [
-            feedback.Reveal(r["id"], r["author"], parse_timestamp(r["created"]), r["body"])
-            for r in self._public("feedback", contract_id)
-        ]
+        return [feedback.Reveal.from_record(*r) for r in self._public("feedback", contract_id)]
 
     def parties(self) -> dict[str, frozenset[str]]:
         """Every contract id → its two parties, from the public recipients of its first

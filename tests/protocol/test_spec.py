@@ -1288,28 +1288,12 @@ def test_the_feedback_story_counts_as_section_12_4_says() -> None:
     offer = _story()["offer"]
     parties = {offer["id"]: frozenset(k["to"] for k in offer["record"]["body"]["keys"])}
 
-    def rows(kind: str) -> list[dict[str, Any]]:
-        return [{"id": v["id"], **v["record"]} for v in story if v["record"]["kind"] == kind]
+    def rows(kind: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(v["id"], v["record"]) for v in story if v["record"]["kind"] == kind]
 
-    commits = [
-        feedback.Commit(
-            r["id"],
-            r["author"],
-            parse_timestamp(r["created"]),
-            r["body"]["contract"],
-            r["body"]["subject"],
-            r["body"]["commitment"],
-        )
-        for r in rows("commit")
-    ]
-    reveals = [
-        feedback.Reveal(r["id"], r["author"], parse_timestamp(r["created"]), r["body"])
-        for r in rows("feedback")
-    ]
-    receipts = [
-        feedback.Receipt(r["id"], r["author"], parse_timestamp(r["created"]), r["body"])
-        for r in rows("receipt")
-    ]
+    commits = [feedback.Commit.from_record(*row) for row in rows("commit")]
+    reveals = [feedback.Reveal.from_record(*row) for row in rows("feedback")]
+    receipts = [feedback.Receipt.from_record(*row) for row in rows("receipt")]
     counted = feedback.counting(commits, reveals, parties)
     assert {c.id for c in counted} == {r.id for r in reveals}
     vouches = feedback.as_vouches(counted)
