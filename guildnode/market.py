@@ -50,6 +50,7 @@ class Market:
         self.node = node
         self._opened: dict[str, _Opened] = {}
         self._lock = threading.Lock()
+        self._settling = threading.Lock()  # one settle at a time: no receipt twice
         self._cache: tuple[int, int, dict[str, Contract]] | None = None
 
     # -- reading ------------------------------------------------------------------------
@@ -462,6 +463,10 @@ class Market:
     def settle(self) -> list[VerifiedRecord]:
         """Publish what the protocol promises on the owner's behalf: receipts of ended
         contracts, and committed feedback that may now be revealed."""
+        with self._settling:
+            return self._settle()
+
+    def _settle(self) -> list[VerifiedRecord]:
         published: list[VerifiedRecord] = []
         me = self.node.did
         for contract in self._derive_now().values():

@@ -214,8 +214,13 @@ def _problem(problem: tuple[str, str] | None) -> str | None:
     return f"{problem[1]} ({problem[0]})" if problem else None
 
 
-def contract_summary(node: Node, contract: Contract) -> dict[str, Any]:
-    brief = next((b for b in node.briefs() if b.id == contract.brief), None)
+def contract_summary(
+    node: Node, contract: Contract, briefs: dict[str, Brief] | None = None
+) -> dict[str, Any]:
+    """A contract in a line's worth of fields; `briefs` (by id) saves reading them again."""
+    if briefs is None:
+        briefs = {b.id: b for b in node.briefs()}
+    brief = briefs.get(contract.brief)
     me = node.did
     other = contract.freelancer if me == contract.organisation else contract.organisation
     return {
@@ -311,4 +316,7 @@ def contract_view(node: Node, contract: Contract) -> dict[str, Any]:
 def contracts(node: Node, state: str | None) -> dict[str, Any]:
     if state is not None and state not in STATES:
         raise NodeError("invalid_argument", f"state must be one of {', '.join(STATES)}.")
-    return {"contracts": [contract_summary(node, c) for c in node.market.contracts(state)]}
+    briefs = {b.id: b for b in node.briefs()}
+    return {
+        "contracts": [contract_summary(node, c, briefs) for c in node.market.contracts(state)]
+    }
