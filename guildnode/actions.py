@@ -17,7 +17,6 @@ from .errors import NodeError
 from .node import Node
 from .protocol import VerifiedRecord
 
-
 Amount = Annotated[int, Field(ge=0, le=2**53 - 1)]  # minor units
 Days = Annotated[int, Field(ge=0, le=365)]
 

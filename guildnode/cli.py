@@ -15,6 +15,7 @@ import click
 
 from .backend import Backend, BackendError, open_backend
 from .datadir import DataDir, DataDirError
+from .money import format_money, major
 from .settings import DEFAULT_PORT, Settings, default_data_dir
 
 
@@ -813,16 +814,15 @@ def brief_post(
     emit(result, as_json, lambda r: f"Posted brief {r['id']}")
 
 
-def _money(amount: int) -> str:
-    return f"{amount / 100:,.2f}"
-
-
 def _brief_line(b: dict[str, Any]) -> str:
     budget = b["budget"]
+    low, high = (
+        major(budget["min"], budget["currency"]),
+        format_money(budget["max"], budget["currency"]),
+    )
     match = f"  [matches: {', '.join(b['matches_my_skills'])}]" if b["matches_my_skills"] else ""
     return (
-        f"{b['id'][:12]}  {b['title']}  — {b['organisation']}, "
-        f"{_money(budget['min'])}–{_money(budget['max'])} {budget['currency']} "
+        f"{b['id'][:12]}  {b['title']}  — {b['organisation']}, {low}–{high} "
         f"{b['engagement']}{match}"
     )
 

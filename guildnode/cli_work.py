@@ -12,10 +12,11 @@ from typing import Any
 import click
 
 from .cli import Context, backend, emit, fail, json_option, main, pass_context
+from .money import format_money
 
 
 def _money(price: dict[str, Any]) -> str:
-    return f"{price['amount'] / 100:,.2f} {price['currency']}"
+    return format_money(price["amount"], price["currency"])
 
 
 def _when(timestamp: int) -> str:

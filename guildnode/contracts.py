@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from .briefs import ISO_4217, Brief
+from .briefs import Brief
+from .money import ISO_4217, format_money
 from .protocol import parse_timestamp
 
 DAY = 86_400
@@ -249,6 +250,10 @@ def refusal(
     root = next(e for e in contract.events if e.id == contract.id)
     past = [e for e in contract.events if e.created_at <= now]
     slot = (now, _phase(event))
+    if any(e.created_at == now and _phase(e) > slot[1] for e in past):
+        # A step that runs later in a contract (say, a cancel) is held from this second:
+        # published now, this record would sort before it. Wait for the next second.
+        return _TOO_SOON
     first = sum(1 for e in past if (e.created_at, _phase(e)) < slot)
     last = sum(1 for e in past if (e.created_at, _phase(e)) <= slot)
     # Where the record lands among held records of its own second and phase depends on its
@@ -260,11 +265,7 @@ def refusal(
         if problem is not None:
             if position == last:
                 return problem
-            return (
-                "too_soon",
-                "Another record of this contract is from this same second; "
-                "try again in a second so the order is certain.",
-            )
+            return _TOO_SOON
     return None
 
 
@@ -357,6 +358,13 @@ def payment_status(milestones: Iterable[Milestone]) -> str:
 # Within one second, records sort in the order a contract runs (SPEC §12.3), so that steps
 # taken in quick succession (submit, approve, pay, complete) keep their meaning.
 _PHASES = {"proposal": 0, "accept": 3, "decline": 3, "complete": 8, "cancel": 8}
+
+
+_TOO_SOON = (
+    "too_soon",
+    "Another record of this contract is from this same second; "
+    "try again in a second so the order is certain.",
+)
 
 
 def _phase(event: Event) -> int:
@@ -689,23 +697,28 @@ def _contract_of(held: Mapping[str, Contract], event: Event) -> Contract | None:
     return None
 
 
+_DONE = {"accept": "Accepted", "decline": "Declined", "submit": "Submitted", "approve": "Approved"}
+
+
 def _summary(name: str, e: Event) -> str:
+    """One line of the timeline, as people read it (amounts in major units)."""
     body = e.body
     if name in ("offer", "counter"):
         price = body["price"]
         return (
-            f"{'Offer' if name == 'offer' else 'Counter-offer'}: {price['amount']} "
-            f"{price['currency']} in {len(body['milestones'])} milestone(s), "
+            f"{'Offer' if name == 'offer' else 'Counter-offer'}: "
+            f"{format_money(price['amount'], price['currency'])} in "
+            f"{len(body['milestones'])} milestone(s), "
             f"{body['starts'][:10]} to {body['ends'][:10]}."
         )
     if name in ("accept", "decline"):
         reason = f" ({body['reason']})" if body.get("reason") else ""
-        return f"{name.capitalize()}ed the offer{reason}."
+        return f"{_DONE[name]} the offer{reason}."
     if name in ("submit", "approve"):
-        return f"{name.capitalize()}d milestone {body['index'] + 1}."
+        return f"{_DONE[name]} milestone {body['index'] + 1}."
     if name == "paid":
-        money = body["amount"]
-        return f"Paid {money['amount']} {money['currency']} for milestone {body['index'] + 1}."
+        paid = format_money(body["amount"]["amount"], body["amount"]["currency"])
+        return f"Paid {paid} for milestone {body['index'] + 1}."
     if name == "received":
         return f"Received the payment for milestone {body['index'] + 1}."
     if name == "complete":

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from . import contracts as rules
 from . import feedback
-from .briefs import ISO_4217, Brief
+from .briefs import Brief
 from .contracts import Contract, Event
 from .errors import NodeError
+from .money import ISO_4217
 from .protocol import ProtocolError, VerifiedRecord, format_timestamp, parse_json, parse_timestamp
 from .protocol.kinds import SEALED_KINDS
 from .protocol.sealed import open_sealed, recipients, seal

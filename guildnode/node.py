@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import derive
-from .briefs import ISO_4217, Brief
+from .briefs import Brief
 from .datadir import DataDir
 from .errors import NodeError
 from .guilds import Charter, Membership, membership
 from .market import Market
+from .money import ISO_4217
 from .protocol import (
     ChainHead,
     Identity,

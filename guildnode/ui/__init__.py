@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ..settings import Settings
-from . import guilds, pages, peers, signin
+from . import briefs, contracts, guilds, pages, peers, signin
 from .auth import Clock, LoginRequired, UiAuth, login_required_response
 from .guard import UiGuard, own_hosts
 from .render import PageError, Templates, find_web_dir, render
@@ -22,7 +22,7 @@ def install_ui(app: FastAPI, settings: Settings, *, clock: Clock) -> None:
     auth = UiAuth(port=settings.port, local_url=settings.local_url, clock=clock)
     app.state.ui_auth = auth
     app.state.ui_templates = Templates(web / "templates")
-    for module in (signin, pages, guilds, peers):
+    for module in (signin, pages, guilds, briefs, contracts, peers):
         app.include_router(module.router)
     app.include_router(signin.api_router)
     app.mount("/static", StaticFiles(directory=web / "static"), name="static")

@@ -9,6 +9,8 @@ statement, `invalid_did` beside the DID, anything else above the form.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import Request
 
@@ -82,3 +84,41 @@ def refusal(code: str, detail: str, fields: dict[str, str]) -> Refused:
     else:
         sentence = detail
     return Refused({target or FORM: f"{sentence} ({code})"})
+
+
+def lines(raw: str) -> list[str]:
+    """One item a line, blank lines dropped."""
+    return [line.strip() for line in raw.splitlines() if line.strip()]
+
+
+def milestone_lines(
+    values: dict[str, str], name: str, currency: str, to_minor: Callable[[str, str], int | None]
+) -> list[dict[str, Any]]:
+    """Milestones typed one a line as "title | amount | due in days" (amount in major
+    units of `currency`), as the work actions take them; refused beside the field."""
+    found = []
+    for number, line in enumerate(lines(values.get(name, "")), start=1):
+        parts = [part.strip() for part in line.split("|")]
+        amount = to_minor(parts[1], currency) if len(parts) == 3 else None
+        due = parts[2] if len(parts) == 3 else ""
+        if len(parts) != 3 or not parts[0] or amount is None or not due.isdigit():
+            raise Refused(
+                {name: f"Line {number} should read: title | amount in {currency} | due in "
+                       "days from the start, such as: Tokenizer | 1500 | 10"}
+            )  # fmt: skip
+        found.append({"title": parts[0], "amount": amount, "due_days": int(due)})
+    if not found:
+        raise Refused({name: "Give at least one milestone, one a line."})
+    return found
+
+
+def work_refusal(code: str, detail: str, fields: dict[str, str]) -> Refused:
+    """Place a refusal of a work action (`actions.run`, `node.market`) beside its field:
+    `invalid_argument` names its argument first ("milestones.0.amount: …"), other codes
+    are mapped by `fields`, as in `refusal`."""
+    if code == "invalid_argument":
+        argument = re.match(r"([a-z_]+)[.:]", detail)
+        target = fields.get(argument.group(1)) if argument else None
+        if target:
+            return Refused({target: f"{detail} ({code})"})
+    return refusal(code, detail, fields)

@@ -30,6 +30,8 @@ UI_PREFIXES = (
     "/people",
     "/graph",
     "/guilds",
+    "/briefs",
+    "/contracts",
     "/peers",
     "/profile",
     "/static/",

@@ -21,6 +21,8 @@ from ..node import Node
 from ..protocol import ProtocolError, parse_json
 from ..views import display_name, peer_view
 from .auth import SessionDep, require_session
+from .briefs import budget
+from .contracts import summaries
 from .forms import Refused, read_form, refusal, whole_number, word_list
 from .graph import Link, layout
 from .render import PageError, render
@@ -30,6 +32,8 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(require_sessio
 HALF_LIFE_DAYS = 180.0  # as trust() fades vouches by default
 RECENT = 15
 EXPLAINED = 20  # people whose paths the People page spells out
+HOME_ITEMS = 8  # briefs and contracts listed on the home page
+LIVE = ("offered", "countered", "active")
 
 
 def context_arg(raw: str | None) -> str | None:
@@ -100,6 +104,9 @@ def home_page(
             mine.append(view | {"applying": applying})
     for peer in peers:
         peer["name"] = display_name(node, peer["did"])
+    matching = [b for b in views.briefs(node, None, None)["briefs"] if b["matches_my_skills"]]
+    for brief in matching:
+        brief["budget_text"] = budget(brief)
     return render(
         request,
         "home.html",
@@ -107,6 +114,8 @@ def home_page(
         whoami=views.whoami(node),
         profile=profile,
         guilds=mine,
+        briefs=matching[:HOME_ITEMS],
+        contracts=[c for c in summaries(node) if c["state"] in LIVE][:HOME_ITEMS],
         peers=peers,
         recent=activity(node),
         errors=errors or {},
@@ -227,6 +236,29 @@ def vouch_rows(node: Node, **filters: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
+def work_with(node: Node, did: str) -> dict[str, Any]:
+    """What the owner's node knows of someone's work: the organisation's payment record (by
+    both parties' receipts), the owner's ended contracts with them, and revealed feedback
+    about them."""
+    market = node.market
+    counted = {c.id for c in market.counted_feedback()}
+    feedback = [
+        {"id": r.id, "author": r.author, "from": display_name(node, r.author),
+         "at": r.created_at, "rating": r.body.get("rating"),
+         "statement": r.body.get("statement", ""), "counts": r.id in counted}
+        for r in market.reveals()
+        if r.body.get("subject") == did
+    ]  # fmt: skip
+    ended = [
+        c for c in summaries(node) if c["counterpart_did"] == did and c["state"] == "completed"
+    ]
+    return {
+        "payments": market.payment_record(did),
+        "contracts": ended,
+        "feedback": sorted(feedback, key=lambda f: f["at"], reverse=True),
+    }
+
+
 def person_page(
     request: Request,
     node: Node,
@@ -253,6 +285,7 @@ def person_page(
         contexts=known_contexts(node),
         given=vouch_rows(node, authors=[did]),
         received=vouch_rows(node, values=[did]),
+        work=work_with(node, did),
         errors=errors or {},
         values=values or {"level": "2", "context": context or ""},
     )

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 from conftest import require_tool
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Response
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Response, expect
 
 GUILDNODE = Path(sys.executable).parent / "guildnode"
 START_TIMEOUT = 60.0  # three nodes start at once on a machine that may have two cores
@@ -42,6 +42,12 @@ WATCH_BUSY = """new MutationObserver(() => {
     console.log('busy: ' + busy.textContent.trim());
   }
 }).observe(document, {subtree: true, attributes: true, attributeFilter: ['hidden', 'disabled']});"""
+
+# Every visible field must have a label a screen reader announces.
+UNLABELLED = """() => [...document.querySelectorAll('input, textarea, select')]
+  .filter(e => e.type !== 'hidden' && !(e.labels && e.labels.length) && !e.closest('label')
+               && !e.getAttribute('aria-label'))
+  .map(e => e.outerHTML)"""
 
 LOGIN_LINE = re.compile(r"Web UI \(this link works once, for 10 minutes\): (\S+)")
 
@@ -205,3 +211,22 @@ def signed_in(browser: Browser, screens: Screens, link: str, width: int = 1200) 
     assert response is not None and response.ok
     assert page.url.endswith("/"), page.url
     return page
+
+
+def go(page: Page, node: Running, path: str) -> None:
+    """Open a page of `node`: it answers without an error, and every field has a label."""
+    response = page.goto(node.url + path)
+    assert response is not None and response.status < 400, (path, response and response.status)
+    unlabelled = page.evaluate(UNLABELLED)
+    assert unlabelled == [], (path, unlabelled)
+
+
+def sync_now(page: Page, node: Running) -> None:
+    """Press "Sync now" on the Peers page, and see its progress note while the node works."""
+    go(page, node, "/peers")
+    with page.expect_console_message(lambda m: m.text.startswith("busy:")) as busy:
+        page.get_by_role("button", name="Sync now").click()
+    assert busy.value.text.startswith("busy: Syncing with"), busy.value.text
+    expect(page).to_have_url(node.url + "/peers")
+    expect(page.locator(".flash")).to_contain_text("Synced with")
+    expect(page.locator(".flash-error")).to_have_count(0)

@@ -12,16 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browsing import Running, Screens, Trio, launch, signed_in, start_trio
+from browsing import Running, Screens, Trio, go, launch, signed_in, start_trio, sync_now
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 pytestmark = pytest.mark.browser
-
-# Every visible field must have a label a screen reader announces.
-UNLABELLED = """() => [...document.querySelectorAll('input, textarea, select')]
-  .filter(e => e.type !== 'hidden' && !(e.labels && e.labels.length) && !e.closest('label')
-               && !e.getAttribute('aria-label'))
-  .map(e => e.outerHTML)"""
 
 
 @pytest.fixture(scope="module")
@@ -69,23 +63,6 @@ def ada(browser: Browser, trio: Trio, server_errors: list[str]) -> Iterator[Page
     page.context.close()
 
 
-def go(page: Page, node: Running, path: str) -> None:
-    response = page.goto(node.url + path)
-    assert response is not None and response.status < 400, (path, response and response.status)
-    assert page.evaluate(UNLABELLED) == [], path
-
-
-def sync_now(page: Page, node: Running) -> None:
-    """Press "Sync now" on the Peers page, and see its progress note while the node works."""
-    go(page, node, "/peers")
-    with page.expect_console_message(lambda m: m.text.startswith("busy:")) as busy:
-        page.get_by_role("button", name="Sync now").click()
-    assert busy.value.text.startswith("busy: Syncing with"), busy.value.text
-    expect(page).to_have_url(node.url + "/peers")
-    expect(page.locator(".flash")).to_contain_text("Synced with")
-    expect(page.locator(".flash-error")).to_have_count(0)
-
-
 def add_peer_in_ui(page: Page, node: Running, peer: Running) -> None:
     go(page, node, "/peers")
     page.get_by_label("Their node's address").fill(peer.url)
@@ -116,7 +93,7 @@ def test_vouching_for_a_person_changes_trust_and_the_graph(
     page, me, bo = ada, trio.ada, trio.bo
     go(page, me, "/")
     page.get_by_label("Name").fill("Ada Lovelace")
-    page.get_by_label("Skills").fill("typesetting, latex")
+    page.get_by_label("Skills", exact=True).fill("typesetting, latex")
     page.get_by_role("button", name="Publish profile").click()
     expect(page.locator(".flash")).to_contain_text("Your profile is published")
     expect(page.locator("h1")).to_have_text("Ada Lovelace")
@@ -260,7 +237,8 @@ def test_every_page_fits_a_phone_and_a_desktop(
     assert link
     phone = signed_in(browser, screens, link.group(0), width=375)
     guild = me.api("GET", "/api/guilds")["guilds"]
-    pages = ["/", "/people", f"/people/{trio.bo.did}", "/graph", "/guilds", "/peers"]
+    pages = ["/", "/people", f"/people/{trio.bo.did}", "/graph", "/guilds", "/peers", "/briefs",
+             "/contracts"]  # fmt: skip
     pages += [f"/guilds/{g['id']}" for g in guild[:1]]
     for path in pages:
         for page, size in ((phone, "375px"), (ada, "desktop")):

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from markupsafe import escape
 
 from guildnode.app import create_app
 from guildnode.settings import Settings
@@ -20,7 +21,8 @@ from guildnode.ui.render import find_web_dir
 pytestmark = pytest.mark.anyio
 
 PAGES = ["/", "/people", "/people?context=python", "/graph", "/graph?context=python",
-         "/guilds", "/peers"]  # fmt: skip
+         "/guilds", "/peers", "/briefs", "/briefs?skill=rust", "/contracts",
+         "/contracts?state=active"]  # fmt: skip
 
 
 async def sign_in(served: Any) -> None:
@@ -549,3 +551,311 @@ def test_the_graph_layout_puts_the_owner_in_the_centre_and_two_hops_around() -> 
     alone = layout("me", [], {}, {})
     assert [dot.did for dot in alone.dots] == ["me"]
     assert alone.lines == []
+
+
+# -- briefs and contracts ---------------------------------------------------------------
+
+
+async def sync(*served: Any) -> None:
+    for _ in range(2):
+        for each in served:
+            await each.federation.flush()
+        for each in served:
+            await each.federation.sync_all()
+
+
+async def gig_pair(make_node: Callable[..., Any]) -> tuple[Any, Any, str]:
+    """Northwind (an organisation) and Fay, a guild's founder who vouches for Northwind in
+    the guild's context: Northwind's briefs reach Fay, and the guild's charter Northwind."""
+    org, fay = await make_node("org"), await make_node("fay")
+    org.node.set_profile(name="Northwind", organisation=True)
+    fay.node.set_profile(name="Fay", skills=["rust"])
+    await org.federation.add_peer(fay.url)
+    await fay.federation.add_peer(org.url)
+    guild = fay.node.found_guild("Rustaceans", "Rust work", vouches_required=1, cooling_days=0)
+    fay.node.vouch(org.node.did, level=2, context=f"guild:{guild.id}")
+    await sync(org, fay)
+    assert guild.id in org.node.charters()
+    await sign_in(org)
+    await sign_in(fay)
+    return org, fay, guild.id
+
+
+def brief_form(token: str, guild: str, **changes: str) -> dict[str, str]:
+    return {"csrftoken": token, "guild": guild, "title": "Port a <parser>",
+            "description": "Streaming, in Rust.", "criteria": "Tests pass\nNo unsafe",
+            "budget_min": "1500", "budget_max": "3000.50", "currency": "eur",
+            "engagement": "fixed", "skills": "rust", "expires_days": "14"} | changes  # fmt: skip
+
+
+async def post(served: Any, path: str, token: str, **data: str) -> httpx.Response:
+    return await served.client.post(path, data={"csrftoken": token, **data})
+
+
+def forms_carry_the_token(html: str) -> None:
+    forms = re.findall(r"<form[^>]*>.*?</form>", html, flags=re.S)
+    assert forms
+    for form in forms:
+        if 'method="post"' in form:
+            assert 'name="csrftoken"' in form, form[:200]
+
+
+def error_beside(html: str, error_id: str) -> str:
+    found = re.search(rf'id="{error_id}">([^<]*)<', html)
+    assert found, (error_id, html[:3000])
+    return found.group(1).replace("&#39;", "'")
+
+
+async def test_a_gig_through_the_forms_from_brief_to_feedback(
+    make_node: Callable[..., Any],
+) -> None:
+    org, fay, guild = await gig_pair(make_node)
+    org_token = await form_token(org, "/briefs")
+    board = (await org.client.get("/briefs")).text
+    assert "Rustaceans" in board and 'method="post" action="/briefs"' in board
+
+    posted = await org.client.post("/briefs", data=brief_form(org_token, guild))
+    assert posted.status_code == 303, posted.text
+    brief_path = posted.headers["location"]
+    brief_id = brief_path.removeprefix("/briefs/")
+    page = (await org.client.get(brief_path)).text
+    assert "Your brief &#39;Port a &lt;parser&gt;&#39; is posted" in page
+    assert "1,500.00 to 3,000.50 EUR" in page
+    held = org.node.brief(brief_id).body
+    assert held["budget"] == {"min": 150_000, "max": 300_050, "currency": "EUR"}
+    assert held["acceptance_criteria"] == ["Tests pass", "No unsafe"]
+
+    # Fay sees it first on her board and her home page, and proposes
+    await sync(org, fay)
+    fay_token = await form_token(fay, "/briefs")
+    assert "matches rust" in (await fay.client.get("/briefs")).text
+    home = (await fay.client.get("/")).text
+    assert "Briefs matching your skills" in home and f'href="{brief_path}"' in home
+    assert "Port a &lt;parser&gt;" in (await fay.client.get(f"/briefs?guild={guild}")).text
+    assert "Port a" not in (await fay.client.get("/briefs?skill=cobol")).text
+    proposed = await post(fay, f"{brief_path}/propose", fay_token, pitch="I <can> do it",
+                          price="2500", currency="EUR", days="20")  # fmt: skip
+    assert proposed.status_code == 303, proposed.text
+    page = (await fay.client.get(brief_path)).text
+    assert "Your proposal is sent to Northwind" in page
+    assert "You proposed 2,500.00 EUR in 20 days" in page
+
+    # Northwind sees the proposal and offers a contract in two milestones
+    await sync(org, fay)
+    page = (await org.client.get(brief_path)).text
+    assert "Proposals received (1)" in page and "I &lt;can&gt; do it" in page
+    proposal = org.node.market.proposals(brief_id)[0].id
+    offered = await post(org, f"{brief_path}/offer", org_token, proposal=proposal,
+                         scope="The tokenizer and the parser", criteria="Tests pass",
+                         milestones="Tokenizer | 1000 | 10\nParser | 1500 | 20", days="30",
+                         respond_days="7")  # fmt: skip
+    assert offered.status_code == 303, offered.text
+    contract_path = offered.headers["location"]
+    contract_id = contract_path.removeprefix("/contracts/")
+    page = (await org.client.get(contract_path)).text
+    assert "You offered Fay a contract for 2,500.00 EUR" in page
+    assert "Waiting for Fay" in page
+    assert "/accept" not in page  # not an action for the one who offered
+
+    # Fay counters; Northwind accepts the counter
+    await sync(org, fay)
+    page = (await fay.client.get(contract_path)).text
+    assert 'action="/contracts/' + contract_id + '/accept"' in page
+    assert "Tokenizer | 1000.00 | 10" in page  # the counter form starts from the terms
+    forms_carry_the_token(page)
+    forms_carry_the_token((await org.client.get(brief_path)).text)
+    forms_carry_the_token((await fay.client.get(brief_path)).text)
+    assert "/submit" not in page
+    countered = await post(fay, f"{contract_path}/counter", fay_token, scope="",
+                           milestones="Tokenizer | 1000 | 10\nParser | 2000 | 20", days="30",
+                           respond_days="7")  # fmt: skip
+    assert countered.status_code == 303, countered.text
+    assert "You sent a counter-offer" in (await fay.client.get(contract_path)).text
+    await sync(org, fay)
+    accepted = await post(org, f"{contract_path}/accept", org_token)
+    assert accepted.status_code == 303
+    assert (
+        "You accepted the offer: the contract is active"
+        in (await org.client.get(contract_path)).text
+    )
+    assert org.node.market.contract(contract_id).terms["price"]["amount"] == 300_000
+
+    # The milestones, each by the party whose turn it is
+    await sync(org, fay)
+    home = (await fay.client.get("/")).text
+    assert "Next for you: submit milestone 1" in home
+    for index in (0, 1):
+        done = await post(fay, f"{contract_path}/submit", fay_token, milestone=str(index))
+        assert done.status_code == 303
+    await sync(org, fay)
+    for action in ("approve", "paid"):
+        for index in (0, 1):
+            done = await post(org, f"{contract_path}/{action}", org_token, milestone=str(index))
+            assert done.status_code == 303, (action, done.text)
+    await sync(org, fay)
+    for index in (0, 1):
+        done = await post(fay, f"{contract_path}/received", fay_token, milestone=str(index))
+        assert done.status_code == 303
+    page = (await fay.client.get(contract_path)).text
+    assert "You confirmed you received the payment for milestone 2" in page
+    completed = await post(fay, f"{contract_path}/complete", fay_token, note="Thanks")
+    assert completed.status_code == 303
+    page = (await fay.client.get(contract_path)).text
+    assert "You marked the contract complete" in page
+    assert 'action="/contracts/' + contract_id + '/feedback"' in page
+    forms_carry_the_token(page)
+
+    # Feedback on both sides: committed blind, revealed once both have committed
+    given = await post(fay, f"{contract_path}/feedback", fay_token, rating="3",
+                       communication="3", statement="Clear <brief>")  # fmt: skip
+    assert given.status_code == 303, given.text
+    page = (await fay.client.get(contract_path)).text
+    assert "Your feedback is committed" in page
+    assert "You gave your feedback" in page
+    await sync(org, fay)
+    given = await post(org, f"{contract_path}/feedback", org_token, rating="2",
+                       quality="2", timeliness="3")  # fmt: skip
+    assert given.status_code == 303, given.text
+    await sync(org, fay)
+    await sync(org, fay)
+    page = (await org.client.get(contract_path)).text
+    for words in ("Offer: 2,500.00 EUR", "Counter-offer: 3,000.00 EUR", "Accepted the offer",
+                  "Submitted milestone 1", "Approved milestone 2", "Paid 1,000.00 EUR",
+                  "Received the payment for milestone 2", "Marked the contract complete",
+                  "Receipt: the contract completed; payment on time", "Committed to feedback",
+                  "Feedback revealed: rating 3 of 3 (communication 3)",
+                  "Feedback revealed: rating 2 of 3", "Clear &lt;brief&gt;"):  # fmt: skip
+        assert words in page, words
+    assert "completed" in (await org.client.get("/contracts?state=completed")).text
+    assert "No contract is active" in (await org.client.get("/contracts?state=active")).text
+
+    # Fay's page about Northwind: its payment record, the contract, the feedback
+    person = (await fay.client.get(f"/people/{org.node.did}")).text
+    assert "1 on time, 0 late, 0 unpaid, 0 disputed" in person
+    assert f'href="{contract_path}"' in person
+    assert "Feedback about them" in person
+    assert "rating 3 of 3" in person and "Clear &lt;brief&gt;" in person
+    about_fay = (await org.client.get(f"/people/{fay.node.did}")).text
+    assert "rating 2 of 3" in about_fay
+    assert "Payment record" not in about_fay  # a freelancer has none
+    await settle(org, fay)
+
+
+async def test_work_forms_refuse_beside_the_field_and_store_nothing(
+    make_node: Callable[..., Any],
+) -> None:
+    org, fay, guild = await gig_pair(make_node)
+    brief = org.node.post_brief(guilds=[guild], title="Port a parser", description="Rust",
+                                acceptance_criteria=["Tests pass"], budget_min=1000,
+                                budget_max=9000, currency="EUR", skills=["rust"])  # fmt: skip
+    await sync(org, fay)
+    proposal = fay.node.market.propose(brief.id, pitch="Me", amount=5000, currency="EUR",
+                                       duration_days=9)  # fmt: skip
+    await sync(org, fay)
+    offer = org.node.market.offer(proposal.id, scope="All", acceptance_criteria=["Tests pass"],
+                                  milestones=[("All of it", 5000, 7)], days=10)  # fmt: skip
+    await sync(org, fay)
+    org_token, fay_token = await form_token(org, "/briefs"), await form_token(fay, "/briefs")
+    brief_path, contract_path = f"/briefs/{brief.id}", f"/contracts/{offer.id}"
+    offer_form = {"proposal": proposal.id, "scope": "All", "criteria": "Tests pass",
+                  "days": "30", "respond_days": "7"}  # fmt: skip
+    cases = [
+        (org, "/briefs", brief_form(org_token, guild, currency="XYZ"), "brief-currency-error",
+         "'XYZ' is not a currency code"),
+        (org, "/briefs", brief_form(org_token, guild, budget_min="3000", budget_max="1500"),
+         "brief-budget_max-error", "must not be below the minimum"),
+        (org, "/briefs", brief_form(org_token, guild, budget_min="12.345"),
+         "brief-budget_min-error", "at most 2 decimal places"),
+        (org, "/briefs", brief_form(org_token, guild, expires_days="40"),
+         "brief-expires_days-error", "from 1 to 30"),
+        (org, "/briefs", brief_form(org_token, ""), "brief-guild-error", "Choose the guild"),
+        (org, "/briefs", brief_form(org_token, guild, criteria=" "), "brief-criteria-error",
+         "at least one acceptance criterion"),
+        (org, "/briefs", brief_form(org_token, guild, skills="Not A Skill!"),
+         "brief-skills-error", "Skills are lower-case words"),
+        (org, f"{brief_path}/offer",
+         {"csrftoken": org_token, **offer_form, "milestones": "just a title"},
+         "offer-1-milestones-error", "Line 1 should read"),
+        (org, f"{brief_path}/offer",
+         {"csrftoken": org_token, **offer_form, "milestones": "A | 50 | 40"},
+         "offer-1-milestones-error", "due between the start and the end. (invalid_terms)"),
+        (fay, f"{brief_path}/propose",
+         {"csrftoken": fay_token, "pitch": "Me", "price": "50", "currency": "XYZ", "days": "9"},
+         "propose-currency-error", "'XYZ' is not a currency code"),
+        (fay, f"{brief_path}/propose",
+         {"csrftoken": fay_token, "pitch": "Me", "price": "lots", "currency": "EUR", "days": "9"},
+         "propose-price-error", "The price must be an amount in EUR"),
+        (fay, f"{brief_path}/propose",
+         {"csrftoken": fay_token, "pitch": "Me", "price": "50", "currency": "JPY", "days": "0"},
+         "propose-days-error", "from 1 to 365"),
+        (fay, f"{brief_path}/propose",
+         {"csrftoken": fay_token, "pitch": "Me", "price": "50.5", "currency": "JPY", "days": "9"},
+         "propose-price-error", "at most 0 decimal places"),
+        (fay, f"{contract_path}/counter",
+         {"csrftoken": fay_token, "milestones": "A | ten | 5", "days": "10"},
+         "counter-milestones-error", "Line 1 should read"),
+        (fay, f"{contract_path}/counter",
+         {"csrftoken": fay_token, "milestones": "A | 50 | 5", "days": "400"},
+         "counter-days-error", "from 1 to 180"),
+    ]  # fmt: skip
+    for served, path, data, error_id, words in cases:
+        held = served.node.store.count()
+        response = await served.client.post(path, data=data)
+        assert response.status_code == 400, (path, data, response.text[:300])
+        assert words in error_beside(response.text, error_id), (path, data)
+        for key, value in data.items():  # the form keeps what was typed
+            if key not in ("csrftoken", "guild", "proposal") and 2 < len(value) < 30:
+                assert str(escape(value)) in response.text, (path, key)
+        assert served.node.store.count() == held, (path, data)
+
+    # a refusal by the node itself, about the whole form
+    held = org.node.store.count()
+    own = await post(org, f"{brief_path}/propose", org_token, pitch="Me", price="50",
+                     currency="EUR", days="9")  # fmt: skip
+    assert own.status_code == 400
+    assert "You cannot propose on your own brief. (own_brief)" in own.text
+    assert org.node.store.count() == held
+
+    # once active: cancel needs a reason; once ended: feedback needs a rating from 1 to 3
+    assert (await post(fay, f"{contract_path}/accept", fay_token)).status_code == 303
+    held = fay.node.store.count()
+    no_reason = await post(fay, f"{contract_path}/cancel", fay_token, reason="")
+    assert no_reason.status_code == 400
+    assert "Say why you cancel" in error_beside(no_reason.text, "cancel-reason-error")
+    assert fay.node.store.count() == held
+    cancelled = await post(fay, f"{contract_path}/cancel", fay_token, reason="Plans <changed>")
+    assert cancelled.status_code == 303
+    page = (await fay.client.get(contract_path)).text
+    assert "You cancelled the contract" in page
+    assert "Cancelled the contract: Plans &lt;changed&gt;" in page
+    await sync(org, fay)  # Northwind's receipt arrives: the count moves no more
+    held = fay.node.store.count()
+    for rating, words in (("", "Choose a rating"), ("5", "from 1 to 3")):
+        refused = await post(fay, f"{contract_path}/feedback", fay_token, rating=rating)
+        assert refused.status_code == 400
+        assert words in error_beside(refused.text, "feedback-rating-error")
+    assert fay.node.store.count() == held
+    # an action on an ended contract is refused by the node, above the forms
+    wrong = await post(fay, f"{contract_path}/approve", fay_token, milestone="0")
+    assert wrong.status_code == 400
+    assert "(not_active)" in wrong.text
+    assert fay.node.store.count() == held
+    await settle(org, fay)
+
+
+async def test_work_pages_for_what_is_not_there(make_node: Callable[..., Any]) -> None:
+    ada = await make_node("ada")
+    await sign_in(ada)
+    token = await form_token(ada, "/briefs")
+    for path in ("/briefs/" + "0" * 64, "/contracts/" + "0" * 64):
+        missing = await ada.client.get(path)
+        assert missing.status_code == 404
+        assert "No such" in missing.text
+    refused = await post(ada, "/contracts/" + "0" * 64 + "/accept", token)
+    assert refused.status_code == 404
+    unknown = await post(ada, "/contracts/" + "0" * 64 + "/explode", token)
+    assert unknown.status_code == 404
+    board = (await ada.client.get("/briefs")).text
+    assert "Briefs are posted by organisations" in board  # a person's node
+    assert 'method="post" action="/briefs"' not in board
+    assert "No open brief yet" in board

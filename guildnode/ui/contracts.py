@@ -1,0 +1,282 @@
+"""Contract pages: the list by state, and a contract's page — its terms, milestones,
+timeline, and only the actions valid now for the owner (`Contract.actions`), each a small
+form that runs the action through `actions.run`, as the CLI and the local API do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from .. import actions, views
+from ..api.deps import NodeDep
+from ..contracts import STATES, Contract
+from ..errors import NodeError
+from ..node import Node
+from ..protocol import ProtocolError, parse_timestamp
+from .auth import SessionDep, require_session
+from .forms import Refused, milestone_lines, read_form, whole_number, work_refusal
+from .money import money, plain, to_minor
+from .render import PageError, render
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_session)])
+
+DAY = 86_400
+DIMENSIONS = [
+    ("quality", "Quality of the work"),
+    ("communication", "Communication"),
+    ("timeliness", "Timeliness"),
+    ("scope_clarity", "Clarity of the scope"),
+    ("payment_promptness", "Prompt payment"),
+]
+FIELDS = {
+    "scope": "scope",
+    "milestones": "milestones",
+    "invalid_terms": "milestones",
+    "days": "days",
+    "contract_too_long": "days",
+    "respond_days": "respond_days",
+    "reason": "reason",
+    "note": "note",
+    "rating": "rating",
+    "statement": "statement",
+    **{name: name for name, _ in DIMENSIONS},
+}
+STEPS = {  # action → (what the owner does next, in words; the confirmation once done)
+    "accept": ("accept or answer the offer", "You accepted the offer: the contract is active."),
+    "decline": ("decline the offer", "You declined the offer."),
+    "counter": ("answer the offer", "You sent a counter-offer."),
+    "submit": ("submit milestone {n}", "You submitted milestone {n}."),
+    "approve": ("approve milestone {n}", "You approved milestone {n}."),
+    "paid": ("pay milestone {n}", "You marked milestone {n} paid."),
+    "received": ("confirm the payment of milestone {n}",
+                 "You confirmed you received the payment for milestone {n}."),
+    "complete": ("mark the contract complete", "You marked the contract complete."),
+    "cancel": ("cancel", "You cancelled the contract."),
+    "feedback": ("leave feedback",
+                 "Your feedback is committed, sealed: it is revealed once the other party has "
+                 "given theirs, or 14 days from now."),
+}  # fmt: skip
+MILESTONE_ACTIONS = ("submit", "approve", "paid", "received")
+
+
+def step_words(action: str, done: bool = False) -> str:
+    name, _, index = action.partition(" ")
+    words = STEPS[name][1 if done else 0]
+    return words.format(n=int(index) + 1 if index else "")
+
+
+def next_step(actions_now: list[str], committed: bool) -> str | None:
+    """The one thing to do next, in words, or None when it is the other party's turn."""
+    for action in actions_now:
+        if action in ("decline", "counter", "cancel") or (action == "feedback" and committed):
+            continue
+        return step_words(action)
+    return None
+
+
+def summaries(node: Node, state: str | None = None) -> list[dict[str, Any]]:
+    """The owner's contracts as `views.contract_summary`, with the price in words and the
+    next step."""
+    committed = {(c.author, c.contract) for c in node.market.commits()}
+    found = []
+    for contract in node.market.contracts(state):
+        summary = views.contract_summary(node, contract)
+        summary["price_text"] = money(summary["price"])
+        summary["next"] = next_step(summary["actions"], (node.did, contract.id) in committed)
+        found.append(summary)
+    return found
+
+
+@router.get("/contracts")
+def contract_list(request: Request, node: NodeDep, state: str | None = None) -> HTMLResponse:
+    chosen = state if state in STATES else None
+    every = summaries(node)
+    counts = {s: sum(1 for c in every if c["state"] == s) for s in STATES}
+    return render(
+        request,
+        "contracts.html",
+        contracts=[c for c in every if chosen is None or c["state"] == chosen],
+        state=chosen or "",
+        states=[{"name": s, "count": counts[s]} for s in STATES],
+        total=len(every),
+    )
+
+
+def timeline(node: Node, view: dict[str, Any]) -> list[dict[str, Any]]:
+    """The contract's records and time events, with its receipts, feedback commitments and
+    revealed feedback, in time order."""
+    contract_id = view["id"]
+    entries = [dict(e) for e in view["timeline"]]
+    for receipt in node.market.receipts(contract_id):
+        body = receipt.body
+        entries.append(
+            {"at": receipt.created_at, "kind": "receipt",
+             "who": views.display_name(node, receipt.author),
+             "summary": f"Receipt: the contract {body['outcome']}; payment "
+                        f"{str(body['payment']).replace('_', ' ')}.",
+             "effect": True, "problem": None}
+        )  # fmt: skip
+    for commit in view["commitments"]:
+        entries.append(
+            {"at": commit["at"], "kind": "commit", "who": commit["from"],
+             "summary": "Committed to feedback, sealed until both parties have committed "
+                        "(or 14 days have passed).",
+             "effect": True, "problem": None}
+        )  # fmt: skip
+    for given in view["feedback"]:
+        dims = ", ".join(
+            f"{k.replace('_', ' ')} {v}" for k, v in given.get("dimensions", {}).items()
+        )
+        text = f"Feedback revealed: rating {given['rating']} of 3" + (f" ({dims})" if dims else "")
+        entries.append(
+            {"at": given["at"], "kind": "feedback", "who": given["from"],
+             "summary": text + ".", "statement": given.get("statement", ""),
+             "effect": given["counts"],
+             "problem": None if given["counts"] else "it does not match a counting commitment"}
+        )  # fmt: skip
+    return sorted(entries, key=lambda e: e["at"])
+
+
+def counter_defaults(contract: Contract) -> dict[str, str]:
+    terms = contract.terms
+    currency = terms["price"]["currency"]
+    starts = parse_timestamp(terms["starts"])
+    rows = []
+    for m in terms["milestones"]:
+        due = (parse_timestamp(m["due"]) - starts) // DAY
+        rows.append(f"{m['title']} | {plain(m['amount'], currency)} | {due}")
+    return {
+        "scope": terms["scope"],
+        "milestones": "\n".join(rows),
+        "days": str((parse_timestamp(terms["ends"]) - starts) // DAY),
+        "respond_days": "7",
+    }
+
+
+def contract_page(
+    request: Request,
+    node: Node,
+    contract_id: str,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    failed: str = "",
+) -> HTMLResponse:
+    try:
+        contract = node.market.contract(contract_id)
+    except NodeError as exc:
+        raise PageError(exc.status, "No such contract", f"{exc.detail} ({exc.code})") from None
+    view = views.contract_view(node, contract)
+    allowed = set(view["actions"])
+    committed = any(c["author"] == node.did for c in view["commitments"])
+    for milestone in view["milestones"]:
+        milestone["price_text"] = money(milestone["price"])
+        milestone["actions"] = [
+            name for name in MILESTONE_ACTIONS if f"{name} {milestone['index']}" in allowed
+        ]
+    for offer in view["offers"]:
+        offer["price_text"] = money(offer["price"])
+    defaults = {"counter": counter_defaults(contract), "feedback": {}}
+    return render(
+        request,
+        "contract.html",
+        status=status,
+        contract=view,
+        price_text=money(view["price"]),
+        latest_offer=contract.offers[-1].id,
+        allowed=allowed,
+        committed=committed,
+        next=next_step(view["actions"], committed),
+        timeline=timeline(node, view),
+        dimensions=DIMENSIONS,
+        failed=failed,
+        errors=errors or {},
+        values=values or {},
+        defaults=defaults,
+    )
+
+
+@router.get("/contracts/{contract_id}")
+def contract(request: Request, node: NodeDep, contract_id: str) -> HTMLResponse:
+    return contract_page(request, node, contract_id)
+
+
+def action_fields(
+    name: str, contract: Contract, values: dict[str, str]
+) -> tuple[dict[str, Any], str]:
+    """The arguments of the work action `name` from a form, and which form it was
+    ("submit 0" for a milestone's)."""
+    ref: dict[str, Any] = {"contract": contract.id}
+    offer = values.get("offer") or contract.offers[-1].id
+    if name in ("accept", "decline", "counter"):
+        fields: dict[str, Any] = {"offer": offer}
+        if name == "decline" and values.get("reason"):
+            fields["reason"] = values["reason"]
+        if name == "counter":
+            currency = contract.terms["price"]["currency"]
+            fields |= {
+                "scope": values.get("scope") or None,
+                "milestones": milestone_lines(values, "milestones", currency, to_minor),
+                "days": whole_number(values, "days", "The contract's length", 1, 180),
+                "respond_days": whole_number(values, "respond_days", "Days to respond", 1, 30, 7),
+            }
+        return fields, name
+    if name in MILESTONE_ACTIONS:
+        index = whole_number(values, "milestone", "The milestone", 0, 999)
+        if index is None:
+            raise Refused({"_form": "Say which milestone."})
+        fields = ref | {"milestone": index}
+        if name in ("submit", "approve") and values.get("note"):
+            fields["note"] = values["note"]
+        return fields, f"{name} {index}"
+    if name == "complete":
+        return ref | ({"note": values["note"]} if values.get("note") else {}), name
+    if name == "cancel":
+        if not values.get("reason"):
+            raise Refused({"reason": "Say why you cancel: the other party will read it."})
+        return ref | {"reason": values["reason"]}, name
+    rating = whole_number(values, "rating", "The rating", 1, 3)
+    if rating is None:
+        raise Refused({"rating": "Choose a rating: 1, 2 or 3."})
+    fields = ref | {"rating": rating}
+    for dimension, label in DIMENSIONS:
+        score = whole_number(values, dimension, label, 1, 3)
+        if score is not None:
+            fields[dimension] = score
+    if values.get("statement"):
+        fields["statement"] = values["statement"]
+    return fields, name
+
+
+@router.post("/contracts/{contract_id}/{action}")
+async def act(
+    request: Request, node: NodeDep, contract_id: str, action: str, session: SessionDep
+) -> Response:
+    if action not in STEPS:
+        raise PageError(404, "No such action", f"A contract has no action {action!r}.")
+    values = await read_form(request)
+    try:
+        contract = node.market.contract(contract_id)
+    except NodeError as exc:
+        raise PageError(exc.status, "No such contract", f"{exc.detail} ({exc.code})") from None
+    failed = action
+    try:
+        fields, failed = action_fields(action, contract, values)
+        try:
+            await run_in_threadpool(lambda: actions.run(node, action, fields))
+        except (NodeError, ProtocolError) as exc:
+            raise work_refusal(exc.code, exc.detail, FIELDS) from None
+    except Refused as problem:
+        errors = problem.errors
+        return await run_in_threadpool(
+            lambda: contract_page(
+                request, node, contract_id, status=400, errors=errors, values=values, failed=failed
+            )
+        )
+    session.say(step_words(failed, done=True))
+    return RedirectResponse(f"/contracts/{contract_id}", status_code=303)
