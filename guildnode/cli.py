@@ -50,8 +50,16 @@ def backend(ctx: Context) -> Iterator[Backend]:
         handle.close()
 
 
+# Text others wrote (pitches, names, reasons) reaches the terminal: no control characters
+# but newlines and tabs, so nobody can move the cursor or recolour the screen.
+_CONTROL = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)])
+
+
 def emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False) if as_json else text(data))
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        click.echo(text(data).translate(_CONTROL))
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")

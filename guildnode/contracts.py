@@ -339,16 +339,28 @@ def terms_problem(
     return None
 
 
-def payment_status(milestones: Iterable[Milestone]) -> str:
+def payment_status(milestones: Iterable[Milestone], *, side: str | None = None) -> str:
     """SPEC §12.3: `none_due` when no milestone was approved; `on_time` when every approved
     milestone was paid (the organisation's `paid` and the freelancer's `received`) with the
-    `paid` ≤ 14 days after approval; `late` when all were paid but some late; else `unpaid`."""
+    `paid` ≤ 14 days after approval; `late` when all were paid but some late; else `unpaid`.
+
+    With `side` "organisation" or "freelancer", the status by that party's own attestations
+    alone — its `paid`, or its `received` — as its receipt states it (SPEC §12.4)."""
     approved = [m for m in milestones if m.approved_at is not None]
     if not approved:
         return "none_due"
-    if any(m.paid_at is None or m.received_at is None for m in approved):
+
+    def when(m: Milestone) -> int | None:
+        if side == "freelancer":
+            return m.received_at
+        if side == "organisation" or m.received_at is not None:
+            return m.paid_at
+        return None
+
+    times = [(when(m), m.approved_at or 0) for m in approved]
+    if any(at is None for at, _ in times):
         return "unpaid"
-    late = any((m.paid_at or 0) > (m.approved_at or 0) + PAY_ON_TIME_DAYS * DAY for m in approved)
+    late = any((at or 0) > approval + PAY_ON_TIME_DAYS * DAY for at, approval in times)
     return "late" if late else "on_time"
 
 
@@ -385,18 +397,26 @@ def _ordered(events: Iterable[Event], now: int) -> list[Event]:
 
 
 def _threads(ordered: list[Event]) -> list[tuple[Event, list[Event]]]:
-    """Each first offer with the records of its thread, in order."""
+    """Each first offer with the records of its thread, in order. Only the thread's two
+    parties' records belong to it: anyone else's are not even shown."""
     offers = {e.id: e for e in ordered if e.kind == "offer"}
+    roots_of: dict[str, Event | None] = {}
 
     def root_of(offer_id: str) -> Event | None:
-        seen: set[str] = set()
-        while offer_id in offers and offer_id not in seen:
-            seen.add(offer_id)
+        path: list[str] = []
+        root: Event | None = None
+        while offer_id in offers and offer_id not in roots_of and offer_id not in path:
+            path.append(offer_id)
             answers = offers[offer_id].body.get("answers")
             if answers is None:
-                return offers[offer_id]
+                root = offers[offer_id]
+                break
             offer_id = answers
-        return None
+        else:
+            root = roots_of.get(offer_id)
+        for seen in path:  # each offer is walked once, however long the chain of counters
+            roots_of[seen] = root
+        return root
 
     roots = {e.id: e for e in offers.values() if "answers" not in e.body}
     threads: dict[str, list[Event]] = {}
@@ -409,7 +429,10 @@ def _threads(ordered: list[Event]) -> list[tuple[Event, list[Event]]]:
             root = roots.get(e.body["contract"])
         else:
             root = None
-        if root is not None:
+        if root is not None and e.author in (
+            root.body["organisation"],
+            root.body["freelancer"],
+        ):
             threads.setdefault(root.id, []).append(e)
     return [(roots[rid], thread) for rid, thread in threads.items()]
 

@@ -124,13 +124,13 @@ def counting(
     `parties`: contract id → its two parties; other contracts' records do not count."""
     held = counting_commits(commits, parties)
     counted: list[Counted] = []
-    revealed: set[tuple[str, str]] = set()
+    revealed: dict[tuple[str, str], int] = {}
     unique = {r.id: r for r in reveals}
     for reveal in sorted(unique.values(), key=lambda r: (r.created_at, r.id)):
         key = (reveal.author, reveal.body["contract"])
         if _reveal_check(reveal, held, revealed) is not None:
             continue
-        revealed.add(key)
+        revealed[key] = reveal.created_at
         body = reveal.body
         counted.append(
             Counted(
@@ -149,16 +149,25 @@ def counting(
 
 
 def _reveal_check(
-    reveal: Reveal, held: Mapping[tuple[str, str], Commit], revealed: set[tuple[str, str]]
+    reveal: Reveal, held: Mapping[tuple[str, str], Commit], revealed: Mapping[tuple[str, str], int]
 ) -> Problem | None:
-    """Why `reveal` does not count, given the counting commits and the (author, contract)
-    pairs whose feedback already counted; None when it counts."""
+    """Why `reveal` does not count, given the counting commits and when the feedback that
+    already counted was revealed, by (author, contract); None when it counts."""
     key = (reveal.author, reveal.body["contract"])
     if key in revealed:
         return ("already_revealed", "Your feedback on this contract was already revealed.")
     commit = held.get(key)
     if commit is None or reveal.created_at < commit.created_at:
         return ("not_committed", "Feedback is revealed only after its commitment.")
+    # Blind means blind: a commitment made after the other side's feedback was out counts
+    # not. The same second is not "after": a reveal is often set off by the very commitment
+    # that arrives in its second.
+    seen = revealed.get((commit.subject, commit.contract))
+    if seen is not None and commit.created_at > seen:
+        return (
+            "committed_after_reveal",
+            "This feedback was committed after the other party's was revealed.",
+        )
     if reveal.body["subject"] != commit.subject or commitment(reveal.body) != commit.commitment:
         return ("commitment_mismatch", "This feedback is not the one committed to.")
     # SPEC §12.4: the subject has committed by now, or 14 days have passed since the commit.
@@ -213,7 +222,7 @@ def reveal_problem(
     done = counting(
         mine, (r for r in reveals if r.body["contract"] == commit.contract), {commit.contract: pair}
     )
-    revealed = {(c.author, c.contract) for c in done}
+    revealed = {(c.author, c.contract): c.created_at for c in done}
     return _reveal_check(Reveal("", commit.author, now, dict(body)), held, revealed)
 
 
@@ -247,43 +256,61 @@ def as_vouches(counted: Iterable[Counted]) -> list[Vouch]:
     return sorted(vouches, key=lambda v: v.id)
 
 
-def _receipt_pairs(receipts: Iterable[Receipt]) -> dict[str, tuple[Receipt, Receipt]]:
-    """contract → (organisation's, freelancer's) first receipts, where both parties published
-    one naming the same two distinct parties (an author not among those it names is ignored)."""
+def _receipt_pairs(
+    receipts: Iterable[Receipt], parties: Mapping[str, frozenset[str]]
+) -> dict[str, tuple[Receipt, Receipt]]:
+    """contract → (organisation's, freelancer's) first receipts, where both of the contract's
+    public parties (`parties`: contract → its two parties, from its first offer) published
+    one naming the two of them. Receipts by anyone else, or naming anyone else, are ignored:
+    nobody can pair receipts over someone else's contract."""
     first: dict[tuple[str, str], Receipt] = {}
     unique = {r.id: r for r in receipts}
     for r in sorted(unique.values(), key=lambda r: (r.created_at, r.id)):
-        if r.author in (r.body["organisation"], r.body["freelancer"]):
+        named = frozenset({r.body["organisation"], r.body["freelancer"]})
+        if len(named) == 2 and r.author in named and parties.get(r.body["contract"]) == named:
             first.setdefault((r.body["contract"], r.author), r)
     pairs: dict[str, tuple[Receipt, Receipt]] = {}
     for (contract, author), r in sorted(first.items()):
         org, freelancer = r.body["organisation"], r.body["freelancer"]
-        if author != org or org == freelancer:
-            continue
         other = first.get((contract, freelancer))
-        if other is None:
+        if author != org or other is None:
             continue
         if (other.body["organisation"], other.body["freelancer"]) == (org, freelancer):
             pairs[contract] = (r, other)
     return pairs
 
 
-def completed(receipts: Iterable[Receipt]) -> dict[str, frozenset[str]]:
+def paired(
+    receipts: Iterable[Receipt], parties: Mapping[str, frozenset[str]]
+) -> dict[str, frozenset[str]]:
+    """Contracts whose two parties both published a receipt → the parties (whatever the
+    outcome): the contracts feedback may count on (SPEC §12.4)."""
+    return {
+        contract: frozenset({org.author, freelancer.author})
+        for contract, (org, freelancer) in _receipt_pairs(receipts, parties).items()
+    }
+
+
+def completed(
+    receipts: Iterable[Receipt], parties: Mapping[str, frozenset[str]]
+) -> dict[str, frozenset[str]]:
     """Contracts both parties' receipts say completed → the two parties (SPEC §12.4; the
     `completed` argument of `trust.VouchTable.build`)."""
     return {
         contract: frozenset({org.author, freelancer.author})
-        for contract, (org, freelancer) in _receipt_pairs(receipts).items()
+        for contract, (org, freelancer) in _receipt_pairs(receipts, parties).items()
         if org.body["outcome"] == freelancer.body["outcome"] == "completed"
     }
 
 
-def payment_record(receipts: Iterable[Receipt]) -> dict[str, dict[str, int]]:
+def payment_record(
+    receipts: Iterable[Receipt], parties: Mapping[str, frozenset[str]]
+) -> dict[str, dict[str, int]]:
     """Per organisation, how its contracts with both receipts were paid (SPEC §12.4): the
     `payment` both receipts agree on (none_due is not counted), or `disputed` when they
     differ. Every organisation's counts have the four keys of `PAYMENT_COUNTS`."""
     record: dict[str, dict[str, int]] = {}
-    for org, freelancer in _receipt_pairs(receipts).values():
+    for org, freelancer in _receipt_pairs(receipts, parties).values():
         said = org.body["payment"], freelancer.body["payment"]
         outcome = said[0] if said[0] == said[1] else "disputed"
         if outcome == "none_due":

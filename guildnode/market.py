@@ -14,6 +14,7 @@ the owner committed to, as soon as it may be revealed (SPEC §12.4).
 from __future__ import annotations
 
 import base64
+import logging
 import secrets
 import threading
 import time
@@ -27,7 +28,15 @@ from .briefs import Brief
 from .contracts import Contract, Event
 from .errors import NodeError
 from .money import ISO_4217
-from .protocol import ProtocolError, VerifiedRecord, format_timestamp, parse_json, parse_timestamp
+from .protocol import (
+    ProtocolError,
+    VerifiedRecord,
+    canonical_bytes,
+    format_timestamp,
+    parse_json,
+    parse_timestamp,
+    validate_body,
+)
 from .protocol.kinds import SEALED_KINDS
 from .protocol.sealed import open_sealed, recipients, seal
 from .trust import Vouch
@@ -36,6 +45,7 @@ if TYPE_CHECKING:
     from .node import Node
 
 DAY = 86_400
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +61,9 @@ class Market:
         self.node = node
         self._opened: dict[str, _Opened] = {}
         self._lock = threading.Lock()
-        self._settling = threading.Lock()  # one settle at a time: no receipt twice
+        # One action at a time: a guard and the publish it allows are one step, and no
+        # receipt or commitment is ever published twice by racing requests.
+        self._acting = threading.RLock()
         self._cache: tuple[int, int, dict[str, Contract]] | None = None
 
     # -- reading ------------------------------------------------------------------------
@@ -145,6 +157,18 @@ class Market:
         guard: bool = True,
     ) -> VerifiedRecord:
         """Seal `inner` to the parties and publish it, if it would take effect."""
+        with self._acting:
+            return self._publish_now(kind, inner, parties, expires_at=expires_at, guard=guard)
+
+    def _publish_now(
+        self,
+        kind: str,
+        inner: dict[str, Any],
+        parties: Sequence[str],
+        *,
+        expires_at: int | None,
+        guard: bool,
+    ) -> VerifiedRecord:
         node = self.node
         if guard:
             problem = self._refusal(kind, inner, expires_at)
@@ -371,27 +395,26 @@ class Market:
         return {rid: frozenset(p) for rid, p in found.items() if len(p) == 2}
 
     def counted_feedback(self) -> list[Any]:
-        return feedback.counting(self.commits(), self.reveals(), self.parties())
+        """Revealed feedback that counts (SPEC §12.4): only on contracts whose two public
+        parties have both published their receipt — a stranger who seals an offer to
+        someone cannot make feedback on them count."""
+        parties = self.parties()
+        return feedback.counting(
+            self.commits(), self.reveals(), feedback.paired(self.receipts(), parties)
+        )
 
     def feedback_vouches(self) -> list[Vouch]:
         """Revealed feedback that counts, as vouches (SPEC §12.4)."""
         return feedback.as_vouches(self.counted_feedback())
 
     def completed(self) -> dict[str, frozenset[str]]:
-        """Contracts both parties' receipts call completed — only where the contract id is
-        an offer held here whose public parties are those two (SPEC §12.4), so receipts for
-        a made-up contract earn no evidence bonus."""
-        parties = self.parties()
-        return {
-            rid: pair
-            for rid, pair in feedback.completed(self.receipts()).items()
-            if parties.get(rid) == pair
-        }
+        """Contracts both parties' receipts call completed (the evidence bonus)."""
+        return feedback.completed(self.receipts(), self.parties())
 
     def payment_record(self, did: str) -> dict[str, int]:
         """How an organisation paid, by the receipts of both parties of its contracts."""
-        return feedback.payment_record(self.receipts()).get(
-            did, {"on_time": 0, "late": 0, "unpaid": 0, "disputed": 0}
+        return feedback.payment_record(self.receipts(), self.parties()).get(
+            did, dict.fromkeys(feedback.PAYMENT_COUNTS, 0)
         )
 
     def give_feedback(
@@ -421,58 +444,73 @@ class Market:
             body["statement"] = statement
         if skills:
             body["skills"] = list(dict.fromkeys(skills))[:10]
-        problem = feedback.commit_problem(
-            contract.ended_at, self.commits(contract_id), author=self.node.did
-        )
-        if problem is not None:
-            raise _error(*problem)
-        self._ensure_receipt(contract)
-        try:
-            record = self.node.publish(
-                "commit",
-                {
-                    "contract": contract_id,
-                    "subject": other,
-                    "commitment": feedback.commitment(body),
-                },
-            )
+        try:  # what will be revealed must be publishable, or the commitment is a dead end
+            validate_body("feedback", body)
+            canonical_bytes(body)
         except ProtocolError as exc:
-            raise _error(exc.code, exc.detail) from None
-        self.node.store.save_draft(record.id, body)
-        self.settle()
+            raise _error("invalid_argument", exc.detail) from None
+        with self._acting:
+            problem = feedback.commit_problem(
+                contract.ended_at, self.commits(contract_id), author=self.node.did
+            )
+            if problem is not None:
+                raise _error(*problem)
+            commit = {
+                "contract": contract_id,
+                "subject": other,
+                "commitment": feedback.commitment(body),
+            }
+            try:
+                record = self.node.publish("commit", commit)
+            except ProtocolError as exc:
+                raise _error(exc.code, exc.detail) from None
+            self.node.store.save_draft(record.id, body)
+            self.settle()
         return record
 
-    def _ensure_receipt(self, contract: Contract) -> VerifiedRecord | None:
-        """Publish the owner's receipt of an ended contract, once: when its payments are
-        settled, or the time to pay the last approved milestone has run out."""
+    def _ensure_receipt(
+        self, contract: Contract, held: set[tuple[str, str]]
+    ) -> VerifiedRecord | None:
+        """Publish the owner's receipt of an ended contract, once (`held`: the (contract,
+        author) pairs of receipts held). Its payment is what the owner attests — the
+        organisation its `paid`, the freelancer its `received` (SPEC §12.4) — and waits
+        while an approved milestone may still be paid on time."""
         me = self.node.did
-        if contract.ended_at is None or any(r.author == me for r in self.receipts(contract.id)):
+        if contract.ended_at is None or (contract.id, me) in held:
             return None
+        side = "organisation" if me == contract.organisation else "freelancer"
+        payment = rules.payment_status(contract.milestones, side=side)
         approvals = [m.approved_at for m in contract.milestones if m.approved_at is not None]
         pay_by = max(approvals, default=0) + rules.PAY_ON_TIME_DAYS * DAY
-        if contract.payment == "unpaid" and self.node.now() < pay_by:
+        if payment == "unpaid" and self.node.now() < pay_by:
             return None
         body = {
             "contract": contract.id,
             "organisation": contract.organisation,
             "freelancer": contract.freelancer,
             "outcome": contract.state,
-            "payment": contract.payment,
+            "payment": payment,
         }
         return self.node.publish("receipt", body)
 
     def settle(self) -> list[VerifiedRecord]:
         """Publish what the protocol promises on the owner's behalf: receipts of ended
-        contracts, and committed feedback that may now be revealed."""
-        with self._settling:
-            return self._settle()
+        contracts, and committed feedback that may now be revealed. Never raises: what
+        cannot be published is logged and tried again at the next settle."""
+        with self._acting:
+            try:
+                return self._settle()
+            except (NodeError, ProtocolError, ValueError) as exc:
+                log.warning("settling the owner's contracts failed: %s", exc)
+                return []
 
     def _settle(self) -> list[VerifiedRecord]:
         published: list[VerifiedRecord] = []
         me = self.node.did
+        held = {(r.body["contract"], r.author) for r in self.receipts()}
         for contract in self._derive_now().values():
             if me in (contract.organisation, contract.freelancer):
-                receipt = self._ensure_receipt(contract)
+                receipt = self._ensure_receipt(contract, held)
                 if receipt is not None:
                     published.append(receipt)
         now = self.node.now()

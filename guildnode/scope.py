@@ -5,8 +5,8 @@ identities within two vouch hops along vouches given (the owner's vouchees and t
 those who vouch for the owner (in scope, but they do not widen it); the founders and
 applicants of the guilds the owner founded or applied to; whoever a member of such a
 guild vouches for in that guild's context (that is how an organisation's briefs reach a
-guild); and the owner's contract parties (the public recipients of sealed records the owner
-wrote or was sent). Only active vouches count: not revoked by their author, not expired, and never
+guild); and the owner's contract parties (the public recipients of the sealed records the
+owner wrote). Only active vouches count: not revoked by their author, not expired, and never
 older than 365 days.
 """
 
@@ -131,10 +131,11 @@ def compute_scope(reader: RefReader, owner: str, now: int) -> Scope:
 
 
 def contract_parties(reader: RefReader, owner: str) -> set[str]:
-    """Who the owner exchanged sealed records with, either way (SPEC §9.7)."""
+    """Whom the owner sealed records to (SPEC §9.7). Only the owner's own records widen the
+    scope: a stranger who seals a record to the owner stays a guest, within the quotas,
+    until the owner answers."""
     parties: set[str] = set()
     for kind in SEALED_KINDS:
-        parties |= {ref.author for ref in reader.refs(kind, values=[owner])}
         parties |= {ref.value for ref in reader.refs(kind, authors=[owner])}
     return parties
 

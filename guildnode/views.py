@@ -183,9 +183,9 @@ def briefs(node: Node, guild: str | None, skill: str | None) -> dict[str, Any]:
 def proposals(node: Node, brief: str | None) -> dict[str, Any]:
     """Proposals the owner sent or received, newest first."""
     briefs = {b.id: b for b in node.briefs()}
+    pitches = {e.id: e.body["pitch"] for e in node.market.events() if e.kind == "proposal"}
     found = []
     for p in reversed(node.market.proposals(brief)):
-        event = next(e for e in node.market.events() if e.id == p.id)
         held = briefs.get(p.brief)
         to = held.author if held else None
         found.append(
@@ -199,7 +199,7 @@ def proposals(node: Node, brief: str | None) -> dict[str, Any]:
                 "price": p.price,
                 "duration_days": p.duration_days,
                 "available_from": p.available_from,
-                "pitch": event.body["pitch"],
+                "pitch": pitches[p.id],
                 "created_at": p.created_at,
                 "expires_at": p.expires_at,
                 "open": p.status == "open",
@@ -222,6 +222,9 @@ def contract_summary(
         briefs = {b.id: b for b in node.briefs()}
     brief = briefs.get(contract.brief)
     me = node.did
+    committed = contract.ended_at is not None and any(
+        c.author == me for c in node.market.commits(contract.id)
+    )
     other = contract.freelancer if me == contract.organisation else contract.organisation
     return {
         "id": contract.id,
@@ -236,7 +239,11 @@ def contract_summary(
         "price": contract.terms.get("price"),
         "ended_at": contract.ended_at,
         "payment": contract.payment,
-        "actions": contract.actions(me, node.now()),
+        "actions": [
+            action
+            for action in contract.actions(me, node.now())
+            if action != "feedback" or not committed
+        ],
     }
 
 
@@ -317,6 +324,4 @@ def contracts(node: Node, state: str | None) -> dict[str, Any]:
     if state is not None and state not in STATES:
         raise NodeError("invalid_argument", f"state must be one of {', '.join(STATES)}.")
     briefs = {b.id: b for b in node.briefs()}
-    return {
-        "contracts": [contract_summary(node, c, briefs) for c in node.market.contracts(state)]
-    }
+    return {"contracts": [contract_summary(node, c, briefs) for c in node.market.contracts(state)]}

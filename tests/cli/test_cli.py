@@ -633,3 +633,29 @@ def test_python_dash_m_guildnode_runs_the_same_cli(tmp_path: Path) -> None:
     assert result.stdout.startswith("Usage: guildnode ")
     for name in main.commands:
         assert name in result.stdout
+
+
+def test_text_others_wrote_reaches_the_terminal_without_control_characters(
+    member: Cli, author: Any
+) -> None:
+    stranger = author(61)
+    profile = {"name": "Eve\x1b[2J\x1b]0;pwned\x07\rX", "kind": "person"}
+    records = [
+        stranger.next("profile", profile),
+        stranger.next("vouch", {"subject": member.did, "level": 2}),
+    ]
+    datadir = DataDir(member.data)
+    datadir.acquire()
+    node = Node(datadir)
+    try:
+        node.vouch(stranger.did, level=1)
+        assert {r.status for r in node.ingest([r.to_wire() for r in records])} == {"accepted"}
+    finally:
+        node.close()
+        datadir.release()
+    shown = member.ok("people").stdout
+    assert "Eve[2J]0;pwnedX" in shown
+    assert not any(ch in shown for ch in "\x1b\x07\r")
+    # JSON keeps the exact text, escaped as JSON does.
+    names = {p["did"]: p["name"] for p in member.json("people")["people"]}
+    assert names[stranger.did] == profile["name"]

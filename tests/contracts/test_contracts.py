@@ -24,6 +24,7 @@ from guildnode.contracts import (
     Contract,
     Event,
     derive,
+    payment_status,
     proposal_problem,
     proposals,
     refusal,
@@ -325,8 +326,11 @@ def check_refused(
     if event.kind == "offer" and "answers" not in event.body:
         assert event.id not in after  # a first offer without effect makes no contract
         return
-    entry = next(e for c in after.values() for e in c.timeline if e.record == event.id)
-    assert not entry.effect and entry.problem == problem
+    shown = [e for c in after.values() for e in c.timeline if e.record == event.id]
+    if code == "not_a_party":  # a stranger's records are not part of the thread at all
+        assert shown == []
+        return
+    assert len(shown) == 1 and not shown[0].effect and shown[0].problem == problem
 
 
 def check_allowed(events: list[Event], event: Event) -> None:
@@ -612,3 +616,29 @@ def test_contracts_are_values() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         a.state = "completed"  # type: ignore[misc]
     assert isinstance(a, Contract)
+
+
+def test_each_party_attests_its_own_side_of_payment() -> None:
+    events = [
+        *approved(),
+        payment("paid0", 0, "paid", at=T0 + 3 * DAY),
+        payment("paid1", 1, "paid", at=T0 + 3 * DAY),
+        payment("got0", 0, "received", at=T0 + 4 * DAY),
+    ]
+    milestones = one(events, T0 + 5 * DAY).milestones
+    assert payment_status(milestones) == "unpaid"  # milestone 2 not confirmed received
+    assert payment_status(milestones, side="organisation") == "on_time"
+    assert payment_status(milestones, side="freelancer") == "unpaid"
+    late = [*events, payment("got1", 1, "received", at=T0 + 20 * DAY)]
+    milestones = one(late, T0 + 21 * DAY).milestones
+    assert payment_status(milestones, side="freelancer") == "late"
+    assert payment_status(milestones) == "on_time"  # the organisation paid in time
+
+
+def test_a_long_chain_of_counter_offers_stays_one_thread() -> None:
+    chain = [offer()]
+    for n in range(1, 300):
+        author = FREE if n % 2 else ORG
+        chain.append(offer(f"c{n}", at=T0 + n, author=author, answers=chain[-1].id))
+    contract = one(chain, T0 + 400)
+    assert contract.state == "countered" and len(contract.offers) == 300

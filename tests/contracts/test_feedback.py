@@ -19,6 +19,7 @@ from guildnode.feedback import (
     commitment,
     completed,
     counting,
+    paired,
     payment_record,
     reveal_problem,
     vouch_id,
@@ -28,6 +29,10 @@ from guildnode.trust import VouchTable
 from .builders import DAY, FREE, HOUR, O1, ORG, STRANGER, T0, rid
 
 PARTIES = {O1: frozenset({ORG, FREE})}
+
+
+# The contracts the receipts here name, each a held offer between Northwind and Fay.
+EVERY = {c: frozenset({ORG, FREE}) for c in (O1, *map(rid, ("other", "c", "d", "e", "f")))}
 WINDOW = 14 * DAY
 
 
@@ -214,13 +219,13 @@ def test_vouches_per_skill_and_general() -> None:
 
 def test_completed_needs_both_receipts_naming_the_two() -> None:
     both = [receipt("ro", ORG), receipt("rf", FREE)]
-    assert completed(both) == {O1: frozenset({ORG, FREE})}
-    assert completed(both[:1]) == {}
-    assert completed([receipt("ro", ORG), receipt("rf", FREE, outcome="cancelled")]) == {}
-    assert completed([receipt("ro", ORG), receipt("rf", FREE, freelancer=STRANGER)]) == {}
+    assert completed(both, EVERY) == {O1: frozenset({ORG, FREE})}
+    assert completed(both[:1], EVERY) == {}
+    assert completed([receipt("ro", ORG), receipt("rf", FREE, outcome="cancelled")], EVERY) == {}
+    assert completed([receipt("ro", ORG), receipt("rf", FREE, freelancer=STRANGER)], EVERY) == {}
     # The author must be one of the parties it names.
-    assert completed([receipt("ro", ORG), receipt("rs", STRANGER)]) == {}
-    assert completed([receipt("ro", ORG), receipt("rs", STRANGER), receipt("rf", FREE)]) == {
+    assert completed([receipt("ro", ORG), receipt("rs", STRANGER)], EVERY) == {}
+    assert completed([receipt("ro", ORG), receipt("rs", STRANGER), receipt("rf", FREE)], EVERY) == {
         O1: frozenset({ORG, FREE})
     }
 
@@ -228,9 +233,9 @@ def test_completed_needs_both_receipts_naming_the_two() -> None:
 def test_evidence_bonus_only_with_both_receipts() -> None:
     vouches = as_vouches([_counted(3)])
     with_both = VouchTable.build(
-        vouches, completed=completed([receipt("ro", ORG), receipt("rf", FREE)])
+        vouches, completed=completed([receipt("ro", ORG), receipt("rf", FREE)], EVERY)
     )
-    with_one = VouchTable.build(vouches, completed=completed([receipt("ro", ORG)]))
+    with_one = VouchTable.build(vouches, completed=completed([receipt("ro", ORG)], EVERY))
     assert list(with_both.evidence) == [True]
     assert list(with_one.evidence) == [False]
 
@@ -250,8 +255,10 @@ def test_payment_record() -> None:
         receipt("f-o", ORG, payment="unpaid", contract=rid("f"), outcome="cancelled"),
         receipt("f-f", FREE, payment="unpaid", contract=rid("f"), outcome="cancelled"),
     ]
-    assert payment_record(receipts) == {ORG: {"on_time": 1, "late": 1, "unpaid": 1, "disputed": 1}}
-    assert payment_record(receipts[4:6]) == {}
+    assert payment_record(receipts, EVERY) == {
+        ORG: {"on_time": 1, "late": 1, "unpaid": 1, "disputed": 1}
+    }
+    assert payment_record(receipts[4:6], EVERY) == {}
 
 
 def test_first_receipt_of_each_party_counts() -> None:
@@ -260,7 +267,7 @@ def test_first_receipt_of_each_party_counts() -> None:
         receipt("o2", ORG, payment="late", at=T0 + 1),
         receipt("f1", FREE, payment="on_time", at=T0),
     ]
-    assert payment_record(receipts)[ORG]["on_time"] == 1
+    assert payment_record(receipts, EVERY)[ORG]["on_time"] == 1
 
 
 COMMITS = [
@@ -288,5 +295,46 @@ def test_counting_does_not_depend_on_order(
     assert counting(commits, [*reveals, *extra], PARTIES) == expected
     assert as_vouches(counting(commits, reveals, PARTIES)) == as_vouches(expected)
     receipts = [receipt("ro", ORG), receipt("rf", FREE), receipt("rs", STRANGER)]
-    assert completed(reversed(receipts)) == completed(receipts)
-    assert payment_record(reversed(receipts)) == payment_record(receipts)
+    assert completed(reversed(receipts), EVERY) == completed(receipts, EVERY)
+    assert payment_record(reversed(receipts), EVERY) == payment_record(receipts, EVERY)
+
+
+def test_a_commitment_made_after_the_other_side_revealed_does_not_count() -> None:
+    # Northwind waits out the window and reveals; Fay reads it, then commits and reveals.
+    mine = commit("c-org", ORG, T0, MINE)
+    out = reveal("r-org", ORG, T0 + WINDOW, MINE)
+    retaliation = body(FREE, rating=1)
+    late = commit("c-free", FREE, T0 + WINDOW + HOUR, retaliation)
+    answer = reveal("r-free", FREE, T0 + WINDOW + 2 * HOUR, retaliation)
+    counted = counting([mine, late], [out, answer], PARTIES)
+    assert [(c.author, c.rating) for c in counted] == [(ORG, 3)]
+    problem = reveal_problem(late, retaliation, [mine, late], [out], now=T0 + WINDOW + 2 * HOUR)
+    assert problem is not None and problem[0] == "committed_after_reveal"
+    # Committed no later than the second of the reveal, it counts (a reveal is often set
+    # off by the very commitment that arrives in its second).
+    blind = commit("c-free", FREE, T0 + WINDOW, retaliation)
+    counted = counting([mine, blind], [out, answer], PARTIES)
+    assert sorted((c.author, c.rating) for c in counted) == [(FREE, 1), (ORG, 3)]
+
+
+def test_receipts_pair_only_between_the_contracts_public_parties() -> None:
+    real = [receipt("ro", ORG), receipt("rf", FREE)]
+    # Two strangers publish receipts on Northwind's and Fay's contract, naming themselves
+    # (whatever their DIDs sort like): nothing of the real pair is displaced.
+    fake = [
+        receipt("x", "did:key:z6MkZZZ", organisation="did:key:z6MkZZZ", freelancer=STRANGER),
+        receipt("y", STRANGER, organisation="did:key:z6MkZZZ", freelancer=STRANGER),
+    ]
+    for receipts in (real + fake, fake + real):
+        assert completed(receipts, PARTIES) == {O1: frozenset({ORG, FREE})}
+        assert payment_record(receipts, PARTIES) == {
+            ORG: {"on_time": 1, "late": 0, "unpaid": 0, "disputed": 0}
+        }
+    # Receipts on a contract that is no held offer between those two count for nothing.
+    made_up = [
+        receipt("mo", ORG, contract=rid("made up")),
+        receipt("mf", FREE, contract=rid("made up")),
+    ]
+    assert completed(made_up, PARTIES) == {} and payment_record(made_up, PARTIES) == {}
+    assert paired(real, PARTIES) == {O1: frozenset({ORG, FREE})}
+    assert paired(real[:1], PARTIES) == {}

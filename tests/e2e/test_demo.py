@@ -1,10 +1,37 @@
-"""`guildnode demo --once`: the whole story on real node processes, checked from its summary."""
+"""`guildnode demo --once`: the whole story on real node processes, checked from its summary —
+the lines it prints, and `summary.json` (what each node saw at each step) in its directory."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+STEPS_BEFORE_THE_GIG = (
+    "nodes started and peered",
+    "freelancers vouched for one another",
+    "Ada and Bram founded a guild",
+    "others applied and were admitted",
+    "a member vouched for Northwind Studio",
+    "Northwind Studio posted a brief to the guild",
+)
+GIG = (
+    "Ada and Dev proposed on the brief",
+    "Northwind Studio offered Ada a contract",
+    "Ada countered at her proposed price",
+    "Northwind Studio accepted the counter-offer",
+    "a milestone submitted and approved",
+    "payment attested: paid and received",
+    "the contract completed; both receipts public",
+    "Ada committed blind feedback",
+    "Northwind committed too; both nodes revealed by themselves",
+    "trust updated: Chiara's node trusts Ada more in python",
+)
+NODES = {"Northwind", "Ada", "Bram", "Chiara", "Dev", "Esi"}
+PARTIES = {"Northwind", "Ada"}
+OUTSIDERS = NODES - PARTIES
 
 
 def test_demo_once_plays_every_step_on_every_node(tmp_path: Path) -> None:
@@ -17,19 +44,13 @@ def test_demo_once_plays_every_step_on_every_node(tmp_path: Path) -> None:
     )
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
-    for step in (
-        "nodes started and peered",
-        "freelancers vouched for one another",
-        "Ada and Bram founded a guild",
-        "others applied and were admitted",
-        "a member vouched for Northwind Studio",
-        "Northwind Studio posted a brief to the guild",
-    ):
+    for step in STEPS_BEFORE_THE_GIG + GIG:
         assert f"✓ {step}" in out, out
     assert "✗" not in out
     assert "the same on all 5 freelancers' nodes" in out
     assert "seen by 5 of 5 members" in out
-    assert "Summary: 6 of 6 steps checked on every node." in out
+    total = len(STEPS_BEFORE_THE_GIG) + len(GIG)
+    assert f"Summary: {total} of {total} steps checked on every node." in out
     assert "Trust, as each freelancer's own node computes it:" in out
     for name in ("Northwind Studio", "Ada Okafor", "Esi Mensah"):
         assert name in out
@@ -38,3 +59,94 @@ def test_demo_once_plays_every_step_on_every_node(tmp_path: Path) -> None:
     # Every node was stopped cleanly: no process holds a data directory afterwards.
     for lock_holder in (tmp_path / "demo").glob("*/node.json"):
         raise AssertionError(f"{lock_holder} left behind: a node did not shut down")
+
+    summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
+    assert summary["ok"] is True
+    assert set(summary["members"]) == NODES
+    assert summary["cast"] == {
+        "organisation": "Northwind", "freelancer": "Ada", "rival": "Dev", "viewer": "Chiara",
+    }  # fmt: skip
+    steps = {step["title"]: step for step in summary["steps"]}
+    assert list(steps) == list(STEPS_BEFORE_THE_GIG + GIG)
+    assert all(step["ok"] for step in steps.values())
+    check_every_node(steps)
+    check_the_trust_table(out)
+
+
+def check_every_node(steps: dict[str, Any]) -> None:
+    """Each step as every node saw it: parties, outsiders, and the whole guild."""
+    freelancers = NODES - {"Northwind"}
+    admitted = steps["others applied and were admitted"]["nodes"]
+    assert admitted.keys() == freelancers
+    assert all(set(seen["members"]) == freelancers for seen in admitted.values())
+    briefed = steps["Northwind Studio posted a brief to the guild"]["nodes"]
+    assert briefed == {name: {"brief": True} for name in freelancers}
+
+    gig = {title: steps[title]["nodes"] for title in GIG[:-1]}
+    for title, nodes in gig.items():
+        assert nodes.keys() == NODES, title
+        for name, seen in nodes.items():
+            # Sealed bodies: every node holds every sealed record so far, and neither the
+            # offer's scope nor a pitch is in their bytes.
+            assert seen["sealed_held"] == seen["sealed_published"] > 0, (title, name, seen)
+            assert seen["secrets_in_clear"] is False, (title, name)
+            if name in OUTSIDERS and title != GIG[0]:
+                assert seen["state"] is None, (title, name)  # no contract, nothing readable
+                assert "price" not in seen and "milestone" not in seen
+
+    proposals = gig["Ada and Dev proposed on the brief"]
+    assert proposals["Northwind"]["proposals"] == ["Ada", "Dev"]
+    assert proposals["Ada"]["proposals"] == ["Ada"] and proposals["Dev"]["proposals"] == ["Dev"]
+    assert all(proposals[name]["proposals"] == [] for name in ("Bram", "Chiara", "Esi"))
+    assert all(proposals[name]["sealed_published"] == 2 for name in NODES)
+
+    for title, state, price in (
+        ("Northwind Studio offered Ada a contract", "offered", 350_000),
+        ("Ada countered at her proposed price", "countered", 380_000),
+        ("Northwind Studio accepted the counter-offer", "active", 380_000),
+    ):
+        for party in PARTIES:
+            seen = gig[title][party]
+            assert (seen["state"], seen["price"], seen["scope_readable"]) == (state, price, True)
+
+    parties_see = {
+        "a milestone submitted and approved": ("active", "approved", "unpaid"),
+        "payment attested: paid and received": ("active", "paid", "on_time"),
+        "the contract completed; both receipts public": ("completed", "paid", "on_time"),
+    }
+    for title, expected in parties_see.items():
+        for party in PARTIES:
+            seen = gig[title][party]
+            assert (seen["state"], seen["milestone"], seen["payment"]) == expected, (title, seen)
+
+    # Public to the whole guild: receipts, the payment record, commitments and reveals.
+    completed = gig["the contract completed; both receipts public"]
+    committed = gig["Ada committed blind feedback"]
+    revealed = gig["Northwind committed too; both nodes revealed by themselves"]
+    for name in NODES:
+        assert completed[name]["receipts"] == {"Ada": "on_time", "Northwind": "on_time"}
+        assert completed[name]["organisation_payments"]["on_time"] == 1
+        assert completed[name]["commitments"] == [] and completed[name]["feedback"] == {}
+        assert committed[name]["commitments"] == ["Ada"]
+        assert committed[name]["feedback"] == {}  # blind until both have committed
+        assert revealed[name]["commitments"] == ["Ada", "Northwind"]
+        assert revealed[name]["feedback"] == {"Ada": 3, "Northwind": 3}
+    for party in PARTIES:
+        assert revealed[party]["feedback_counts"] == ["Ada", "Northwind"]
+
+    # Chiara knows Northwind, not Ada: the contract-backed feedback is what ranks Ada for her.
+    trust = steps[GIG[-1]]["nodes"]["Chiara"]
+    before, after = trust["before"], trust["after"]
+    assert before["rank"] is None and after["rank"] is not None
+    assert after["relative"] > before["relative"]
+    assert any("backed by a contract" in words for words in trust["paths"])
+
+
+def check_the_trust_table(out: str) -> None:
+    """The table at the end reflects the gig: Chiara's node now ranks Ada in python, and
+    every freelancer's node counts Northwind's payment on time."""
+    table = out.split("Trust, as each freelancer's own node computes it:")[1].split("\n\n")[0]
+    rows = {line.split()[0]: line for line in table.strip().splitlines()[1:]}
+    assert rows.keys() == NODES - {"Northwind"}
+    assert "Ada" in rows["Chiara"]
+    assert all(row.rstrip().endswith("1 on time") for row in rows.values())
