@@ -7,7 +7,8 @@ give the same contract on both parties' nodes, whatever order they arrived in.
 A contract is a *thread*: its first offer (the one without `answers`, whose id is the
 contract id), the counter-offers reached through `answers`, the `accept`/`decline` of those
 offers, and the `milestone`, `payment`, `complete` and `cancel` records naming the contract.
-Records are replayed in (created, record id) order through `TRANSITIONS`, the one table of
+Records are replayed in (created, phase, record id) order — within a second, in the order a
+contract runs (`_phase`) — through `TRANSITIONS`, the one table of
 the lifecycle; a record whose row is missing or whose guard fails has no effect and is shown
 on the timeline with its reason. Time events — the open offer's respond-by passing, a
 milestone approved by default 14 days after its submission — happen at their moment, before

@@ -429,9 +429,10 @@ class Market:
         """Commit to feedback on the other party (blind); it is revealed by `settle` once
         they have committed too, or 14 days after this commitment."""
         contract, other = self._party_of(contract_id)
-        if skills is None:
+        if skills is None:  # a freelancer in the brief's skills; an organisation in general
             brief = self._briefs().get(contract.brief)
-            skills = brief.skills if brief else []
+            hired = other == contract.freelancer
+            skills = brief.skills if brief and hired else []
         body: dict[str, Any] = {
             "contract": contract_id,
             "subject": other,
@@ -482,7 +483,7 @@ class Market:
         payment = rules.payment_status(contract.milestones, side=side)
         approvals = [m.approved_at for m in contract.milestones if m.approved_at is not None]
         pay_by = max(approvals, default=0) + rules.PAY_ON_TIME_DAYS * DAY
-        if payment == "unpaid" and self.node.now() < pay_by:
+        if payment == "unpaid" and self.node.now() <= pay_by:
             return None
         body = {
             "contract": contract.id,

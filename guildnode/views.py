@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .briefs import Brief, open_briefs
-from .contracts import STATES, Contract, Milestone
+from .contracts import DAY, PAY_ON_TIME_DAYS, STATES, Contract, Milestone
 from .errors import NodeError
 from .guilds import Membership
 from .node import Node
@@ -238,13 +238,22 @@ def contract_summary(
         "counterpart_did": other,
         "price": contract.terms.get("price"),
         "ended_at": contract.ended_at,
-        "payment": contract.payment,
+        "payment": _payment_words(contract, node.now()),
         "actions": [
             action
             for action in contract.actions(me, node.now())
             if action != "feedback" or not committed
         ],
     }
+
+
+def _payment_words(contract: Contract, now: int) -> str:
+    """The contract's payment status, with "due" while an approved milestone may still be
+    paid on time (SPEC §12.3 says "unpaid" for it)."""
+    approvals = [m.approved_at for m in contract.milestones if m.approved_at is not None]
+    if contract.payment == "unpaid" and now <= max(approvals, default=0) + PAY_ON_TIME_DAYS * DAY:
+        return "due"
+    return contract.payment
 
 
 def _milestone_status(m: Milestone) -> str:

@@ -110,7 +110,7 @@ def check_every_node(steps: dict[str, Any]) -> None:
             assert (seen["state"], seen["price"], seen["scope_readable"]) == (state, price, True)
 
     parties_see = {
-        "a milestone submitted and approved": ("active", "approved", "unpaid"),
+        "a milestone submitted and approved": ("active", "approved", "due"),
         "payment attested: paid and received": ("active", "paid", "on_time"),
         "the contract completed; both receipts public": ("completed", "paid", "on_time"),
     }

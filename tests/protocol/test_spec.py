@@ -1294,13 +1294,50 @@ def test_the_feedback_story_counts_as_section_12_4_says() -> None:
     commits = [feedback.Commit.from_record(*row) for row in rows("commit")]
     reveals = [feedback.Reveal.from_record(*row) for row in rows("feedback")]
     receipts = [feedback.Receipt.from_record(*row) for row in rows("receipt")]
-    counted = feedback.counting(commits, reveals, parties)
+    assert feedback.paired(receipts, parties) == parties  # both parties' receipts are held
+    assert feedback.paired(receipts, {}) == {}  # receipts on a contract of unknown parties
+    assert feedback.counting(commits, reveals, {}) == []  # feedback needs paired receipts
+    counted = feedback.counting(commits, reveals, feedback.paired(receipts, parties))
     assert {c.id for c in counted} == {r.id for r in reveals}
     vouches = feedback.as_vouches(counted)
     assert {(v.author, v.subject, v.level, v.context) for v in vouches} == {
         (r.author, r.body["subject"], 3, r.body["skills"][0] if "skills" in r.body else None)
         for r in reveals
     }
-    assert feedback.completed(receipts) == {offer["id"]: parties[offer["id"]]}
+    assert feedback.completed(receipts, parties) == {offer["id"]: parties[offer["id"]]}
     organisation = offer["record"]["author"]
-    assert feedback.payment_record(receipts)[organisation]["on_time"] == 1
+    assert feedback.payment_record(receipts, parties)[organisation]["on_time"] == 1
+
+
+def _phase_rows() -> dict[int, str]:
+    """phase → its records, from the phase table of SPEC §12.3."""
+    rows = {}
+    for line in _chapter("12.3").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 2 and cells[0].isdigit():
+            rows[int(cells[0])] = cells[1]
+    return rows
+
+
+def test_section_12_3_states_the_phases_of_the_code() -> None:
+    def event(kind: str, **body: Any) -> contracts.Event:
+        return contracts.Event("0" * 64, kind, "did:key:z", 0, None, body)
+
+    cases = {  # a record of each row of the table, by the words of its row
+        "`proposal`": [event("proposal")],
+        "a first offer": [event("offer")],
+        "a counter-offer": [event("offer", answers="0" * 64)],
+        "`accept`, `decline`": [event("accept"), event("decline")],
+        "`milestone` with `action` `submitted`": [event("milestone", action="submitted")],
+        "`milestone` with `action` `approved`": [event("milestone", action="approved")],
+        "`payment` with `action` `paid`": [event("payment", action="paid")],
+        "`payment` with `action` `received`": [event("payment", action="received")],
+        "`complete`, `cancel`": [event("complete"), event("cancel")],
+        "any other": [event("commit")],
+    }
+    rows = _phase_rows()
+    assert len(rows) == len(cases)
+    for words, events in cases.items():
+        phase = next(p for p, text in rows.items() if text.startswith(words))
+        assert {contracts._phase(e) for e in events} == {phase}, words
+    assert "(`created`, phase, record id)" in _chapter("12.3")
