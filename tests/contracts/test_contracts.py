@@ -1,4 +1,4 @@
-"""Contract state derived from opened records (guildnode/contracts.py; SPEC §12.3).
+"""Contract state derived from opened records (guildnode/contracts/; SPEC §12.3).
 
 Every row of `TRANSITIONS` is driven by a scenario, every refusal code is produced both by
 `refusal` (before publishing) and by the derivation (the record on the timeline, no effect),

@@ -29,6 +29,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from guildnode import contracts, feedback, guilds, trust
 from guildnode.api.errors import HTTP_CODES
 from guildnode.api.guard import ADDRESS_RATE, AUTHOR_RATE, GLOBAL_RATE, SENDER_RATE
+from guildnode.contracts.order import _phase
 from guildnode.federation import MAX_BACKOFF, PAGE, PLANNING_PASSES
 from guildnode.node import GUEST_AUTHORS, GUEST_RECORDS_PER_AUTHOR
 from guildnode.peers import MAX_HEADS_BYTES, MAX_PAGE_BYTES, PEER_CODES
@@ -1339,5 +1340,5 @@ def test_section_12_3_states_the_phases_of_the_code() -> None:
     assert len(rows) == len(cases)
     for words, events in cases.items():
         phase = next(p for p, text in rows.items() if text.startswith(words))
-        assert {contracts._phase(e) for e in events} == {phase}, words
+        assert {_phase(e) for e in events} == {phase}, words
     assert "(`created`, phase, record id)" in _chapter("12.3")
