@@ -1,4 +1,4 @@
-"""CLI commands for work: proposals, offers, contracts and feedback (registered on `main`).
+"""Work: proposals, offers, contracts, milestones, payments and feedback.
 
 Amounts are integers in minor units (cents); milestones are numbered from 1 here, as people
 count them (the records number them from 0).
@@ -11,8 +11,9 @@ from typing import Any
 
 import click
 
-from .cli import Context, backend, emit, fail, json_option, main, pass_context
-from .money import format_money
+from ..money import format_money
+from . import main
+from .context import Context, backend, emit, fail, json_option, pass_context
 
 
 def _money(price: dict[str, Any]) -> str:

@@ -1,0 +1,30 @@
+"""The `guildnode` command line: a thin layer over the node (directly, or its local API).
+
+`main` is the group; each module below adds its area's commands to it when imported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .context import Context
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="GUILDNODE_DATA",
+    help="The node's data directory (default: $GUILDNODE_DATA, else the user data directory).",
+)
+@click.version_option(package_name="guildnode")
+@click.pass_context
+def main(click_ctx: click.Context, data: Path | None) -> None:
+    """Guildnode: your own node in a decentralised guild network for gig workers."""
+    click_ctx.obj = Context(data)
+
+
+# Imported for their commands, which register themselves on `main`.
+from . import backup, briefs, demo, guilds, identity, peers, trust, work  # noqa: E402, F401
