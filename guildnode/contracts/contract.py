@@ -15,7 +15,7 @@ from typing import Any
 
 from ..briefs import Brief
 from .machine import _Machine, _replay
-from .model import _CONTRACT_KINDS, Entry, Event, Milestone, Offer, Problem
+from .model import _CONTRACT_KINDS, TRANSITIONS, Entry, Event, Milestone, Offer, Problem
 from .order import _ordered, _phase, _threads
 from .proposal import proposal_problem
 from .terms import payment_status
@@ -52,8 +52,13 @@ class Contract:
         `refusal`, so a listed action is never refused."""
         if did not in self.parties:
             return []
+        # Time only closes doors (an offer expires) or opens one the table already has a row
+        # for (a default approval, then `complete`), so a candidate without a row from the
+        # derived state is never valid now: skip its replay.
         found = [
-            name for name, event in self._candidates(did, now) if not refusal(self, event, now)
+            name
+            for name, event in self._candidates(did, now)
+            if (self.state, name.split()[0]) in TRANSITIONS and not refusal(self, event, now)
         ]
         if self.ended_at is not None and self.ended_at <= now:
             found.append("feedback")
