@@ -8,7 +8,8 @@ what would have no effect elsewhere can never disagree (SPEC §6.8, §12.3). Eve
 
 Two things the node publishes on its own, because the protocol promises them for its owner
 (`settle`): a `receipt` once a contract the owner is party to has ended, and the `feedback`
-the owner committed to, as soon as it may be revealed (SPEC §12.4).
+the owner committed to, as soon as it may be revealed (SPEC §12.4). Reading everyone's public
+receipts and feedback, and what of it counts, is `market.evidence` (`evidence.Evidence`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from . import feedback
 from .briefs import Brief
 from .contracts import Contract, Event
 from .errors import NodeError
+from .evidence import Evidence
 from .money import ISO_4217
 from .protocol import (
     ProtocolError,
@@ -39,7 +41,6 @@ from .protocol import (
 )
 from .protocol.kinds import SEALED_KINDS
 from .protocol.sealed import open_sealed, recipients, seal
-from .trust import Vouch
 
 if TYPE_CHECKING:
     from .node import Node
@@ -65,6 +66,7 @@ class Market:
         # receipt or commitment is ever published twice by racing requests.
         self._acting = threading.RLock()
         self._cache: tuple[int, int, dict[str, Contract]] | None = None
+        self.evidence = Evidence(node.store)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -365,58 +367,6 @@ class Market:
 
     # -- receipts and feedback ----------------------------------------------------------
 
-    def _public(self, kind: str, contract_id: str | None = None) -> list[tuple[str, Any]]:
-        """(id, wire record) of the held `kind` records about a contract (or all)."""
-        values = None if contract_id is None else [contract_id]
-        found = []
-        for ref in self.node.store.refs(kind, values=values):
-            if ref.role != "contract":
-                continue
-            canonical = self.node.store.get(ref.record_id)
-            if canonical is not None:
-                found.append((ref.record_id, parse_json(canonical)))
-        return found
-
-    def receipts(self, contract_id: str | None = None) -> list[feedback.Receipt]:
-        return [feedback.Receipt.from_record(*r) for r in self._public("receipt", contract_id)]
-
-    def commits(self, contract_id: str | None = None) -> list[feedback.Commit]:
-        return [feedback.Commit.from_record(*r) for r in self._public("commit", contract_id)]
-
-    def reveals(self, contract_id: str | None = None) -> list[feedback.Reveal]:
-        return [feedback.Reveal.from_record(*r) for r in self._public("feedback", contract_id)]
-
-    def parties(self) -> dict[str, frozenset[str]]:
-        """Every contract id → its two parties, from the public recipients of its first
-        offer (anyone holding the organisation's chain can tell who the parties are)."""
-        found: dict[str, set[str]] = {}
-        for ref in self.node.store.refs("offer"):
-            found.setdefault(ref.record_id, {ref.author}).add(ref.value)
-        return {rid: frozenset(p) for rid, p in found.items() if len(p) == 2}
-
-    def counted_feedback(self) -> list[Any]:
-        """Revealed feedback that counts (SPEC §12.4): only on contracts whose two public
-        parties have both published their receipt — a stranger who seals an offer to
-        someone cannot make feedback on them count."""
-        parties = self.parties()
-        return feedback.counting(
-            self.commits(), self.reveals(), feedback.paired(self.receipts(), parties)
-        )
-
-    def feedback_vouches(self) -> list[Vouch]:
-        """Revealed feedback that counts, as vouches (SPEC §12.4)."""
-        return feedback.as_vouches(self.counted_feedback())
-
-    def completed(self) -> dict[str, frozenset[str]]:
-        """Contracts both parties' receipts call completed (the evidence bonus)."""
-        return feedback.completed(self.receipts(), self.parties())
-
-    def payment_record(self, did: str) -> dict[str, int]:
-        """How an organisation paid, by the receipts of both parties of its contracts."""
-        return feedback.payment_record(self.receipts(), self.parties()).get(
-            did, dict.fromkeys(feedback.PAYMENT_COUNTS, 0)
-        )
-
     def give_feedback(
         self,
         contract_id: str,
@@ -452,7 +402,7 @@ class Market:
             raise _error("invalid_argument", exc.detail) from None
         with self._acting:
             problem = feedback.commit_problem(
-                contract.ended_at, self.commits(contract_id), author=self.node.did
+                contract.ended_at, self.evidence.commits(contract_id), author=self.node.did
             )
             if problem is not None:
                 raise _error(*problem)
@@ -508,7 +458,7 @@ class Market:
     def _settle(self) -> list[VerifiedRecord]:
         published: list[VerifiedRecord] = []
         me = self.node.did
-        held = {(r.body["contract"], r.author) for r in self.receipts()}
+        held = {(r.body["contract"], r.author) for r in self.evidence.receipts()}
         for contract in self._derive_now().values():
             if me in (contract.organisation, contract.freelancer):
                 receipt = self._ensure_receipt(contract, held)
@@ -517,8 +467,8 @@ class Market:
         now = self.node.now()
         drafts = self.node.store.drafts()
         if drafts:
-            commits = self.commits()
-            reveals = self.reveals()
+            commits = self.evidence.commits()
+            reveals = self.evidence.reveals()
             for commit in commits:
                 body = drafts.get(commit.id)
                 if body is None or commit.author != me:

@@ -469,14 +469,15 @@ class Node:
         if self._derived_cache is None or self._derived_cache[0] != version:
             vouches = derive.vouches(self.store)
             revoked = derive.revoked(self.store, vouches)
-            earned = self.market.feedback_vouches()
+            evidence = self.market.evidence
+            earned = evidence.feedback_vouches()
             self._derived_cache = (
                 version,
                 _Derived(
                     vouches=vouches,
                     revoked=revoked,
                     table=VouchTable.build(
-                        vouches + earned, revoked=revoked, completed=self.market.completed()
+                        vouches + earned, revoked=revoked, completed=evidence.completed()
                     ),
                     charters=derive.charters(self.store),
                 ),

@@ -86,7 +86,7 @@ def trust_of(node: Node, did: str, context: str | None) -> dict[str, Any]:
         "known": len(view.ranked()),
         "blocked": did in node.store.blocked(),
         # How they paid, when they hired: contracts both parties' receipts agree on.
-        "payments": node.market.payment_record(did),
+        "payments": node.market.evidence.payment_record(did),
         "paths": [
             {
                 "strength": path.strength,
@@ -223,7 +223,7 @@ def contract_summary(
     brief = briefs.get(contract.brief)
     me = node.did
     committed = contract.ended_at is not None and any(
-        c.author == me for c in node.market.commits(contract.id)
+        c.author == me for c in node.market.evidence.commits(contract.id)
     )
     other = contract.freelancer if me == contract.organisation else contract.organisation
     return {
@@ -268,9 +268,9 @@ def _milestone_status(m: Milestone) -> str:
 
 def contract_view(node: Node, contract: Contract) -> dict[str, Any]:
     """A contract with its terms, milestones, offers, timeline, receipts and feedback."""
-    market = node.market
-    receipts = market.receipts(contract.id)
-    reveals = {c.id for c in market.counted_feedback() if c.contract == contract.id}
+    evidence = node.market.evidence
+    receipts = evidence.receipts(contract.id)
+    reveals = {c.id for c in evidence.counted_feedback() if c.contract == contract.id}
     return {
         **contract_summary(node, contract),
         "terms": contract.terms,
@@ -314,7 +314,7 @@ def contract_view(node: Node, contract: Contract) -> dict[str, Any]:
         ],
         "commitments": [
             {"from": display_name(node, c.author), "author": c.author, "at": c.created_at}
-            for c in market.commits(contract.id)
+            for c in evidence.commits(contract.id)
         ],
         "feedback": [
             {
@@ -324,7 +324,7 @@ def contract_view(node: Node, contract: Contract) -> dict[str, Any]:
                 "counts": r.id in reveals,
                 **{k: v for k, v in r.body.items() if k != "salt"},
             }
-            for r in market.reveals(contract.id)
+            for r in evidence.reveals(contract.id)
         ],
     }
 

@@ -81,7 +81,7 @@ def next_step(actions_now: list[str], committed: bool) -> str | None:
 def summaries(node: Node, state: str | None = None) -> list[dict[str, Any]]:
     """The owner's contracts as `views.contract_summary`, with the price in words and the
     next step."""
-    committed = {(c.author, c.contract) for c in node.market.commits()}
+    committed = {(c.author, c.contract) for c in node.market.evidence.commits()}
     found = []
     for contract in node.market.contracts(state):
         summary = views.contract_summary(node, contract)
@@ -111,7 +111,7 @@ def timeline(node: Node, view: dict[str, Any]) -> list[dict[str, Any]]:
     revealed feedback, in time order."""
     contract_id = view["id"]
     entries = [dict(e) for e in view["timeline"]]
-    for receipt in node.market.receipts(contract_id):
+    for receipt in node.market.evidence.receipts(contract_id):
         body = receipt.body
         entries.append(
             {"at": receipt.created_at, "kind": "receipt",

@@ -240,20 +240,20 @@ def work_with(node: Node, did: str) -> dict[str, Any]:
     """What the owner's node knows of someone's work: the organisation's payment record (by
     both parties' receipts), the owner's ended contracts with them, and revealed feedback
     about them."""
-    market = node.market
-    counted = {c.id for c in market.counted_feedback()}
+    evidence = node.market.evidence
+    counted = {c.id for c in evidence.counted_feedback()}
     feedback = [
         {"id": r.id, "author": r.author, "from": display_name(node, r.author),
          "at": r.created_at, "rating": r.body.get("rating"),
          "statement": r.body.get("statement", ""), "counts": r.id in counted}
-        for r in market.reveals()
+        for r in evidence.reveals()
         if r.body.get("subject") == did
     ]  # fmt: skip
     ended = [
         c for c in summaries(node) if c["counterpart_did"] == did and c["state"] == "completed"
     ]
     return {
-        "payments": market.payment_record(did),
+        "payments": evidence.payment_record(did),
         "contracts": ended,
         "feedback": sorted(feedback, key=lambda f: f["at"], reverse=True),
     }

@@ -148,7 +148,10 @@ async def test_a_gig_from_brief_to_feedback(make_node: Any) -> None:
     await settle(
         nodes,
         lambda: everywhere(
-            nodes, lambda n: {r.author for r in n.market.receipts(contract)} == {did["o"], did["f"]}
+            nodes,
+            lambda n: (
+                {r.author for r in n.market.evidence.receipts(contract)} == {did["o"], did["f"]}
+            ),
         ),
     )
     assert state(o, contract) == state(f, contract) == "completed"
@@ -159,11 +162,13 @@ async def test_a_gig_from_brief_to_feedback(make_node: Any) -> None:
 
     # Blind feedback: committed by both, then revealed by both nodes on their own.
     f.node.market.give_feedback(contract, rating=3, dimensions={"payment_promptness": 3})
-    assert not f.node.market.reveals(contract)  # Northwind has not committed yet
+    assert not f.node.market.evidence.reveals(contract)  # Northwind has not committed yet
     o.node.market.give_feedback(
         contract, rating=3, dimensions={"quality": 3}, statement="Excellent parser work."
     )
-    await settle(nodes, lambda: everywhere(nodes, lambda n: len(n.market.counted_feedback()) == 2))
+    await settle(
+        nodes, lambda: everywhere(nodes, lambda n: len(n.market.evidence.counted_feedback()) == 2)
+    )
 
     # A third member now ranks Fay above Gus in the brief's skill, backed by the contract.
     after = h.node.trust_view("rust")
@@ -173,7 +178,7 @@ async def test_a_gig_from_brief_to_feedback(make_node: Any) -> None:
         edge.vouch.evidence == contract for path in after.paths(did["f"]) for edge in path.edges
     )
     # …and sees how Northwind pays.
-    assert h.node.market.payment_record(did["o"])["on_time"] == 1
+    assert h.node.market.evidence.payment_record(did["o"])["on_time"] == 1
     shown = (await h.client.get(f"/api/trust/{did['o']}", headers=h.owner)).json()
     assert shown["payments"] == {"on_time": 1, "late": 0, "unpaid": 0, "disputed": 0}
 

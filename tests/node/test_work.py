@@ -240,18 +240,18 @@ async def test_time_expires_offers_approves_milestones_and_reveals_feedback(
     assert org.node.market.contract(contract).payment == "late"
     assert (await work(fay, "feedback", contract=contract, rating=3)).status_code == 200
     await sync(*nodes.values())
-    assert fay.node.market.reveals(contract) == []  # blind: Northwind has not committed
+    assert fay.node.market.evidence.reveals(contract) == []  # blind: Northwind has not committed
     clock.advance(13.9)
     await sync(*nodes.values())
-    assert fay.node.market.reveals(contract) == []
+    assert fay.node.market.evidence.reveals(contract) == []
     clock.advance(0.2)
     await sync(*nodes.values())  # "sync now" settles what time made due
-    revealed = fay.node.market.reveals(contract)
+    revealed = fay.node.market.evidence.reveals(contract)
     assert len(revealed) == 1 and revealed[0].author == fay.node.did
     for served in (org, sam):
-        assert [c.author for c in served.node.market.counted_feedback()] == [fay.node.did]
+        assert [c.author for c in served.node.market.evidence.counted_feedback()] == [fay.node.did]
     # Both receipts say Northwind paid late; anyone holding them can see it.
-    assert sam.node.market.payment_record(org.node.did)["late"] == 1
+    assert sam.node.market.evidence.payment_record(org.node.did)["late"] == 1
 
 
 async def test_a_reveal_that_does_not_match_its_commitment_has_no_effect(
@@ -278,15 +278,17 @@ async def test_a_reveal_that_does_not_match_its_commitment_has_no_effect(
     await sync(*nodes.values())
     # Fay's reveal is valid, stored and passed on — with no effect anywhere.
     for served in nodes.values():
-        assert [r.author for r in served.node.market.reveals(contract)] == [fay.node.did]
-        assert served.node.market.counted_feedback() == []
+        assert [r.author for r in served.node.market.evidence.reveals(contract)] == [fay.node.did]
+        assert served.node.market.evidence.counted_feedback() == []
     assert sam.node.trust_view("rust").score(org.node.did) == pytest.approx(before, rel=1e-4)
     # Both have committed, but Northwind's node does not reveal a draft that no longer
     # matches its commitment, now or after the window.
     clock.advance(15)
     await sync(*nodes.values())
-    assert org.node.market.reveals(contract)[0].author == fay.node.did
-    assert len(org.node.market.reveals(contract)) == 1
+    assert org.node.market.evidence.reveals(contract)[0].author == fay.node.did
+    assert len(org.node.market.evidence.reveals(contract)) == 1
     assert commit_id in org.node.store.drafts()
     # Receipts name the outcome and the payment, never an amount.
-    assert all("amount" not in json.dumps(r.body) for r in org.node.market.receipts(contract))
+    assert all(
+        "amount" not in json.dumps(r.body) for r in org.node.market.evidence.receipts(contract)
+    )

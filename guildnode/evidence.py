@@ -1,0 +1,83 @@
+"""The public evidence of work: receipts, feedback commitments and reveals, and what counts.
+
+`Evidence` reads the public `receipt`, `commit`, `feedback` and `offer` records a node holds and
+hands them, as values, to the pure rules of `feedback` (SPEC §12.4). Nothing here is opened or
+published, so any node — party to a contract or not — derives the same answer from the same
+records: whose feedback counts, the vouches it makes, which contracts are completed (the
+evidence bonus of trust, §12.2) and how each organisation paid. The owner's side of it (its
+receipts, commitments and reveals) is published by `Market`, which reads this evidence too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import feedback
+from .protocol import parse_json
+from .trust import Vouch
+
+if TYPE_CHECKING:
+    from .store import Store
+
+
+class Evidence:
+    """Read-only derivations over the public records in `store`, afresh on every call."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _public(self, kind: str, contract_id: str | None = None) -> list[tuple[str, Any]]:
+        """(id, wire record) of the held `kind` records about a contract (or all)."""
+        values = None if contract_id is None else [contract_id]
+        found = []
+        for ref in self.store.refs(kind, values=values):
+            if ref.role != "contract":
+                continue
+            canonical = self.store.get(ref.record_id)
+            if canonical is not None:
+                found.append((ref.record_id, parse_json(canonical)))
+        return found
+
+    def receipts(self, contract_id: str | None = None) -> list[feedback.Receipt]:
+        """Held `receipt` records on a contract (or all), whether they count or not."""
+        return [feedback.Receipt.from_record(*r) for r in self._public("receipt", contract_id)]
+
+    def commits(self, contract_id: str | None = None) -> list[feedback.Commit]:
+        """Held `commit` records on a contract (or all), whether they count or not."""
+        return [feedback.Commit.from_record(*r) for r in self._public("commit", contract_id)]
+
+    def reveals(self, contract_id: str | None = None) -> list[feedback.Reveal]:
+        """Held `feedback` reveals on a contract (or all), whether they count or not."""
+        return [feedback.Reveal.from_record(*r) for r in self._public("feedback", contract_id)]
+
+    def parties(self) -> dict[str, frozenset[str]]:
+        """Every contract id → its two parties, from the public recipients of its first
+        offer (anyone holding the organisation's chain can tell who the parties are)."""
+        found: dict[str, set[str]] = {}
+        for ref in self.store.refs("offer"):
+            found.setdefault(ref.record_id, {ref.author}).add(ref.value)
+        return {rid: frozenset(p) for rid, p in found.items() if len(p) == 2}
+
+    def counted_feedback(self) -> list[feedback.Counted]:
+        """Revealed feedback that counts (SPEC §12.4): only on contracts whose two public
+        parties have both published their receipt — a stranger who seals an offer to
+        someone cannot make feedback on them count."""
+        parties = self.parties()
+        return feedback.counting(
+            self.commits(), self.reveals(), feedback.paired(self.receipts(), parties)
+        )
+
+    def feedback_vouches(self) -> list[Vouch]:
+        """Revealed feedback that counts, as vouches (SPEC §12.4)."""
+        return feedback.as_vouches(self.counted_feedback())
+
+    def completed(self) -> dict[str, frozenset[str]]:
+        """Contracts both parties' receipts call completed (the evidence bonus, SPEC §12.4)."""
+        return feedback.completed(self.receipts(), self.parties())
+
+    def payment_record(self, did: str) -> dict[str, int]:
+        """How an organisation paid, by the receipts of both parties of its contracts
+        (SPEC §12.4); all counts zero for one with none."""
+        return feedback.payment_record(self.receipts(), self.parties()).get(
+            did, dict.fromkeys(feedback.PAYMENT_COUNTS, 0)
+        )
