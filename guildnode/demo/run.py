@@ -41,7 +41,7 @@ def run_demo(base: Path | None, freelancers: int, once: bool, echo: Callable[[st
                     await network.close_clients()
 
             table, links = asyncio.run(main())
-            show_network(network, table, links, echo)
+            show_network(network, table, links, echo, lasting=kept or not once)
             if once:
                 write_summary(story, network, base, kept, echo)
                 return story.ok

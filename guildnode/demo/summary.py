@@ -78,9 +78,15 @@ async def login_links(network: Network) -> list[str]:
 
 
 def show_network(
-    network: Network, table: list[str], links: list[str], echo: Callable[[str], None]
+    network: Network,
+    table: list[str],
+    links: list[str],
+    echo: Callable[[str], None],
+    *,
+    lasting: bool = True,
 ) -> None:
-    """The trust table, then each node with its login link, and a CLI command to try."""
+    """The trust table, then each node with its login link, and a CLI command to try —
+    when the data outlives this run (`lasting`), else how to keep it."""
     echo("\nTrust, as each freelancer's own node computes it:")
     for line in table:
         echo(line)
@@ -88,7 +94,11 @@ def show_network(
     for member, link in zip(network.members, links, strict=True):
         echo(f"  {member.name:<18} {member.did}")
         echo(f"  {'':<18} {link}")
-    echo(f"\nTry the CLI against one: uv run guildnode --data {network.members[1].data_dir} people")
+    if lasting:
+        data_dir = network.members[1].data_dir
+        echo(f"\nTry the CLI against one: uv run guildnode --data {data_dir} people")
+    else:
+        echo("\n(The nodes and their data go when this run ends: use --dir DIR to keep them.)")
 
 
 def write_summary(

@@ -174,6 +174,7 @@ def contract_page(
     view = views.contract_view(node, contract)
     allowed = set(view["actions"])
     committed = any(c["author"] == node.did for c in view["commitments"])
+    revealed = any(f["author"] == node.did for f in view["feedback"])
     for milestone in view["milestones"]:
         milestone["price_text"] = money(milestone["price"])
         milestone["actions"] = [
@@ -191,6 +192,7 @@ def contract_page(
         latest_offer=contract.offers[-1].id,
         allowed=allowed,
         committed=committed,
+        revealed=revealed,
         next=next_step(view["actions"], committed),
         timeline=timeline(node, view),
         dimensions=DIMENSIONS,

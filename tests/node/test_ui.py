@@ -726,6 +726,7 @@ async def test_a_gig_through_the_forms_from_brief_to_feedback(
                   "Feedback revealed: rating 3 of 3 (communication 3)",
                   "Feedback revealed: rating 2 of 3", "Clear &lt;brief&gt;"):  # fmt: skip
         assert words in page, words
+    assert "Your feedback is revealed" in page and "You gave your feedback" not in page
     assert "completed" in (await org.client.get("/contracts?state=completed")).text
     assert "No contract is active" in (await org.client.get("/contracts?state=active")).text
 
