@@ -5,7 +5,7 @@ hands them, as values, to the pure rules of `feedback` (SPEC §12.4). Nothing he
 published, so any node — party to a contract or not — derives the same answer from the same
 records: whose feedback counts, the vouches it makes, which contracts are completed (the
 evidence bonus of trust, §12.2) and how each organisation paid. The owner's side of it (its
-receipts, commitments and reveals) is published by `Market`, which reads this evidence too.
+receipts, commitments and reveals) is published by `duties.Duties`, which reads this evidence too.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The owner's use cases for work: proposals, offers, contracts, receipts and feedback.
+"""The owner's use cases for work: proposals, offers and contracts.
 
 `Market` sits beside `Node` (it is `node.market`): it opens the sealed records the owner is a
 party to, derives contracts from them (`contracts.derive`), and publishes the owner's next
@@ -6,17 +6,14 @@ step only when the same derivation says it would take effect — so what the nod
 what would have no effect elsewhere can never disagree (SPEC §6.8, §12.3). Every refusal is a
 `NodeError` with a stable code.
 
-Two things the node publishes on its own, because the protocol promises them for its owner
-(`settle`): a `receipt` once a contract the owner is party to has ended, and the `feedback`
-the owner committed to, as soon as it may be revealed (SPEC §12.4). Reading everyone's public
-receipts and feedback, and what of it counts, is `market.evidence` (`evidence.Evidence`).
+`Market` stays the entry point for the rest of work too: the owner's receipts and feedback
+(`give_feedback`, `settle`, SPEC §12.4) are `duties.Duties`, which shares the market's one
+lock; reading everyone's public receipts and feedback, and what of it counts, is
+`market.evidence` (`evidence.Evidence`).
 """
 
 from __future__ import annotations
 
-import base64
-import logging
-import secrets
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -24,20 +21,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import contracts as rules
-from . import feedback
 from .briefs import Brief
 from .contracts import Contract, Event
+from .duties import Duties
 from .errors import NodeError
 from .evidence import Evidence
 from .money import ISO_4217
 from .protocol import (
     ProtocolError,
     VerifiedRecord,
-    canonical_bytes,
     format_timestamp,
     parse_json,
     parse_timestamp,
-    validate_body,
 )
 from .protocol.kinds import SEALED_KINDS
 from .protocol.sealed import open_sealed, recipients, seal
@@ -46,7 +41,6 @@ if TYPE_CHECKING:
     from .node import Node
 
 DAY = 86_400
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +56,12 @@ class Market:
         self.node = node
         self._opened: dict[str, _Opened] = {}
         self._lock = threading.Lock()
-        # One action at a time: a guard and the publish it allows are one step, and no
-        # receipt or commitment is ever published twice by racing requests.
-        self._acting = threading.RLock()
+        # One action at a time, here and in `Duties`: a guard and the publish it allows are
+        # one step, and no receipt or commitment is ever published twice by racing requests.
+        self.acting = threading.RLock()
         self._cache: tuple[int, int, dict[str, Contract]] | None = None
         self.evidence = Evidence(node.store)
+        self._duties = Duties(self)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -114,7 +109,8 @@ class Market:
         self.events()
         return {rid: o.problem for rid, o in self._opened.items() if o.problem}
 
-    def _briefs(self) -> dict[str, Brief]:
+    def briefs(self) -> dict[str, Brief]:
+        """The briefs the node holds, by id."""
         return {b.id: b for b in self.node.briefs()}
 
     def contracts(self, state: str | None = None) -> list[Contract]:
@@ -122,23 +118,24 @@ class Market:
         node = self.node
         key = (node.store.refs_version, node.now() // 60)
         if self._cache is None or self._cache[:2] != key:
-            derived = rules.derive(self.events(), briefs=self._briefs(), now=node.now())
+            derived = rules.derive(self.events(), briefs=self.briefs(), now=node.now())
             self._cache = (*key, derived)
         found = [c for c in self._cache[2].values() if state is None or c.state == state]
         return sorted(found, key=lambda c: (-_started(c), c.id))
 
-    def _derive_now(self) -> dict[str, Contract]:
-        return rules.derive(self.events(), briefs=self._briefs(), now=self.node.now())
+    def derive_now(self) -> dict[str, Contract]:
+        """Every contract of the owner's records, derived afresh (`contracts` may cache)."""
+        return rules.derive(self.events(), briefs=self.briefs(), now=self.node.now())
 
     def contract(self, contract_id: str) -> Contract:
-        found = self._derive_now().get(contract_id)
+        found = self.derive_now().get(contract_id)
         if found is None:
             raise _error("not_found", f"No contract {contract_id} is known here.", 404)
         return found
 
     def proposals(self, brief_id: str | None = None) -> list[Any]:
         """Proposals the owner sent or received, for one brief if asked."""
-        found = rules.proposals(self.events(), now=self.node.now(), briefs=self._briefs())
+        found = rules.proposals(self.events(), now=self.node.now(), briefs=self.briefs())
         return [p for p in found if brief_id is None or p.brief == brief_id]
 
     def _event(self, record_id: str, kind: str) -> Event:
@@ -159,7 +156,7 @@ class Market:
         guard: bool = True,
     ) -> VerifiedRecord:
         """Seal `inner` to the parties and publish it, if it would take effect."""
-        with self._acting:
+        with self.acting:
             return self._publish_now(kind, inner, parties, expires_at=expires_at, guard=guard)
 
     def _publish_now(
@@ -192,7 +189,7 @@ class Market:
     ) -> tuple[str, str] | None:
         now = self.node.now()
         hypothetical = Event("0" * 64, kind, self.node.did, now, expires_at, inner)
-        briefs = self._briefs()
+        briefs = self.briefs()
         return rules.refusal(
             rules.derive(self.events(), briefs=briefs, now=now), hypothetical, now, briefs=briefs
         )
@@ -317,7 +314,7 @@ class Market:
             inner["reason"] = reason
         return self._publish("decline", inner, [offer.author])
 
-    def _party_of(self, contract_id: str) -> tuple[Contract, str]:
+    def party_of(self, contract_id: str) -> tuple[Contract, str]:
         """The contract and the owner's counterpart in it."""
         contract = self.contract(contract_id)
         me = self.node.did
@@ -330,7 +327,7 @@ class Market:
         self, contract_id: str, index: int, action: str, note: str | None = None
     ) -> VerifiedRecord:
         """`action`: "submitted" (the freelancer) or "approved" (the organisation)."""
-        _, other = self._party_of(contract_id)
+        _, other = self.party_of(contract_id)
         inner: dict[str, Any] = {"contract": contract_id, "index": index, "action": action}
         if note:
             inner["note"] = note
@@ -339,7 +336,7 @@ class Market:
     def payment(self, contract_id: str, index: int, action: str) -> VerifiedRecord:
         """`action`: "paid" (the organisation) or "received" (the freelancer); the amount
         is the milestone's."""
-        contract, other = self._party_of(contract_id)
+        contract, other = self.party_of(contract_id)
         milestones = contract.terms["milestones"] if contract.terms else []
         if not 0 <= index < len(milestones):
             raise _error("unknown_milestone", f"The contract has no milestone {index + 1}.")
@@ -351,7 +348,7 @@ class Market:
         return self._publish("payment", inner, [other])
 
     def complete(self, contract_id: str, note: str | None = None) -> VerifiedRecord:
-        _, other = self._party_of(contract_id)
+        _, other = self.party_of(contract_id)
         inner: dict[str, Any] = {"contract": contract_id}
         if note:
             inner["note"] = note
@@ -360,12 +357,12 @@ class Market:
         return record
 
     def cancel(self, contract_id: str, reason: str) -> VerifiedRecord:
-        _, other = self._party_of(contract_id)
+        _, other = self.party_of(contract_id)
         record = self._publish("cancel", {"contract": contract_id, "reason": reason}, [other])
         self.settle()
         return record
 
-    # -- receipts and feedback ----------------------------------------------------------
+    # -- receipts and feedback: the owner's duties (`duties.Duties`) -----------------
 
     def give_feedback(
         self,
@@ -376,107 +373,15 @@ class Market:
         statement: str | None = None,
         skills: Sequence[str] | None = None,
     ) -> VerifiedRecord:
-        """Commit to feedback on the other party (blind); it is revealed by `settle` once
-        they have committed too, or 14 days after this commitment."""
-        contract, other = self._party_of(contract_id)
-        if skills is None:  # a freelancer in the brief's skills; an organisation in general
-            brief = self._briefs().get(contract.brief)
-            hired = other == contract.freelancer
-            skills = brief.skills if brief and hired else []
-        body: dict[str, Any] = {
-            "contract": contract_id,
-            "subject": other,
-            "rating": rating,
-            "salt": base64.urlsafe_b64encode(secrets.token_bytes(16)).rstrip(b"=").decode(),
-        }
-        if dimensions:
-            body["dimensions"] = dict(dimensions)
-        if statement:
-            body["statement"] = statement
-        if skills:
-            body["skills"] = list(dict.fromkeys(skills))[:10]
-        try:  # what will be revealed must be publishable, or the commitment is a dead end
-            validate_body("feedback", body)
-            canonical_bytes(body)
-        except ProtocolError as exc:
-            raise _error("invalid_argument", exc.detail) from None
-        with self._acting:
-            problem = feedback.commit_problem(
-                contract.ended_at, self.evidence.commits(contract_id), author=self.node.did
-            )
-            if problem is not None:
-                raise _error(*problem)
-            commit = {
-                "contract": contract_id,
-                "subject": other,
-                "commitment": feedback.commitment(body),
-            }
-            try:
-                record = self.node.publish("commit", commit)
-            except ProtocolError as exc:
-                raise _error(exc.code, exc.detail) from None
-            self.node.store.save_draft(record.id, body)
-            self.settle()
-        return record
-
-    def _ensure_receipt(
-        self, contract: Contract, held: set[tuple[str, str]]
-    ) -> VerifiedRecord | None:
-        """Publish the owner's receipt of an ended contract, once (`held`: the (contract,
-        author) pairs of receipts held). Its payment is what the owner attests — the
-        organisation its `paid`, the freelancer its `received` (SPEC §12.4) — and waits
-        while an approved milestone may still be paid on time."""
-        me = self.node.did
-        if contract.ended_at is None or (contract.id, me) in held:
-            return None
-        side = "organisation" if me == contract.organisation else "freelancer"
-        payment = rules.payment_status(contract.milestones, side=side)
-        approvals = [m.approved_at for m in contract.milestones if m.approved_at is not None]
-        pay_by = max(approvals, default=0) + rules.PAY_ON_TIME_DAYS * DAY
-        if payment == "unpaid" and self.node.now() <= pay_by:
-            return None
-        body = {
-            "contract": contract.id,
-            "organisation": contract.organisation,
-            "freelancer": contract.freelancer,
-            "outcome": contract.state,
-            "payment": payment,
-        }
-        return self.node.publish("receipt", body)
+        """Commit to blind feedback on the other party (`Duties.give_feedback`)."""
+        return self._duties.give_feedback(
+            contract_id, rating=rating, dimensions=dimensions, statement=statement, skills=skills
+        )
 
     def settle(self) -> list[VerifiedRecord]:
-        """Publish what the protocol promises on the owner's behalf: receipts of ended
-        contracts, and committed feedback that may now be revealed. Never raises: what
-        cannot be published is logged and tried again at the next settle."""
-        with self._acting:
-            try:
-                return self._settle()
-            except (NodeError, ProtocolError, ValueError) as exc:
-                log.warning("settling the owner's contracts failed: %s", exc)
-                return []
-
-    def _settle(self) -> list[VerifiedRecord]:
-        published: list[VerifiedRecord] = []
-        me = self.node.did
-        held = {(r.body["contract"], r.author) for r in self.evidence.receipts()}
-        for contract in self._derive_now().values():
-            if me in (contract.organisation, contract.freelancer):
-                receipt = self._ensure_receipt(contract, held)
-                if receipt is not None:
-                    published.append(receipt)
-        now = self.node.now()
-        drafts = self.node.store.drafts()
-        if drafts:
-            commits = self.evidence.commits()
-            reveals = self.evidence.reveals()
-            for commit in commits:
-                body = drafts.get(commit.id)
-                if body is None or commit.author != me:
-                    continue
-                if feedback.reveal_problem(commit, body, commits, reveals, now=now) is None:
-                    published.append(self.node.publish("feedback", body))
-                    self.node.store.drop_draft(commit.id)
-        return published
+        """Publish the receipts and reveals now due on the owner's behalf; never raises
+        (`Duties.settle`)."""
+        return self._duties.settle()
 
 
 def _started(contract: Contract) -> int:
