@@ -1,8 +1,9 @@
 """The node: its owner's identity and store, and the use cases on top of them.
 
 Everything the HTTP API and the CLI do goes through here: publish (sign with the owner's
-key and append to the owner's chain), ingest (verify fully, place in the chain, then store
-a batch at once), and queries. One write lock serialises every change to the database.
+key and append to the owner's chain), ingest (handed to `ingest.Ingest`: verify fully, place
+in the chain, then store a batch at once), and queries. One write lock serialises every
+change to the database.
 """
 
 from __future__ import annotations
@@ -10,46 +11,35 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from . import derive
 from .briefs import Brief
+from .check import CheckReport, check_store
 from .datadir import DataDir
 from .errors import NodeError
 from .guilds import Charter, Membership, membership
+from .ingest import Ingest, IngestResult
 from .market import Market
 from .money import ISO_4217
 from .protocol import (
-    ChainHead,
     Identity,
-    Placement,
     ProtocolError,
     VerifiedRecord,
     format_timestamp,
     parse_json,
     parse_timestamp,
-    place,
     public_key_from_did,
     sign_record,
-    verify_record,
 )
-from .protocol.kinds import SEALED_KINDS, references
-from .protocol.records import CheckedRecord, check_record
-from .scope import Scope, compute_scope, names_owner
+from .protocol.kinds import references
+from .scope import Scope, compute_scope
 from .store import ForkProof, Store
 from .trust import TrustView, Vouch, VouchTable, trust
 
 Clock = Callable[[], float]
-
-# Below this many records a batch is verified on the calling thread; above it, libsodium
-# (which releases the GIL) verifies half of it on a second thread.
-PARALLEL_VERIFY_THRESHOLD = 32
 MAX_VOUCH_DAYS = 365
-# SPEC §9.7: what an out-of-scope author may place here by naming the owner.
-GUEST_RECORDS_PER_AUTHOR = 64
-GUEST_AUTHORS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,89 +50,8 @@ class _Derived:
     charters: dict[str, Charter]
 
 
-@dataclass(frozen=True, slots=True)
-class _Refused:
-    """A verified record refused for where it comes from, not for what it is (scope)."""
-
-    record: VerifiedRecord
-    error: ProtocolError
-
-
-Verdict = VerifiedRecord | ProtocolError | _Refused
-
-
-@dataclass(frozen=True, slots=True)
-class IngestResult:
-    """What became of one record of a batch (SPEC §9.5)."""
-
-    id: str | None
-    status: str  # "accepted" | "duplicate" | "rejected"
-    error: ProtocolError | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "status": self.status,
-            "error": self.error.as_dict() if self.error else None,
-        }
-
-
-@dataclass
-class CheckReport:
-    records: int = 0
-    authors: int = 0
-    forks: int = 0
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "records": self.records,
-            "authors": self.authors,
-            "forks": self.forks,
-            "problems": self.problems,
-        }
-
-
-def _moves_my_contracts(record: VerifiedRecord, owner: str) -> bool:
-    """Whether a record may oblige the owner's node to publish a receipt or a reveal:
-    a sealed record sent to the owner, or a commitment about the owner (SPEC §12.4)."""
-    if record.author == owner:
-        return False
-    if record.kind == "commit":
-        return bool(record.body.get("subject") == owner)
-    return record.kind in SEALED_KINDS and any(k["to"] == owner for k in record.body["keys"])
-
-
-def _check(item: Any) -> CheckedRecord | ProtocolError:
-    try:
-        return check_record(item)
-    except ProtocolError as exc:
-        return exc
-
-
-def _finish(
-    checked: Sequence[CheckedRecord | ProtocolError],
-) -> list[VerifiedRecord | ProtocolError]:
-    """Check the signatures of records that passed every other check."""
-    done: list[VerifiedRecord | ProtocolError] = []
-    for item in checked:
-        if isinstance(item, ProtocolError):
-            done.append(item)
-            continue
-        try:
-            done.append(item.verify())
-        except ProtocolError as exc:
-            done.append(exc)
-    return done
-
-
 class Node:
-    """One member's node. Open with `Node.open(datadir)`; `close()` when done."""
+    """One member's node: `Node(datadir)`, and `close()` when done."""
 
     def __init__(self, datadir: DataDir, *, public_url: str = "", clock: Clock = time.time):
         self.datadir = datadir
@@ -151,7 +60,7 @@ class Node:
         self.public_url = public_url
         self._clock = clock
         self._write_lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify")
+        self._ingest = Ingest(self, write_lock=self._write_lock, advance_scope=self._advance_scope)
         self._scope: tuple[tuple[int, int], Scope] | None = None
         self._derived_cache: tuple[int, _Derived] | None = None
         self._trust_cache: dict[tuple[int, str | None, int], TrustView] = {}
@@ -169,7 +78,7 @@ class Node:
         return int(self._clock())
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self._ingest.close()
         self.store.close()
 
     # -- writing ----------------------------------------------------------------------
@@ -228,153 +137,18 @@ class Node:
             scope.after_vouches(relevant, self.store, now),
         )
 
-    def _admit(self, verdicts: Sequence[Verdict], scope: Scope) -> list[Verdict]:
-        """SPEC §9.7: refuse records whose author is out of scope, except an author's records
-        up to one that names the owner, within the guest quotas."""
-        last_naming: dict[str, int] = {}
-        for index, verdict in enumerate(verdicts):
-            if (
-                isinstance(verdict, VerifiedRecord)
-                and verdict.author not in scope
-                and names_owner(verdict, scope)
-            ):
-                last_naming[verdict.author] = index
-        guests_held = None
-        admitted: list[Verdict] = []
-        for index, verdict in enumerate(verdicts):
-            if not isinstance(verdict, VerifiedRecord) or verdict.author in scope:
-                admitted.append(verdict)
-            elif index > last_naming.get(verdict.author, -1):
-                refusal = ProtocolError(
-                    "out_of_scope", f"{verdict.author} is outside this node's scope."
-                )
-                admitted.append(_Refused(verdict, refusal))
-            else:
-                if guests_held is None:
-                    guests_held = {a for a in self.store.heads() if a not in scope}
-                new_guest = verdict.author not in guests_held
-                if verdict.seq > GUEST_RECORDS_PER_AUTHOR or (
-                    new_guest and len(guests_held) >= GUEST_AUTHORS
-                ):
-                    refusal = ProtocolError(
-                        "quota_exceeded",
-                        f"{verdict.author} is outside this node's scope and over the "
-                        f"quota for records that name the owner.",
-                    )
-                    admitted.append(_Refused(verdict, refusal))
-                else:
-                    guests_held.add(verdict.author)
-                    admitted.append(verdict)
-        return admitted
-
     def ingest(
         self, unverified: Sequence[Any], *, scoped: bool = False, scope: Scope | None = None
     ) -> list[IngestResult]:
         """Judge each record on its own, store the good ones in one transaction, and answer
-        record by record, in order (SPEC §9.5). Accepted records are durable on return.
-
-        With `scoped`, records of authors outside the replication scope are refused
-        (SPEC §9.7), as they are from peers; `scope` is the one to use (a sync round passes
-        the scope it planned with, rather than have it computed again for every page)."""
-        verdicts: list[Verdict] = list(self._verify_all(unverified))
-        results: list[IngestResult] = []
-        with self._write_lock:
-            if scoped:
-                verdicts = self._admit(verdicts, scope or self.scope())
-            now = self.now()
-            appends: list[VerifiedRecord] = []
-            forks: list[ForkProof] = []
-            states = self.store.chain_states(
-                v.author for v in verdicts if isinstance(v, VerifiedRecord)
-            )
-            pending_heads: dict[str, ChainHead | None] = {a: h for a, (h, _) in states.items()}
-            frozen: dict[str, int | None] = {a: f for a, (_, f) in states.items()}
-            pending_ids: dict[tuple[str, int], VerifiedRecord] = {}
-            for verdict in verdicts:
-                if isinstance(verdict, ProtocolError):
-                    results.append(IngestResult(None, "rejected", verdict))
-                    continue
-                if isinstance(verdict, _Refused):
-                    results.append(IngestResult(verdict.record.id, "rejected", verdict.error))
-                    continue
-                record = verdict
-                author = record.author
-                in_batch = pending_ids.get((author, record.seq))
-                head = pending_heads[author]
-                if in_batch is not None:
-                    held_id: str | None = in_batch.id
-                elif head is None or record.seq > head.seq:
-                    held_id = None  # past the head: nothing held there (no query needed)
-                else:
-                    held_id = self.store.id_at(author, record.seq)
-                try:
-                    placement = place(
-                        record,
-                        pending_heads[author],
-                        held_id,
-                        now=now,
-                        frozen_at=frozen[author],
-                    )
-                except ProtocolError as exc:
-                    results.append(IngestResult(record.id, "rejected", exc))
-                    continue
-                if placement is Placement.DUPLICATE:
-                    results.append(IngestResult(record.id, "duplicate"))
-                elif placement is Placement.FORK:
-                    current = frozen[author]
-                    if current is None or record.seq - 1 < current:  # lowest fork wins
-                        first = (
-                            in_batch.canonical
-                            if in_batch
-                            else self.store.canonical_at(author, record.seq)
-                        )
-                        assert first is not None
-                        forks.append(ForkProof(author, record.seq, first, record.canonical))
-                        frozen[author] = record.seq - 1
-                    results.append(
-                        IngestResult(
-                            record.id,
-                            "rejected",
-                            ProtocolError(
-                                "fork",
-                                f"{author} already signed a different record at seq "
-                                f"{record.seq}; kept as proof of a fork.",
-                            ),
-                        )
-                    )
-                else:
-                    appends.append(record)
-                    pending_ids[(author, record.seq)] = record
-                    pending_heads[author] = ChainHead(record.seq, record.id, record.created_at)
-                    results.append(IngestResult(record.id, "accepted"))
-            self.store.commit(appends, forks)
-            self._advance_scope(appends, forks)
-        if any(_moves_my_contracts(r, self.did) for r in appends):
-            self.market.settle()
-        return results
-
-    def _verify_all(self, unverified: Sequence[Any]) -> list[VerifiedRecord | ProtocolError]:
-        """Verify a batch: the Python checks on this thread, then the signatures (libsodium
-        releases the GIL) split between this thread and one more. (Overlapping the checks
-        with the signatures measured slower: both halves then want the GIL.)"""
-        checked = [_check(item) for item in unverified]
-        if len(checked) < PARALLEL_VERIFY_THRESHOLD:
-            return _finish(checked)
-        half = len(checked) // 2
-        second = self._pool.submit(_finish, checked[half:])
-        return _finish(checked[:half]) + second.result()
+        record by record, in order (SPEC §9.5). Accepted records are durable on return. With
+        `scoped`, records of authors outside the replication scope (or `scope`, if given) are
+        refused (SPEC §9.7). See `Ingest.batch`."""
+        return self._ingest.batch(unverified, scoped=scoped, scope=scope)
 
     def keep_fork_proof(self, first: VerifiedRecord, second: VerifiedRecord) -> bool:
-        """Keep a fork proof learnt from a peer: two verified records of one author at one
-        seq with different ids (SPEC §7.5). Freezes that chain here too. Returns False if
-        the pair proves nothing; True if it is (or an earlier proof was) kept."""
-        if first.author != second.author or first.seq != second.seq or first.id == second.id:
-            return False
-        with self._write_lock:
-            self.store.commit(
-                [], [ForkProof(first.author, first.seq, first.canonical, second.canonical)]
-            )
-        return True
+        """Keep a fork proof learnt from a peer (SPEC §7.5); see `Ingest.keep_fork_proof`."""
+        return self._ingest.keep_fork_proof(first, second)
 
     # -- the owner's use cases ------------------------------------------------------
 
@@ -664,43 +438,4 @@ class Node:
 
     def check(self) -> CheckReport:
         """Re-verify every stored record, every chain link, every head and every fork proof."""
-        report = CheckReport()
-        last: dict[str, VerifiedRecord] = {}
-        for rid, canonical in self.store.records():
-            report.records += 1
-            try:
-                record = verify_record(parse_json(canonical), expected_id=rid)
-            except ProtocolError as exc:
-                report.problems.append(f"record {rid}: {exc.code}: {exc.detail}")
-                continue
-            if record.canonical != canonical:
-                report.problems.append(f"record {rid}: stored bytes are not canonical")
-            previous = last.get(record.author)
-            head = ChainHead(previous.seq, previous.id, previous.created_at) if previous else None
-            try:
-                place(record, head, None, now=record.created_at)
-            except ProtocolError as exc:
-                report.problems.append(f"record {rid}: {exc.code}: {exc.detail}")
-            last[record.author] = record
-        report.authors = len(last)
-        heads = {author: (seq, rid) for author, seq, rid, _ in self.store.heads_rows()}
-        for author, record in last.items():
-            if heads.get(author) != (record.seq, record.id):
-                report.problems.append(f"head of {author} does not match its last record")
-        for author in set(heads) - set(last):
-            report.problems.append(f"head of {author} names no stored record")
-        for proof in self.store.forks():
-            report.forks += 1
-            try:
-                first = verify_record(parse_json(proof.first))
-                second = verify_record(parse_json(proof.second))
-            except ProtocolError as exc:
-                report.problems.append(f"fork proof of {proof.author}: {exc.code}: {exc.detail}")
-                continue
-            if not (
-                first.author == second.author == proof.author
-                and first.seq == second.seq == proof.seq
-                and first.id != second.id
-            ):
-                report.problems.append(f"fork proof of {proof.author} proves nothing")
-        return report
+        return check_store(self.store)

@@ -31,7 +31,7 @@ from guildnode.api.errors import HTTP_CODES
 from guildnode.api.guard import ADDRESS_RATE, AUTHOR_RATE, GLOBAL_RATE, SENDER_RATE
 from guildnode.contracts.order import _phase
 from guildnode.federation import MAX_BACKOFF, PAGE, PLANNING_PASSES
-from guildnode.node import GUEST_AUTHORS, GUEST_RECORDS_PER_AUTHOR
+from guildnode.ingest import GUEST_AUTHORS, GUEST_RECORDS_PER_AUTHOR
 from guildnode.peers import MAX_HEADS_BYTES, MAX_PAGE_BYTES, PEER_CODES
 from guildnode.protocol import (
     BODY_SCHEMAS,
