@@ -1,0 +1,38 @@
+"""`SyncReport`: what one anti-entropy round with one peer did."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..peers import PeerError, Traffic
+
+
+@dataclass
+class SyncReport:
+    """What one round with one peer did."""
+
+    peer: str
+    url: str
+    idle: bool = False
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    error: PeerError | None = None
+    traffic: Traffic = field(default_factory=Traffic)
+    unfinished: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "peer": self.peer,
+            "url": self.url,
+            "idle": self.idle,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": dict(self.rejected),
+            "error": {"code": self.error.code, "detail": self.error.detail} if self.error else None,
+            "round_trips": self.traffic.round_trips,
+            "bytes_sent": self.traffic.bytes_sent,
+            "bytes_received": self.traffic.bytes_received,
+        }
