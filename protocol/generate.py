@@ -6,8 +6,8 @@
 Everything is built from fixed seeds and fixed times, never the clock or randomness, so the
 output is the same byte for byte on every run (Ed25519 signatures are deterministic; sealed
 bodies draw their random bytes from `fixed_random`, a SHAKE-256 stream of a fixed label). The
-body schemas, public and sealed, come from `guildnode.protocol.kinds`, the single source of
-truth; the envelope schema and the vectors are built here. `tests/protocol/test_spec.py`
+body schemas, public and sealed, come from `guildnode.protocol.schemas`, the single source
+of truth; the envelope schema and the vectors are built here. `tests/protocol/test_spec.py`
 checks that the files on disk equal `build_files()` and that every vector is judged as it says.
 """
 

@@ -1,13 +1,9 @@
-"""The body of each known record kind, as JSON Schema, and a fast validator for it (SPEC §6).
+"""A fast validator for each known kind's body, and what a verified body references (SPEC §6).
 
-The schemas below are the single source of truth: `protocol/schemas/` holds them as files
-(written by `protocol/generate.py`, checked by a test), and `validate_body` compiles them
-once into plain closures. Only the subset of JSON Schema used here is understood; anything
-else makes compilation fail, so a schema can never say more than the code enforces.
-
-Rules that relate one field to another (a budget's min not above its max, vouches required
-not above the number of founders) are not validity: they decide a record's effect when
-state is derived, and are refused when the owner publishes (SPEC §6, "Validity is not effect").
+The schemas live in `schemas` and are re-exported here; `validate_body` and `validate_inner`
+compile them once into plain closures. Only the subset of JSON Schema those schemas use is
+understood; anything else makes compilation fail, so a schema can never say more than the
+code enforces.
 """
 
 from __future__ import annotations
@@ -18,306 +14,33 @@ from typing import Any
 
 from .errors import ProtocolError
 from .keys import public_key_from_did
+from .schemas import (
+    BODY_SCHEMAS,
+    DEFS,
+    INNER_SCHEMAS,
+    KNOWN_KINDS,
+    MAX_SAFE_INTEGER,
+    SCHEMA_DIALECT,
+    SEALED_BODY,
+    SEALED_KINDS,
+    schema_document,
+)
 from .timestamps import parse_timestamp
 
-SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-MAX_SAFE_INTEGER = 2**53 - 1
-
-DEFS: dict[str, dict[str, Any]] = {
-    "did": {
-        "type": "string",
-        "pattern": "^did:key:z[1-9A-HJ-NP-Za-km-z]{46,48}$",
-        "format": "guildnode-did-key",
-    },
-    "record_id": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-    "timestamp": {
-        "type": "string",
-        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$",
-        "format": "guildnode-timestamp",
-    },
-    "skill": {"type": "string", "pattern": "^[a-z0-9][a-z0-9+#._-]{0,39}$"},
-    "context": {
-        "type": "string",
-        "pattern": "^([a-z0-9][a-z0-9+#._-]{0,39}|guild:[0-9a-f]{64})$",
-    },
-    "url": {"type": "string", "maxLength": 200, "pattern": "^https?://[!-~]+$"},
-    "skills": {
-        "type": "array",
-        "items": {"$ref": "#/$defs/skill"},
-        "maxItems": 50,
-        "uniqueItems": True,
-    },
-    "b64": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},
-    "money": {
-        "type": "object",
-        "properties": {
-            "amount": {"type": "integer", "minimum": 0, "maximum": MAX_SAFE_INTEGER},
-            "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
-        },
-        "required": ["amount", "currency"],
-        "additionalProperties": False,
-    },
-}
-
-
-def _text(max_length: int, min_length: int = 0) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string", "maxLength": max_length}
-    if min_length:
-        schema["minLength"] = min_length
-    return schema
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/$defs/{name}"}
-
-
-def _object(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {**required, **(optional or {})},
-        "required": sorted(required),
-        "additionalProperties": False,
-    }
-
-
-BODY_SCHEMAS: dict[str, dict[str, Any]] = {
-    "profile": _object(
-        {"name": _text(100, 1), "kind": {"enum": ["person", "organisation"]}},
-        {
-            "skills": _ref("skills"),
-            "bio": _text(2000),
-            "endpoints": {
-                "type": "array",
-                "items": _ref("url"),
-                "maxItems": 5,
-                "uniqueItems": True,
-            },
-        },
-    ),
-    "vouch": _object(
-        {"subject": _ref("did"), "level": {"type": "integer", "minimum": 1, "maximum": 3}},
-        {"context": _ref("context"), "statement": _text(1000), "evidence": _ref("record_id")},
-    ),
-    "revoke": _object({"target": _ref("record_id")}, {"reason": _text(500)}),
-    "guild": _object(
-        {
-            "name": _text(100, 1),
-            "purpose": _text(2000, 1),
-            "founders": {
-                "type": "array",
-                "items": _ref("did"),
-                "minItems": 1,
-                "maxItems": 20,
-                "uniqueItems": True,
-            },
-            "admission": _object(
-                {"vouches_required": {"type": "integer", "minimum": 1, "maximum": 20}},
-                {
-                    "skills": _ref("skills"),
-                    "cooling_days": {"type": "integer", "minimum": 0, "maximum": 365},
-                },
-            ),
-        }
-    ),
-    "apply": _object({"guild": _ref("record_id")}, {"note": _text(1000)}),
-    "leave": _object({"guild": _ref("record_id")}, {"reason": _text(500)}),
-    "brief": _object(
-        {
-            "guilds": {
-                "type": "array",
-                "items": _ref("record_id"),
-                "minItems": 1,
-                "maxItems": 10,
-                "uniqueItems": True,
-            },
-            "title": _text(200, 1),
-            "description": _text(5000, 1),
-            "acceptance_criteria": {
-                "type": "array",
-                "items": _text(500, 1),
-                "minItems": 1,
-                "maxItems": 20,
-            },
-            "budget": _object(
-                {
-                    "min": {"type": "integer", "minimum": 0, "maximum": MAX_SAFE_INTEGER},
-                    "max": {"type": "integer", "minimum": 0, "maximum": MAX_SAFE_INTEGER},
-                    "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
-                }
-            ),
-            "engagement": {"enum": ["fixed", "hourly"]},
-        },
-        {"skills": _ref("skills"), "deadline": _ref("timestamp")},
-    ),
-}
-
-# SPEC §6.9: the public body of a sealed record. Who the parties are is public (the `to`
-# of each key); what they agreed is not.
-SEALED_BODY = _object(
-    {
-        "nonce": {"type": "string", "pattern": "^[A-Za-z0-9_-]{32}$"},
-        "box": {
-            "type": "string",
-            "minLength": 24,
-            "maxLength": 12_000,
-            "pattern": "^[A-Za-z0-9_-]+$",
-        },
-        "keys": {
-            "type": "array",
-            "minItems": 2,
-            "maxItems": 10,
-            "items": _object(
-                {"to": _ref("did"), "key": {"type": "string", "pattern": "^[A-Za-z0-9_-]{107}$"}}
-            ),
-        },
-    }
-)
-SEALED_KINDS = (
-    "proposal",
-    "offer",
-    "accept",
-    "decline",
-    "milestone",
-    "payment",
-    "complete",
-    "cancel",
-)
-for _kind in SEALED_KINDS:
-    BODY_SCHEMAS[_kind] = SEALED_BODY
-
-_SCORE = {"type": "integer", "minimum": 1, "maximum": 3}
-_INDEX = {"type": "integer", "minimum": 0, "maximum": 19}
-
-BODY_SCHEMAS |= {
-    "commit": _object(
-        {
-            "contract": _ref("record_id"),
-            "subject": _ref("did"),
-            "commitment": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-        }
-    ),
-    "feedback": _object(
-        {
-            "contract": _ref("record_id"),
-            "subject": _ref("did"),
-            "rating": _SCORE,
-            "salt": {"type": "string", "pattern": "^[A-Za-z0-9_-]{22}$"},
-        },
-        {
-            "dimensions": {
-                "type": "object",
-                "properties": {
-                    name: _SCORE
-                    for name in (
-                        "quality",
-                        "communication",
-                        "timeliness",
-                        "scope_clarity",
-                        "payment_promptness",
-                    )
-                },
-                "additionalProperties": False,
-            },
-            "statement": _text(1000),
-            "skills": {**DEFS["skills"], "maxItems": 10},
-        },
-    ),
-    "receipt": _object(
-        {
-            "contract": _ref("record_id"),
-            "organisation": _ref("did"),
-            "freelancer": _ref("did"),
-            "outcome": {"enum": ["completed", "cancelled"]},
-            "payment": {"enum": ["on_time", "late", "unpaid", "none_due"]},
-        }
-    ),
-}
-
-# SPEC §6.10: the bodies inside the seal, checked when a party opens one.
-INNER_SCHEMAS: dict[str, dict[str, Any]] = {
-    "proposal": _object(
-        {
-            "brief": _ref("record_id"),
-            "pitch": _text(5000, 1),
-            "price": _ref("money"),
-            "duration_days": {"type": "integer", "minimum": 1, "maximum": 365},
-            "available_from": _ref("timestamp"),
-        }
-    ),
-    "offer": _object(
-        {
-            "brief": _ref("record_id"),
-            "organisation": _ref("did"),
-            "freelancer": _ref("did"),
-            "scope": _text(5000, 1),
-            "acceptance_criteria": {
-                "type": "array",
-                "items": _text(500, 1),
-                "minItems": 1,
-                "maxItems": 20,
-            },
-            "price": _ref("money"),
-            "milestones": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": 20,
-                "items": _object(
-                    {
-                        "title": _text(200, 1),
-                        "amount": {"type": "integer", "minimum": 0, "maximum": MAX_SAFE_INTEGER},
-                        "due": _ref("timestamp"),
-                    }
-                ),
-            },
-            "starts": _ref("timestamp"),
-            "ends": _ref("timestamp"),
-        },
-        {"proposal": _ref("record_id"), "answers": _ref("record_id")},
-    ),
-    "accept": _object({"offer": _ref("record_id")}),
-    "decline": _object({"offer": _ref("record_id")}, {"reason": _text(500)}),
-    "milestone": _object(
-        {
-            "contract": _ref("record_id"),
-            "index": _INDEX,
-            "action": {"enum": ["submitted", "approved"]},
-        },
-        {"note": _text(1000)},
-    ),
-    "payment": _object(
-        {
-            "contract": _ref("record_id"),
-            "index": _INDEX,
-            "amount": _ref("money"),
-            "action": {"enum": ["paid", "received"]},
-        }
-    ),
-    "complete": _object({"contract": _ref("record_id")}, {"note": _text(1000)}),
-    "cancel": _object({"contract": _ref("record_id"), "reason": _text(1000, 1)}),
-}
-
-KNOWN_KINDS = frozenset(BODY_SCHEMAS)
-
-
-def schema_document(kind: str, *, inner: bool = False) -> dict[str, Any]:
-    """The standalone JSON Schema of one kind's body (or, with `inner`, of the body inside
-    its seal), as written to `protocol/schemas/`."""
-    if inner:
-        return {
-            "$schema": SCHEMA_DIALECT,
-            "$id": f"https://guildnode.dev/protocol/schemas/sealed/{kind}.json",
-            "title": f"the sealed body of a `{kind}` record, once opened",
-            **INNER_SCHEMAS[kind],
-            "$defs": DEFS,
-        }
-    return {
-        "$schema": SCHEMA_DIALECT,
-        "$id": f"https://guildnode.dev/protocol/schemas/{kind}.json",
-        "title": f"body of a `{kind}` record",
-        **BODY_SCHEMAS[kind],
-        "$defs": DEFS,
-    }
-
+__all__ = [
+    "BODY_SCHEMAS",
+    "DEFS",
+    "INNER_SCHEMAS",
+    "KNOWN_KINDS",
+    "MAX_SAFE_INTEGER",
+    "SCHEMA_DIALECT",
+    "SEALED_BODY",
+    "SEALED_KINDS",
+    "references",
+    "schema_document",
+    "validate_body",
+    "validate_inner",
+]
 
 Check = Callable[[Any, str], None]
 
