@@ -731,7 +731,7 @@ def test_every_section_cited_in_the_code_is_a_heading_of_the_spec(where: str, se
     assert section in HEADINGS, f"{where} cites SPEC §{section}, which SPEC.md does not have"
 
 
-# What the code relies on each section to be about: guildnode/protocol/httpsig.py cites §9.6,
+# What the code relies on each section to be about: guildnode/protocol/httpsig/ cites §9.6,
 # scope.py and node.py §9.7, api/guard.py and limits.py §9.8, api/errors.py §10.2.
 TOPICS = {
     "9.5": "`POST /inbox`",
