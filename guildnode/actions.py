@@ -148,7 +148,7 @@ def feedback(
     for name, value in (("rating", rating), *dimensions.items()):
         if not 1 <= value <= 3:
             raise NodeError("invalid_argument", f"{name} must be 1, 2 or 3.")
-    return node.market.give_feedback(
+    return node.market.duties.give_feedback(
         contract, rating=rating, dimensions=dimensions, statement=statement, skills=skills
     )
 

@@ -1,6 +1,6 @@
 """What the node publishes for its owner once a contract has ended: receipts and feedback.
 
-`Duties` belongs to one `Market` (`market.give_feedback` and `market.settle` reach it). The
+`Duties` belongs to one `Market` (`market.duties`; `market.settle` reaches it too). The
 owner commits to blind feedback on the other party (`give_feedback`); the rest the protocol
 promises on the owner's behalf, so the node publishes it on its own (`settle`): a `receipt`
 once a contract the owner is party to has ended, and the `feedback` the owner committed to, as

@@ -7,7 +7,7 @@ what would have no effect elsewhere can never disagree (SPEC §6.8, §12.3). Eve
 `NodeError` with a stable code.
 
 `Market` stays the entry point for the rest of work too: the owner's receipts and feedback
-(`give_feedback`, `settle`, SPEC §12.4) are `duties.Duties`, which shares the market's one
+(`duties.give_feedback`, `settle`, SPEC §12.4) are `duties.Duties`, which shares the market's one
 lock; reading everyone's public receipts and feedback, and what of it counts, is
 `market.evidence` (`evidence.Evidence`).
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +61,7 @@ class Market:
         self.acting = threading.RLock()
         self._cache: tuple[int, int, dict[str, Contract]] | None = None
         self.evidence = Evidence(node.store)
-        self._duties = Duties(self)
+        self.duties = Duties(self)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -364,24 +364,10 @@ class Market:
 
     # -- receipts and feedback: the owner's duties (`duties.Duties`) -----------------
 
-    def give_feedback(
-        self,
-        contract_id: str,
-        *,
-        rating: int,
-        dimensions: Mapping[str, int] | None = None,
-        statement: str | None = None,
-        skills: Sequence[str] | None = None,
-    ) -> VerifiedRecord:
-        """Commit to blind feedback on the other party (`Duties.give_feedback`)."""
-        return self._duties.give_feedback(
-            contract_id, rating=rating, dimensions=dimensions, statement=statement, skills=skills
-        )
-
     def settle(self) -> list[VerifiedRecord]:
         """Publish the receipts and reveals now due on the owner's behalf; never raises
         (`Duties.settle`)."""
-        return self._duties.settle()
+        return self.duties.settle()
 
 
 def _started(contract: Contract) -> int:

@@ -161,9 +161,9 @@ async def test_a_gig_from_brief_to_feedback(make_node: Any) -> None:
     before_ratio = before.score(did["f"]) / before.score(did["g"])
 
     # Blind feedback: committed by both, then revealed by both nodes on their own.
-    f.node.market.give_feedback(contract, rating=3, dimensions={"payment_promptness": 3})
+    f.node.market.duties.give_feedback(contract, rating=3, dimensions={"payment_promptness": 3})
     assert not f.node.market.evidence.reveals(contract)  # Northwind has not committed yet
-    o.node.market.give_feedback(
+    o.node.market.duties.give_feedback(
         contract, rating=3, dimensions={"quality": 3}, statement="Excellent parser work."
     )
     await settle(
@@ -250,7 +250,7 @@ async def test_refusals_store_nothing(make_node: Any) -> None:
     refused(g, "not_found", lambda: g.node.market.accept(offer.id))  # sealed: Gus can't see it
     f.node.market.accept(offer.id)
     refused(f, "not_open", lambda: f.node.market.accept(offer.id))
-    refused(f, "not_ended", lambda: f.node.market.give_feedback(offer.id, rating=3))
+    refused(f, "not_ended", lambda: f.node.market.duties.give_feedback(offer.id, rating=3))
     refused(g, "not_found", lambda: g.node.market.complete(offer.id))
     refused(f, "milestones_pending", lambda: f.node.market.complete(offer.id))
     refused(f, "wrong_party", lambda: f.node.market.payment(offer.id, 0, "paid"))
