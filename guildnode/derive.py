@@ -5,8 +5,12 @@ Kept apart from the pure derivations (`trust`, `guilds`) so those never touch SQ
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
+from .briefs import Brief
 from .guilds import Application, Charter
-from .protocol import parse_json
+from .protocol import parse_json, parse_timestamp
 from .store import Store
 from .trust import Vouch
 
@@ -34,16 +38,35 @@ def revoked(store: Store, targets: list[Vouch]) -> set[str]:
     return {ref.value for ref in store.refs("revoke") if authors.get(ref.value) == ref.author}
 
 
+def served(store: Store, kind: str) -> Iterator[tuple[str, dict[str, Any], int]]:
+    """(id, wire record, created_at) of every `kind` record in a served chain — not beyond
+    a fork's freeze — in one query for the chains and one for the records."""
+    created = {ref.record_id: ref.created_at for ref in store.refs(kind)}
+    for rid, canonical in store.records(kind=kind):
+        if rid in created:
+            yield rid, parse_json(canonical), created[rid]
+
+
+def briefs(store: Store) -> list[Brief]:
+    """Every brief held in a served chain."""
+    return [
+        Brief(
+            id=rid,
+            author=record["author"],
+            created_at=created_at,
+            expires_at=parse_timestamp(record["expires"]) if "expires" in record else None,
+            body=record["body"],
+        )
+        for rid, record, created_at in served(store, "brief")
+    ]
+
+
 def charters(store: Store) -> dict[str, Charter]:
     """Every guild charter held, by id."""
     found: dict[str, Charter] = {}
-    for rid, canonical in store.records(kind="guild"):
-        record = parse_json(canonical)
+    for rid, record, created_at in served(store, "guild"):
         body = record["body"]
         admission = body["admission"]
-        created = store.refs("guild", record_ids=[rid])
-        if not created:  # beyond a fork's freeze: no effect
-            continue
         found[rid] = Charter(
             id=rid,
             author=record["author"],
@@ -51,7 +74,7 @@ def charters(store: Store) -> dict[str, Charter]:
             purpose=body["purpose"],
             founders=tuple(body["founders"]),
             vouches_required=admission["vouches_required"],
-            created_at=created[0].created_at,
+            created_at=created_at,
             cooling_days=admission.get("cooling_days", 7),
             skills=tuple(admission.get("skills", ())),
         )

@@ -29,7 +29,6 @@ from .protocol import (
     VerifiedRecord,
     format_timestamp,
     parse_json,
-    parse_timestamp,
     public_key_from_did,
     sign_record,
 )
@@ -367,22 +366,7 @@ class Node:
 
     def briefs(self) -> list[Brief]:
         """Every brief held in a served chain."""
-        found = []
-        for rid, canonical in self.store.records(kind="brief"):
-            record = parse_json(canonical)
-            if self.store.refs("brief", record_ids=[rid]):  # not beyond a fork's freeze
-                found.append(
-                    Brief(
-                        id=rid,
-                        author=record["author"],
-                        created_at=parse_timestamp(record["created"]),
-                        expires_at=parse_timestamp(record["expires"])
-                        if "expires" in record
-                        else None,
-                        body=record["body"],
-                    )
-                )
-        return found
+        return derive.briefs(self.store)
 
     def brief(self, brief_id: str) -> Brief:
         for brief in self.briefs():
