@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from test_run import (
-    CLI_TIMEOUT,
-    GUILDNODE,
     OTHER,
     STOP_TIMEOUT,
     RunningNode,
-    clean_env,
+    cli_processes,
     http,
     wait_until_up,
 )
@@ -44,28 +41,7 @@ def spawn(data: Path, logs: Path, port: int | None = None) -> RunningNode:
 
 def clis(*calls: tuple[RunningNode, Sequence[str]]) -> list[tuple[int, str, str]]:
     """Several CLI processes at once, each beside its node; (exit code, stdout, stderr)."""
-    processes = [
-        subprocess.Popen(
-            [str(GUILDNODE), "--data", str(node.data), *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            env=clean_env(),
-        )
-        for node, args in calls
-    ]
-    results = []
-    try:
-        for process in processes:
-            out, err = process.communicate(timeout=CLI_TIMEOUT)
-            results.append((process.returncode, out, err))
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
-    return results
+    return cli_processes([(node.data, args) for node, args in calls])
 
 
 def clis_ok(*calls: tuple[RunningNode, Sequence[str]]) -> list[Any]:

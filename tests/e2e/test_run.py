@@ -78,8 +78,9 @@ def cli_ok(data: Path, *args: str) -> str:
     return result.stdout
 
 
-def cli_parallel(data: Path, *commands: Sequence[str]) -> list[tuple[int, str, str]]:
-    """Several CLI processes at once; (exit code, stdout, stderr) of each, in order."""
+def cli_processes(calls: Sequence[tuple[Path, Sequence[str]]]) -> list[tuple[int, str, str]]:
+    """Several CLI processes at once, each `(data, args)`; (exit code, stdout, stderr) of
+    each, in order."""
     processes = [
         subprocess.Popen(
             [str(GUILDNODE), "--data", str(data), *args],
@@ -89,7 +90,7 @@ def cli_parallel(data: Path, *commands: Sequence[str]) -> list[tuple[int, str, s
             text=True,
             env=clean_env(),
         )
-        for args in commands
+        for data, args in calls
     ]
     results = []
     try:
@@ -102,6 +103,11 @@ def cli_parallel(data: Path, *commands: Sequence[str]) -> list[tuple[int, str, s
                 process.kill()
                 process.communicate()
     return results
+
+
+def cli_parallel(data: Path, *commands: Sequence[str]) -> list[tuple[int, str, str]]:
+    """Several CLI processes at once on one data directory."""
+    return cli_processes([(data, args) for args in commands])
 
 
 @dataclass
