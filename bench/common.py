@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import cProfile
+import hashlib
 import io
 import pstats
 import shutil
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 
 import guildnode
+from guildnode.protocol import Identity, VerifiedRecord, sign_record
 
 HOST = "127.0.0.1"
 SERVER_START_TIMEOUT = 30.0
@@ -97,6 +99,36 @@ def print_stats(title: str, stats: pstats.Stats, limit: int = 30) -> None:
 
 
 # -- a real `guildnode run` process ----------------------------------------------------------
+
+
+def vouch_chains(
+    records: int, authors: int, *, label: bytes, statement: str, base_time: int
+) -> tuple[list[Identity], list[list[VerifiedRecord]]]:
+    """`records` signed vouches of `authors` fixed identities (seeds from `label`), each
+    author's records chained; author `a` vouches, at seq `s`, for author `(a + s) % authors`
+    at level `1 + s % 3`, `created` counting up from `base_time`."""
+    if records % authors:
+        raise SystemExit("--records must be a multiple of --authors")
+    per_author = records // authors
+    identities = [Identity(hashlib.sha256(b"%s/%d" % (label, a)).digest()) for a in range(authors)]
+    chains: list[list[VerifiedRecord]] = []
+    for a, identity in enumerate(identities):
+        chain: list[VerifiedRecord] = []
+        prev: str | None = None
+        for s in range(1, per_author + 1):
+            subject = identities[(a + s) % authors if authors > 1 else 0].did
+            record = sign_record(
+                identity,
+                kind="vouch",
+                body={"subject": subject, "level": 1 + s % 3, "statement": statement},
+                seq=s,
+                prev=prev,
+                created_at=base_time + a * per_author + s,
+            )
+            chain.append(record)
+            prev = record.id
+        chains.append(chain)
+    return identities, chains
 
 
 def guildnode_command() -> list[str]:

@@ -63,6 +63,7 @@ from bench.common import (
     run,
     running_server,
     step_logger,
+    vouch_chains,
 )
 from guildnode.datadir import DataDir
 from guildnode.node import Node
@@ -71,7 +72,6 @@ from guildnode.protocol import (
     VerifiedRecord,
     canonical_bytes,
     decode_sig,
-    sign_record,
     verify_record,
 )
 
@@ -131,29 +131,14 @@ def build_workload(records: int, authors: int, chunk: int) -> Workload:
     Send order is round-robin over the authors, `chunk` records of one author at a time, so
     a batch mixes authors while each author's records stay in order.
     """
-    if records % authors:
-        raise SystemExit("--records must be a multiple of --authors")
+    identities, chains = vouch_chains(
+        records,
+        authors,
+        label=b"guildnode-bench-ingest",
+        statement=STATEMENT,
+        base_time=BASE_TIME,
+    )
     per_author = records // authors
-    identities = [
-        Identity(hashlib.sha256(b"guildnode-bench-ingest/%d" % a).digest()) for a in range(authors)
-    ]
-    chains: list[list[VerifiedRecord]] = []
-    for a, identity in enumerate(identities):
-        chain: list[VerifiedRecord] = []
-        prev: str | None = None
-        for s in range(1, per_author + 1):
-            subject = identities[(a + s) % authors if authors > 1 else 0].did
-            record = sign_record(
-                identity,
-                kind="vouch",
-                body={"subject": subject, "level": 1 + s % 3, "statement": STATEMENT},
-                seq=s,
-                prev=prev,
-                created_at=BASE_TIME + a * per_author + s,
-            )
-            chain.append(record)
-            prev = record.id
-        chains.append(chain)
     wire: list[Wire] = []
     owner: list[int] = []
     verified: list[VerifiedRecord] = []

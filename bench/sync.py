@@ -58,7 +58,6 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import hashlib
 import json
 import math
 import os
@@ -90,6 +89,7 @@ from bench.common import (
     running_server,
     step_logger,
     verdict,
+    vouch_chains,
 )
 from bench.common import Profiler as BaseProfiler
 from guildnode.app import create_app
@@ -97,7 +97,7 @@ from guildnode.datadir import DataDir
 from guildnode.federation import Federation, SyncReport
 from guildnode.node import Node
 from guildnode.peers import Traffic
-from guildnode.protocol import Identity, VerifiedRecord, canonical_bytes, decode_sig, sign_record
+from guildnode.protocol import Identity, VerifiedRecord, canonical_bytes, decode_sig
 from guildnode.scope import compute_scope
 from guildnode.settings import Settings
 
@@ -134,32 +134,9 @@ class Workload:
 
 def build_workload(records: int, authors: int) -> Workload:
     """`records` signed vouches of `authors` fixed identities, each author's chained."""
-    if records % authors:
-        raise SystemExit("--records must be a multiple of --authors")
-    per_author = records // authors
-    identities = [
-        Identity(hashlib.sha256(b"guildnode-bench-sync/%d" % a).digest()) for a in range(authors)
-    ]
-    chains: list[list[VerifiedRecord]] = []
-    for a, identity in enumerate(identities):
-        chain: list[VerifiedRecord] = []
-        prev: str | None = None
-        for s in range(1, per_author + 1):
-            record = sign_record(
-                identity,
-                kind="vouch",
-                body={
-                    "subject": identities[(a + s) % authors if authors > 1 else 0].did,
-                    "level": 1 + s % 3,
-                    "statement": STATEMENT,
-                },
-                seq=s,
-                prev=prev,
-                created_at=BASE_TIME + a * per_author + s,
-            )
-            chain.append(record)
-            prev = record.id
-        chains.append(chain)
+    identities, chains = vouch_chains(
+        records, authors, label=b"guildnode-bench-sync", statement=STATEMENT, base_time=BASE_TIME
+    )
     return Workload(identities, chains)
 
 
