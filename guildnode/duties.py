@@ -136,9 +136,7 @@ class Duties:
             return None
         side = "organisation" if me == contract.organisation else "freelancer"
         payment = rules.payment_status(contract.milestones, side=side)
-        approvals = [m.approved_at for m in contract.milestones if m.approved_at is not None]
-        pay_by = max(approvals, default=0) + rules.PAY_ON_TIME_DAYS * rules.DAY
-        if payment == "unpaid" and node.now() <= pay_by:
+        if payment == "unpaid" and node.now() <= rules.pay_by(contract.milestones):
             return None
         body = {
             "contract": contract.id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .briefs import Brief, open_briefs
-from .contracts import DAY, PAY_ON_TIME_DAYS, STATES, Contract, Milestone
+from .contracts import STATES, Contract, Milestone, pay_by
 from .errors import NodeError
 from .guilds import Membership
 from .node import Node
@@ -250,8 +250,7 @@ def contract_summary(
 def _payment_words(contract: Contract, now: int) -> str:
     """The contract's payment status, with "due" while an approved milestone may still be
     paid on time (SPEC §12.3 says "unpaid" for it)."""
-    approvals = [m.approved_at for m in contract.milestones if m.approved_at is not None]
-    if contract.payment == "unpaid" and now <= max(approvals, default=0) + PAY_ON_TIME_DAYS * DAY:
+    if contract.payment == "unpaid" and now <= pay_by(contract.milestones):
         return "due"
     return contract.payment
 

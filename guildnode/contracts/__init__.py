@@ -42,7 +42,7 @@ from .model import (
     Problem,
 )
 from .proposal import Proposal, proposal_problem, proposals
-from .terms import payment_status, terms_problem
+from .terms import pay_by, payment_status, terms_problem
 
 __all__ = [
     "AUTO_APPROVE_DAYS",
@@ -60,6 +60,7 @@ __all__ = [
     "Problem",
     "Proposal",
     "derive",
+    "pay_by",
     "payment_status",
     "proposal_problem",
     "proposals",

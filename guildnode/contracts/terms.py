@@ -62,3 +62,10 @@ def payment_status(milestones: Iterable[Milestone], *, side: str | None = None) 
         return "unpaid"
     late = any((at or 0) > approval + PAY_ON_TIME_DAYS * DAY for at, approval in times)
     return "late" if late else "on_time"
+
+
+def pay_by(milestones: Iterable[Milestone]) -> int:
+    """The last moment the latest approved milestone can still be paid on time (SPEC §12.3);
+    0 when none is approved."""
+    approvals = [m.approved_at for m in milestones if m.approved_at is not None]
+    return max(approvals) + PAY_ON_TIME_DAYS * DAY if approvals else 0

@@ -24,6 +24,7 @@ from guildnode.contracts import (
     Contract,
     Event,
     derive,
+    pay_by,
     payment_status,
     proposal_problem,
     proposals,
@@ -642,3 +643,9 @@ def test_a_long_chain_of_counter_offers_stays_one_thread() -> None:
         chain.append(offer(f"c{n}", at=T0 + n, author=author, answers=chain[-1].id))
     contract = one(chain, T0 + 400)
     assert contract.state == "countered" and len(contract.offers) == 300
+
+
+def test_pay_by_is_fourteen_days_after_the_latest_approval() -> None:
+    assert pay_by(one(active(), T0 + DAY).milestones) == 0  # nothing approved yet
+    milestones = one(approved(), T0 + 3 * DAY).milestones
+    assert pay_by(milestones) == T0 + 2 * DAY + PAY_ON_TIME_DAYS * DAY
