@@ -200,9 +200,10 @@ def brief_page(
     brief["budget_text"] = budget(brief)
     mine = brief["author"] == node.did
     found = views.proposals(node, brief_id)["proposals"]
-    contracts = [views.contract_summary(node, c)
-                 for c in node.market.contracts() if c.brief == brief_id]  # fmt: skip
-    offered = {c.proposal: c.id for c in node.market.contracts() if c.brief == brief_id}
+    made = [c for c in node.market.contracts() if c.brief == brief_id]
+    held = {b.id: b for b in node.briefs()}
+    contracts = [views.contract_summary(node, c, held) for c in made]
+    offered = {c.proposal: c.id for c in made}
     for proposal in found:
         proposal["price_text"] = money(proposal["price"])
         proposal["contract"] = offered.get(proposal["id"])

@@ -82,9 +82,10 @@ def summaries(node: Node, state: str | None = None) -> list[dict[str, Any]]:
     """The owner's contracts as `views.contract_summary`, with the price in words and the
     next step."""
     committed = {(c.author, c.contract) for c in node.market.evidence.commits()}
+    briefs = {b.id: b for b in node.briefs()}
     found = []
     for contract in node.market.contracts(state):
-        summary = views.contract_summary(node, contract)
+        summary = views.contract_summary(node, contract, briefs)
         summary["price_text"] = money(summary["price"])
         summary["next"] = next_step(summary["actions"], (node.did, contract.id) in committed)
         found.append(summary)
