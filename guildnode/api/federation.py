@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from .. import __version__
 from ..protocol import PROTOCOL_VERSION, ProtocolError, parse_json, public_key_from_did
 from ..protocol.httpsig import SignatureError, verify_request
+from . import batch
 from .deps import NodeDep
 from .errors import ApiError
 from .guard import InboxGuard
@@ -180,3 +181,45 @@ async def inbox(request: Request, node: NodeDep) -> Response:
         )
     )
     return _json({"results": [result.as_dict() for result in results]})
+
+
+@router.post(
+    "/sync/batch",
+    summary="Records of many feeds in one answer",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "feeds": {
+                                "type": "object",
+                                "maxProperties": batch.MAX_FEEDS,
+                                "additionalProperties": {"type": "integer", "minimum": 0},
+                            },
+                            "limit": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": batch.MAX_RECORDS,
+                            },
+                            "max_bytes": {
+                                "type": "integer",
+                                "minimum": batch.MIN_ANSWER_BYTES,
+                                "maximum": batch.MAX_ANSWER_BYTES,
+                            },
+                        },
+                        "required": ["feeds"],
+                        "additionalProperties": False,
+                    }
+                }
+            },
+        }
+    },
+)
+async def sync_batch(request: Request, node: NodeDep) -> Response:
+    """SPEC §9.13: a read, like the feed pages; it need not be signed."""
+    feeds, limit, max_bytes = batch.parse_request(await _read_body(request))
+    body = await run_in_threadpool(batch.serve, node.store, feeds, limit, max_bytes)
+    return Response(body, media_type="application/json")

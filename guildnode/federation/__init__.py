@@ -62,6 +62,8 @@ class Federation(RoundsMixin, DiscoveryMixin, PushMixin):
         self._rounds: dict[str, asyncio.Lock] = {}
         self._failed_discoveries = {}
         self._refused_own = {}
+        self._fetching = {}
+        self._no_batch = set()
         self.pushes_dropped = 0
 
     # -- lifecycle ---------------------------------------------------------------------

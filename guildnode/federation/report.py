@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..ingest import IngestResult
 from ..peers import PeerError, Traffic
 
 
@@ -22,6 +24,17 @@ class SyncReport:
     error: PeerError | None = None
     traffic: Traffic = field(default_factory=Traffic)
     unfinished: bool = False
+
+    def count(self, results: Sequence[IngestResult]) -> None:
+        """Count ingest results: accepted, duplicates, and rejections by code."""
+        for result in results:
+            if result.status == "accepted":
+                self.accepted += 1
+            elif result.status == "duplicate":
+                self.duplicates += 1
+            else:
+                assert result.error is not None
+                self.rejected[result.error.code] += 1
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -18,7 +18,8 @@ from typing import Any
 from ..peers import BATCH_BYTES, MAX_HEADS_BYTES, MAX_PAGE_BYTES, PeerError
 from ..protocol import ProtocolError, verify_record
 from ..scope import Scope
-from .base import PAGE, FederationBase
+from .base import PAGE
+from .batch import BatchMixin
 from .report import SyncReport
 
 MAX_PAGES_PER_AUTHOR = 500  # per round; the next round goes on
@@ -51,10 +52,12 @@ def _parse_heads(data: Any) -> dict[str, RemoteHead]:
     return heads
 
 
-class RoundsMixin(FederationBase):
+class RoundsMixin(BatchMixin):
     """The steps of a round; `Federation.sync_peer` runs one under the peer's lock."""
 
     _refused_own: dict[str, int]  # peer → own head seq it refused
+    _fetching: dict[str, asyncio.Event]  # author → set when the round fetching it is done
+    _no_batch: set[str]  # peer URLs that answered POST /sync/batch with 404 or 405
 
     def _scope_tag(self) -> str:
         """A short digest of the current scope, kept beside a peer's ETag."""
@@ -83,9 +86,8 @@ class RoundsMixin(FederationBase):
             todo = sorted(a for a in remote if a in scope and a not in done)
             if not todo:
                 break
-            for author in todo:
-                done.add(author)
-                await self._catch_up(url, author, remote[author], report, scope)
+            done.update(todo)
+            await self._catch_up_all(url, todo, remote, report, scope)
         else:
             report.unfinished = True  # scope kept growing: the next round goes on
         new_etag = answer.headers.get("etag")
@@ -94,9 +96,46 @@ class RoundsMixin(FederationBase):
             return None
         return str(new_etag)
 
-    async def _catch_up(
-        self, url: str, author: str, remote: RemoteHead, report: SyncReport, scope: Scope
+    async def _catch_up_all(
+        self,
+        url: str,
+        authors: list[str],
+        remote: dict[str, RemoteHead],
+        report: SyncReport,
+        scope: Scope,
     ) -> None:
+        """Catch up `authors` from the peer at `url`. An author another round is fetching
+        now is left to it, and looked at again when that round is done with it: so one
+        feed is fetched from one peer at a time (SPEC §9.9)."""
+        while authors:
+            mine = [a for a in authors if a not in self._fetching]
+            theirs = [(a, self._fetching[a]) for a in authors if a in self._fetching]
+            for author in mine:
+                self._fetching[author] = asyncio.Event()
+            try:
+                wanted: dict[str, tuple[int, int]] = {}
+                for author in mine:
+                    span = await self._prepare(url, author, remote[author], report)
+                    if span is not None:
+                        wanted[author] = span
+                batched = wanted and url not in self._no_batch
+                if batched and not await self._batch_catch_up(url, wanted, report, scope):
+                    self._no_batch.add(url)  # an older peer: feed by feed from now on
+                if url in self._no_batch:
+                    for author, (after, target) in sorted(wanted.items()):
+                        await self._pages(url, author, after, target, report, scope)
+            finally:
+                for author in mine:
+                    self._fetching.pop(author).set()
+            for _, done in theirs:
+                await done.wait()
+            authors = [author for author, _ in theirs]
+
+    async def _prepare(
+        self, url: str, author: str, remote: RemoteHead, report: SyncReport
+    ) -> tuple[int, int] | None:
+        """The fork proof and the disputed seq of `author` (SPEC §9.9, 3.1–3.2); then the
+        span (after, target) of pages still to fetch, or None."""
         store = self.node.store
         if remote.forked:
             known = store.fork(author)
@@ -113,7 +152,14 @@ class RoundsMixin(FederationBase):
         ):
             # The peer holds another record where we hold one: fetch it, which proves a fork.
             await self._fetch_disputed(url, author, remote.seq, report)
-            return
+            return None
+        return (after, target) if after < target else None
+
+    async def _pages(
+        self, url: str, author: str, after: int, target: int, report: SyncReport, scope: Scope
+    ) -> None:
+        """Feed pages of `author` from `after` up to `target`, one request each (§9.4)."""
+        store = self.node.store
         for _ in range(MAX_PAGES_PER_AUTHOR):
             if after >= target:
                 return
@@ -136,14 +182,7 @@ class RoundsMixin(FederationBase):
                 report.rejected["wrong_author"] += 1
                 return
             results = await asyncio.to_thread(self.node.ingest, records, scoped=True, scope=scope)
-            for result in results:
-                if result.status == "accepted":
-                    report.accepted += 1
-                elif result.status == "duplicate":
-                    report.duplicates += 1
-                else:
-                    assert result.error is not None
-                    report.rejected[result.error.code] += 1
+            report.count(results)
             if results and results[0].error is not None and results[0].error.code == "wrong_prev":
                 # The peer's chain parts from ours at or before our head: fetch its record
                 # at our head's seq, which proves the fork.
