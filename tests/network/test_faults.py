@@ -280,18 +280,25 @@ BAD_PAGES: dict[str, tuple[Callable[[], Any], str]] = {
 }
 
 
+@pytest.mark.parametrize("via", ["feed", "batch"])
 @pytest.mark.parametrize("case", list(BAD_PAGES))
 async def test_a_bad_feed_page_is_refused_counted_and_stored_nowhere(
-    world: World, case: str
+    world: World, case: str, via: str
 ) -> None:
+    """The same faults, served as a feed page (§9.4) or in a batch answer (§9.13)."""
     build, code = BAD_PAGES[case]
     held, served, claimed = build()
     if held:
         await give(world.victim, *held)
     world.evil.serve_heads(claimed)
-    world.evil.serve_feed(EVIL.did, page(served))
+    if via == "batch":
+        world.evil.serve("/sync/batch", json.dumps({"records": served, "next": None}).encode())
+    else:
+        world.evil.serve_feed(EVIL.did, page(served))
 
     await world.sync()
+    fetched = [path for path in world.evil.asked if path.startswith("/sync/feed/")]
+    assert (fetched == []) == (via == "batch"), world.evil.asked
 
     row = world.row()
     assert row["rejections"] == {code: 1}, row
