@@ -12,12 +12,13 @@ import asyncio
 from collections import defaultdict
 from typing import Any
 
-from ..peers import MAX_PAGE_BYTES, PeerError
+from ..peers import PeerError
 from ..scope import Scope
 from .base import FederationBase
 from .report import SyncReport
 
 MAX_FEEDS = 1000  # feeds named in one request (the most a peer takes, SPEC §9.13)
+ANSWER_BYTES = 8 * 1_048_576 + 4096  # the most a batch answer may be (SPEC §9.9)
 MAX_REQUESTS = 500  # batch requests per planning pass; the next round goes on
 
 
@@ -37,7 +38,7 @@ class BatchMixin(FederationBase):
                 return True
             asked = dict(sorted(after.items())[:MAX_FEEDS])
             answer = await self.client.request(
-                "POST", f"{url}/sync/batch", payload={"feeds": asked}, limit=MAX_PAGE_BYTES
+                "POST", f"{url}/sync/batch", payload={"feeds": asked}, limit=ANSWER_BYTES
             )
             report.traffic.add(answer.traffic)
             if number == 0 and answer.status in (404, 405):

@@ -27,10 +27,13 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
 from guildnode import contracts, feedback, guilds, trust
+from guildnode.api import batch
 from guildnode.api.errors import HTTP_CODES
 from guildnode.api.guard import ADDRESS_RATE, AUTHOR_RATE, GLOBAL_RATE, SENDER_RATE
 from guildnode.contracts.order import _phase
 from guildnode.federation import MAX_BACKOFF, PAGE, PLANNING_PASSES
+from guildnode.federation.batch import ANSWER_BYTES as BATCH_ANSWER_BYTES
+from guildnode.federation.batch import MAX_FEEDS as BATCH_FEEDS
 from guildnode.ingest import GUEST_AUTHORS, GUEST_RECORDS_PER_AUTHOR
 from guildnode.peers import MAX_HEADS_BYTES, MAX_PAGE_BYTES, PEER_CODES
 from guildnode.protocol import (
@@ -693,6 +696,12 @@ def test_the_numbers_the_spec_gives_are_the_codes() -> None:
     assert f"at most {PLANNING_PASSES} planning passes" in sync
     assert f"{MAX_BACKOFF:.0f} s)" in sync
     assert f"{MAX_HEADS_BYTES:,} bytes" in sync and f"{MAX_PAGE_BYTES:,} bytes" in sync
+    assert f"{BATCH_ANSWER_BYTES:,} bytes" in sync
+    assert f"at most {BATCH_FEEDS:,}, in DID order" in sync
+    served = _chapter("9.13")
+    assert f"at most {batch.MAX_FEEDS:,}" in served and batch.MAX_FEEDS == BATCH_FEEDS
+    assert f"1 … {batch.MAX_RECORDS:,}, default {batch.MAX_RECORDS:,}" in served
+    assert f"{batch.MIN_ANSWER_BYTES:,} … {batch.MAX_ANSWER_BYTES:,}" in served
 
 
 # --- SPEC.md: section numbers cited elsewhere ----------------------------------------------
@@ -741,6 +750,7 @@ TOPICS = {
     "9.9": "Sync behaviour",
     "9.10": "`GET /records/{id}`",
     "9.11": "Local API",
+    "9.13": "`POST /sync/batch`",
     "10.1": "Protocol codes",
     "10.2": "HTTP-level codes",
 }
