@@ -1,15 +1,17 @@
 """Federation: peers, anti-entropy sync, and pushing the owner's records (SPEC §9).
 
 With each peer, a round is: heads (with `If-None-Match`, so an unchanged peer costs one
-small round trip), then feed pages for every in-scope author where the peer is ahead,
-ingested page by page, then a fork proof wherever the peer shows one. The scope is
+small round trip), then the records of every in-scope author where the peer is ahead, many
+feeds per batch answer (feed pages for a peer without `POST /sync/batch`), ingested answer
+by answer, and a fork proof wherever the peer shows one. The scope is
 recomputed as records arrive, so a round follows the trust graph as it grows. The owner's
 new records go to every peer's inbox at once through a bounded queue; a failed push is made
 good by the next round. Each peer's faults are counted by code in its peer record.
 
 `Federation` is one class put together from a mixin per part: `rounds` (the steps of one
 round with one peer), `discovery` (adding peers, and learning them from profiles) and `push`
-(the push queue and its worker); `report` holds `SyncReport`. The class itself holds the
+(the push queue and its worker), under `rounds` `batch` (catch-up through `POST
+/sync/batch`); `report` holds `SyncReport`. The class itself holds the
 lifecycle, a round with one peer or all of them, and the periodic anti-entropy loop.
 """
 

@@ -3,9 +3,11 @@
 A round is: heads (with `If-None-Match`, so an unchanged peer costs one small round trip);
 the owner's records the peer lacks, as its heads show; then, for every in-scope author in
 the heads, the peer's fork proof where it shows one we lack, and either its one record in
-dispute (another record at a seq we hold) or feed pages where it is ahead, ingested page by
-page. The scope is recomputed as records arrive, so a round follows the trust graph as it
-grows.
+dispute (another record at a seq we hold) or its records where it is ahead: many feeds per
+`POST /sync/batch` answer (`batch`), or feed pages one author at a time from a peer without
+that endpoint, ingested answer by answer. An author another round is fetching is left to it
+(one feed, one peer at a time). The scope is recomputed as records arrive, so a round
+follows the trust graph as it grows.
 """
 
 from __future__ import annotations
