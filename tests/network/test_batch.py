@@ -172,3 +172,25 @@ async def test_two_simultaneous_rounds_fetch_each_feed_once(make_node: Any) -> N
     assert sum(report.duplicates for report in reports) == 0  # no record came twice
     for author in AUTHORS:
         assert a.node.store.head(author.did) == b.node.store.head(author.did)
+
+
+async def test_a_catch_up_cut_into_many_small_answers_goes_on_to_the_end(
+    make_node: Any, router: Router, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With answers of at most 4 KiB, feeds are cut mid-way and the asker goes on from
+    `next` until every feed is caught up, without a `short_feed`."""
+    monkeypatch.setattr(batch, "MAX_ANSWER_BYTES", 4096)
+    a, b = await make_node("a"), await make_node("b")
+    total = await feeds_on(b, AUTHORS, 8)
+    a.welcome(*(author.did for author in AUTHORS))
+    await a.federation.add_peer(b.url)
+    await a.federation.flush()
+    [peer] = a.federation.peers()
+    router.exchanges.clear()
+    report = await a.federation.sync_peer(peer)
+    assert report.error is None and not report.rejected and report.accepted == total
+    batches = sum(url.endswith("/sync/batch") for _, url, _, _ in router.exchanges)
+    canonical = sum(len(r) for d in AUTHORS for r in b.node.store.feed(d.did, 0, 100, 2**30))
+    assert canonical // 4096 <= batches <= canonical // 3000 + 2, (batches, canonical)
+    for author in AUTHORS:
+        assert a.node.store.head(author.did) == b.node.store.head(author.did)

@@ -703,6 +703,23 @@ GARBAGE: dict[str, tuple[str, bytes, int, dict[str, str], str]] = {
     "a feed page of HTML": ("feed", b"<html>", 200, {}, "bad_response"),
     "a feed page without records": ("feed", b'{"items":[]}', 200, {}, "bad_response"),
     "a feed page of 201 records": ("feed", page([{}] * 201), 200, {}, "bad_response"),
+    "a batch answer of HTML": ("batch", b"<html>", 200, {}, "bad_response"),
+    "a batch answer without records": ("batch", b'{"next":null}', 200, {}, "bad_response"),
+    "a batch answer going on from a feed never asked for": (
+        "batch",
+        json.dumps({"records": [], "next": STRANGER.did}).encode(),
+        200,
+        {},
+        "bad_response",
+    ),
+    "a batch answer going nowhere": (
+        "batch",
+        json.dumps({"records": [], "next": EVIL.did}).encode(),
+        200,
+        {},
+        "bad_response",
+    ),
+    "a batch answered 500": ("batch", b'{"error":{}}', 500, {}, "peer_refused"),
 }
 
 
@@ -713,6 +730,8 @@ async def test_a_peer_answering_garbage_is_reported(world: World, case: str) -> 
     world.evil.serve_heads(heads(record))
     if where == "heads":
         world.evil.serve("/sync/heads", body, status, **headers)
+    elif where == "batch":
+        world.evil.serve("/sync/batch", body, status, **headers)
     else:
         world.evil.serve_feed(EVIL.did, body, status, **headers)
 
