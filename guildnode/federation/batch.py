@@ -1,7 +1,9 @@
 """Catch-up of many feeds through `POST /sync/batch` (SPEC §9.13, §9.9 step 3.3).
 
 One request names every feed still behind with the seq held; the answer holds records of
-many feeds, which are ingested as one batch, with scope; `next` says where to go on. A peer
+many feeds, which are ingested as one batch, with scope; `next` says where to go on. The
+next request is sent while an answer is ingested, as if every record of it is accepted; when
+one is not, that request is cancelled and the right one sent. A peer
 that answers the first request `404` or `405` does not have the endpoint: the round goes on
 feed by feed (§9.4), and so do later rounds with that peer.
 """
@@ -12,7 +14,7 @@ import asyncio
 from collections import defaultdict
 from typing import Any
 
-from ..peers import PeerError
+from ..peers import Answer, PeerError
 from ..scope import Scope
 from .base import FederationBase
 from .report import SyncReport
@@ -31,48 +33,106 @@ class BatchMixin(FederationBase):
     ) -> bool:
         """Fetch the spans `wanted` (author → (after, target)) in batches; False when the
         peer has no batch endpoint (and nothing was fetched)."""
-        store = self.node.store
         after = {author: span[0] for author, span in wanted.items()}
-        for number in range(MAX_REQUESTS):
-            if not after:
-                return True
-            asked = dict(sorted(after.items())[:MAX_FEEDS])
-            answer = await self.client.request(
-                "POST", f"{url}/sync/batch", payload={"feeds": asked}, limit=ANSWER_BYTES
-            )
-            report.traffic.add(answer.traffic)
-            if number == 0 and answer.status in (404, 405):
-                return False
-            if answer.status != 200:
-                raise PeerError("peer_refused", f"{url} answered {answer.status} to a batch.")
-            records, unfinished = _parse_answer(answer.json(), asked)
-            if records is None:
-                report.rejected["wrong_author"] += 1
-                return True  # nothing of it is ingested; the next round tries again
-            results = await asyncio.to_thread(self.node.ingest, records, scoped=True, scope=scope)
-            report.count(results)
-            by_author: dict[str, list[Any]] = defaultdict(list)
-            for record, result in zip(records, results, strict=True):
-                by_author[record["author"]].append(result)
-            for author, held in asked.items():
-                got = by_author.get(author, [])
-                if got and got[0].error is not None and got[0].error.code == "wrong_prev":
-                    await self._fetch_disputed(url, author, held, report)
-                head = store.head(author)
-                now = head.seq if head else 0
-                if any(result.status == "rejected" for result in got) or now >= wanted[author][1]:
-                    del after[author]  # done, or no more trust for this feed this round
-                elif unfinished is None or author < unfinished:
-                    report.rejected["short_feed"] += 1  # served to its end, yet short
-                    del after[author]
-                elif author == unfinished and now <= held:
-                    if author == min(asked):
-                        raise PeerError("bad_response", f"{url} served a batch that went nowhere.")
-                    after[author] = now
-                else:
-                    after[author] = now
+        pending: tuple[dict[str, int], asyncio.Task[Answer]] | None = None
+        try:
+            for number in range(MAX_REQUESTS):
+                if not after:
+                    return True
+                asked = dict(sorted(after.items())[:MAX_FEEDS])
+                if pending is None or pending[0] != asked:
+                    if pending is not None:  # the guess was wrong: a record was refused
+                        await _cancel(pending[1])
+                    pending = (asked, asyncio.create_task(self._ask(url, asked)))
+                answer = await pending[1]
+                pending = None
+                report.traffic.add(answer.traffic)
+                if number == 0 and answer.status in (404, 405):
+                    return False
+                if answer.status != 200:
+                    raise PeerError("peer_refused", f"{url} answered {answer.status} to a batch.")
+                records, unfinished = _parse_answer(answer.json(), asked)
+                if records is None:
+                    report.rejected["wrong_author"] += 1
+                    return True  # nothing of it is ingested; the next round tries again
+                # Ask for the next answer while this one is ingested, as if all of it holds.
+                ahead = _expected(after, asked, records, unfinished, wanted)
+                if ahead:
+                    ahead = dict(sorted(ahead.items())[:MAX_FEEDS])
+                    pending = (ahead, asyncio.create_task(self._ask(url, ahead)))
+                await self._take(url, records, unfinished, asked, after, wanted, report, scope)
+        finally:
+            if pending is not None:
+                await _cancel(pending[1])
         report.unfinished = True
         return True
+
+    async def _ask(self, url: str, asked: dict[str, int]) -> Answer:
+        return await self.client.request(
+            "POST", f"{url}/sync/batch", payload={"feeds": asked}, limit=ANSWER_BYTES
+        )
+
+    async def _take(
+        self,
+        url: str,
+        records: list[Any],
+        unfinished: str | None,
+        asked: dict[str, int],
+        after: dict[str, int],
+        wanted: dict[str, tuple[int, int]],
+        report: SyncReport,
+        scope: Scope,
+    ) -> None:
+        """Ingest one answer; then move `after` on, or drop the feeds done or stopped."""
+        store = self.node.store
+        results = await asyncio.to_thread(self.node.ingest, records, scoped=True, scope=scope)
+        report.count(results)
+        by_author: dict[str, list[Any]] = defaultdict(list)
+        for record, result in zip(records, results, strict=True):
+            by_author[record["author"]].append(result)
+        for author, held in asked.items():
+            got = by_author.get(author, [])
+            if got and got[0].error is not None and got[0].error.code == "wrong_prev":
+                await self._fetch_disputed(url, author, held, report)
+            head = store.head(author)
+            now = head.seq if head else 0
+            if any(result.status == "rejected" for result in got) or now >= wanted[author][1]:
+                del after[author]  # done, or no more trust for this feed this round
+            elif unfinished is None or author < unfinished:
+                report.rejected["short_feed"] += 1  # served to its end, yet short
+                del after[author]
+            elif author == unfinished and now <= held and author == min(asked):
+                raise PeerError("bad_response", f"{url} served a batch that went nowhere.")
+            else:
+                after[author] = now
+
+
+def _expected(
+    after: dict[str, int],
+    asked: dict[str, int],
+    records: list[Any],
+    unfinished: str | None,
+    wanted: dict[str, tuple[int, int]],
+) -> dict[str, int]:
+    """What `after` becomes once `records` are ingested, if every one is accepted."""
+    last = {r["author"]: r["seq"] for r in records if type(r.get("seq")) is int}
+    expected = dict(after)
+    for author, held in asked.items():
+        now = last.get(author, held)
+        if now >= wanted[author][1] or unfinished is None or author < unfinished:
+            del expected[author]
+        else:
+            expected[author] = now
+    return expected
+
+
+async def _cancel(task: asyncio.Task[Answer]) -> None:
+    """Cancel a request asked ahead and wait for it to end (a cancellation of the caller
+    still propagates); its answer or error is dropped."""
+    task.cancel()
+    await asyncio.wait([task])
+    if not task.cancelled():
+        task.exception()  # retrieved, so that it is not logged as never retrieved
 
 
 def _parse_answer(data: Any, asked: dict[str, int]) -> tuple[list[Any] | None, str | None]:
