@@ -854,3 +854,25 @@ async def test_a_malformed_endpoint_in_a_profile_is_skipped(world: World, endpoi
     row = world.row()
     assert row["last_error"] is None and row["rejections"] == {}, row
     world.assert_sound()
+
+
+async def test_a_refused_record_in_a_cut_batch_drops_the_request_asked_ahead(
+    world: World,
+) -> None:
+    """The next batch is asked for while one is ingested, as if all of it holds; when a
+    record of the feed the answer was cut in is refused, that request is dropped and the
+    feed gets no more batches this round."""
+    first, second = chain(EVIL, 2)
+    forged = signed(FORGER, author=EVIL.did, seq=1, prev=None)
+    world.evil.serve_heads(heads(second))
+    cut = {"records": [forged], "next": EVIL.did}
+    world.evil.serve("/sync/batch", json.dumps(cut).encode())
+
+    await world.sync()
+
+    row = world.row()
+    assert row["rejections"] == {"bad_signature": 1}, row
+    assert row["last_error"] is None
+    assert world.held(EVIL.did) == []
+    world.assert_sound(forged, first, second)
+    assert not [path for path in world.evil.asked if path.startswith("/sync/feed/")]
