@@ -11,7 +11,7 @@ from .connection import Connection
 
 
 class OwnerMixin(Connection):
-    """The `drafts`, `blocked` and `peers` tables."""
+    """The `drafts`, `blocked`, `ui_sessions` and `peers` tables."""
 
     # -- the owner's unrevealed feedback ---------------------------------------------
 
@@ -55,6 +55,35 @@ class OwnerMixin(Connection):
     def blocked(self) -> set[str]:
         with self._lock:
             return {row[0] for row in self.db.execute("SELECT did FROM blocked")}
+
+    # -- the owner's UI sessions (hashed) ----------------------------------------------
+
+    def save_session(self, digest: str, expires_at: float, now: float, most: int) -> None:
+        """Keep a session's digest; drop expired ones and, beyond `most`, the oldest."""
+        with self._lock, self.db.conn:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("DELETE FROM ui_sessions WHERE expires_at <= ?", [now])
+            self.db.execute(
+                "DELETE FROM ui_sessions WHERE digest NOT IN "
+                "(SELECT digest FROM ui_sessions ORDER BY expires_at DESC LIMIT ?)",
+                [most - 1],
+            )
+            self.db.execute(
+                "INSERT OR REPLACE INTO ui_sessions (digest, expires_at) VALUES (?, ?)",
+                [digest, expires_at],
+            )
+
+    def session_expiry(self, digest: str) -> float | None:
+        with self._lock:
+            row = self.db.execute(
+                "SELECT expires_at FROM ui_sessions WHERE digest = ?", [digest]
+            ).fetchone()
+        return None if row is None else float(row[0])
+
+    def end_session(self, digest: str) -> None:
+        with self._lock, self.db.conn:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("DELETE FROM ui_sessions WHERE digest = ?", [digest])
 
     # -- peers ---------------------------------------------------------------------
 

@@ -96,8 +96,25 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_3(db: sqlite_utils.Database) -> None:
+    # The owner's UI sessions, so that a restart does not sign the owner out. Only the
+    # sha256 of a session's cookie value is kept: a copy of the database signs no one in.
+    db.execute(
+        """
+        CREATE TABLE ui_sessions (
+            digest TEXT PRIMARY KEY,
+            expires_at REAL NOT NULL
+        )
+        """
+    )
+
+
 # Each migration runs once, in order, inside a transaction; PRAGMA user_version counts them.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2)
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+    _migration_1,
+    _migration_2,
+    _migration_3,
+)
 
 
 def migrate(db: sqlite_utils.Database) -> None:

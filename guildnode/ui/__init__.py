@@ -19,7 +19,12 @@ __all__ = ["UiAuth", "install_ui"]
 def install_ui(app: FastAPI, settings: Settings, *, clock: Clock) -> None:
     """Serve the UI at / for the owner: routes, static files, and the guard around them."""
     web = find_web_dir()
-    auth = UiAuth(port=settings.port, local_url=settings.local_url, clock=clock)
+    auth = UiAuth(
+        port=settings.port,
+        local_url=settings.local_url,
+        clock=clock,
+        store=lambda: app.state.node.store,  # the lifespan opens the node after this
+    )
     app.state.ui_auth = auth
     app.state.ui_templates = Templates(web / "templates")
     for module in (signin, pages, guilds, briefs, contracts, peers):

@@ -2,8 +2,9 @@
 
 `guildnode run` prints a login link; `guildnode ui` asks the running node for a fresh one
 (`POST /api/ui/login-link`, with the owner's token). The link's token is good once, for
-10 minutes; redeeming it sets a session cookie (HttpOnly, SameSite=Strict). Sessions live in
-the node's memory, so a restart signs the owner out: a new link signs them in again.
+10 minutes; redeeming it sets a session cookie (HttpOnly, SameSite=Strict). Sessions are
+kept in the node's SQLite, hashed, with their expiry (12 hours), so a restart of the node
+does not sign the owner out; signing out or expiry ends them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..store import Store
 
 Clock = Callable[[], float]
 
@@ -71,34 +74,49 @@ class Session:
 
 
 class Sessions:
-    def __init__(self, clock: Clock) -> None:
+    """The owner's sessions. Each lives in the node's SQLite as the sha256 of its cookie
+    value with its expiry, so it outlasts a restart; flash messages live in memory only."""
+
+    def __init__(self, clock: Clock, store: Callable[[], Store]) -> None:
         self._clock = clock
-        self._sessions: dict[str, Session] = {}
+        self._store = store
+        self._live: dict[str, Session] = {}  # digest → session, for its flash messages
         self._lock = threading.Lock()
 
     def create(self) -> Session:
+        now = self._clock()
+        session = Session(secrets.token_urlsafe(32), now + SESSION_SECONDS)
+        digest = _digest(session.id)
+        self._store().save_session(digest, session.expires_at, now, MAX_SESSIONS)
         with self._lock:
-            now = self._clock()
-            self._sessions = {k: s for k, s in self._sessions.items() if s.expires_at > now}
-            while len(self._sessions) >= MAX_SESSIONS:
-                del self._sessions[next(iter(self._sessions))]
-            session = Session(secrets.token_urlsafe(32), now + SESSION_SECONDS)
-            self._sessions[session.id] = session
+            self._live = {k: s for k, s in self._live.items() if s.expires_at > now}
+            while len(self._live) >= MAX_SESSIONS:
+                del self._live[next(iter(self._live))]
+            self._live[digest] = session
         return session
 
     def get(self, session_id: str) -> Session | None:
+        """The session whose cookie value is `session_id`, or None if there is none or it
+        has expired (an expired one is forgotten)."""
+        if not session_id:
+            return None
+        digest = _digest(session_id)
+        expires_at = self._store().session_expiry(digest)
         with self._lock:
-            session = self._sessions.get(session_id)
-            if session is None:
-                return None
-            if session.expires_at <= self._clock():
-                del self._sessions[session_id]
-                return None
-            return session
+            if expires_at is None or expires_at <= self._clock():
+                self._live.pop(digest, None)
+                session = None
+            else:
+                session = self._live.setdefault(digest, Session(session_id, expires_at))
+        if session is None and expires_at is not None:
+            self._store().end_session(digest)
+        return session
 
     def end(self, session_id: str) -> None:
+        digest = _digest(session_id)
+        self._store().end_session(digest)
         with self._lock:
-            self._sessions.pop(session_id, None)
+            self._live.pop(digest, None)
 
 
 class UiAuth:
@@ -107,9 +125,11 @@ class UiAuth:
     Cookies are per host, not per port, so several nodes on 127.0.0.1 (the demo) would
     overwrite each other's cookies; the port in the names keeps them apart."""
 
-    def __init__(self, *, port: int, local_url: str, clock: Clock) -> None:
+    def __init__(
+        self, *, port: int, local_url: str, clock: Clock, store: Callable[[], Store]
+    ) -> None:
         self.links = LoginLinks(clock)
-        self.sessions = Sessions(clock)
+        self.sessions = Sessions(clock, store)
         self.local_url = local_url
         self.session_cookie = f"guildnode_session_{port}"
         self.csrf_cookie = f"guildnode_csrf_{port}"
