@@ -41,7 +41,7 @@ class Backend(Protocol):
     def records(self, author: str | None, kind: str | None) -> dict[str, Any]: ...
     def check(self) -> dict[str, Any]: ...
     def peers(self) -> dict[str, Any]: ...
-    def add_peer(self, url: str) -> dict[str, Any]: ...
+    def add_peer(self, url: str, allow_private: bool = False) -> dict[str, Any]: ...
     def remove_peer(self, did_or_url: str) -> dict[str, Any]: ...
     def sync(self) -> dict[str, Any]: ...
     def trust(self, did: str, context: str | None) -> dict[str, Any]: ...
@@ -93,9 +93,9 @@ class DirectBackend:
     def peers(self) -> dict[str, Any]:
         return {"peers": [peer_view(p) for p in self.node.store.peers()]}
 
-    def add_peer(self, url: str) -> dict[str, Any]:
+    def add_peer(self, url: str, allow_private: bool = False) -> dict[str, Any]:
         async def add(federation: Federation) -> dict[str, Any]:
-            return peer_view(await federation.add_peer(url))
+            return peer_view(await federation.add_peer(url, allow_private=allow_private))
 
         return self._federate(add)  # type: ignore[no-any-return]
 
@@ -248,8 +248,8 @@ class RemoteBackend:
     def peers(self) -> dict[str, Any]:
         return self._call("GET", "/api/peers")
 
-    def add_peer(self, url: str) -> dict[str, Any]:
-        return self._call("POST", "/api/peers", json={"url": url})
+    def add_peer(self, url: str, allow_private: bool = False) -> dict[str, Any]:
+        return self._call("POST", "/api/peers", json={"url": url, "allow_private": allow_private})
 
     def remove_peer(self, did_or_url: str) -> dict[str, Any]:
         return self._call("DELETE", f"/api/peers/{did_or_url}")

@@ -9,10 +9,8 @@ codes, so an unreachable peer, a slow one and one that breaks the protocol never
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import secrets
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .addresses import PrivateAddress, guarded_transport
 from .protocol import Identity, ProtocolError, parse_json
 from .protocol.httpsig import sign_request
 
@@ -29,6 +28,7 @@ MAX_PAGE_BYTES = 1_048_576 + 4096
 BATCH_BYTES = 1_048_576 - 64
 MAX_HEADS_BYTES = 8 * 1_048_576
 MAX_SMALL_BYTES = 65_536
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 PEER_CODES: dict[str, str] = {
@@ -105,23 +105,6 @@ def normalise_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
-def is_private_host(host: str) -> bool:
-    """True for loopback, private, link-local and unspecified addresses, and names that
-    resolve to one (a name that does not resolve is treated as private: fail closed)."""
-    try:
-        addresses = [ipaddress.ip_address(host.strip("[]"))]
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, None)
-        except OSError:
-            return True
-        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-    return any(
-        a.is_private or a.is_loopback or a.is_link_local or a.is_unspecified or a.is_reserved
-        for a in addresses
-    )
-
-
 def batches(records: list[bytes], most: int = 200) -> list[list[bytes]]:
     """Split canonical records into inbox batches of at most `most` records and
     `BATCH_BYTES` bytes (each record counted with its separating comma)."""
@@ -154,12 +137,20 @@ class PeerClient:
         transport: httpx.AsyncBaseTransport | None = None,
         connect_timeout: float = 5.0,
         read_timeout: float = 10.0,
+        allow_private: bool = False,
     ) -> None:
+        """`transport` replaces the network (tests route requests to in-process apps);
+        without it every connection is made through `addresses.GuardedBackend`, which
+        refuses private addresses except where `allow_private` or `allow_private_origin`
+        allows them."""
         self.identity = identity
         self._clock = clock
         self._deadline = max(1.0, 6 * read_timeout)
+        self._allow_all_private = allow_private
+        self._private_origins: set[tuple[str, int]] = set()
         self._client = httpx.AsyncClient(
-            transport=transport,
+            transport=transport or guarded_transport(self._may_be_private),
+            trust_env=False,  # an environment's proxy would bypass the address checks
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
             follow_redirects=False,
             headers={"user-agent": "guildnode", "accept-encoding": "identity"},
@@ -167,6 +158,15 @@ class PeerClient:
         # Every byte of an idle round counts (SPEC §9.9): drop the defaults nobody needs.
         for name in ("accept", "connection"):
             del self._client.headers[name]
+
+    def allow_private_origin(self, url: str) -> None:
+        """Let requests to `url`'s host and port reach a private address (a peer the owner
+        added with `--allow-private`)."""
+        parsed = httpx.URL(url)
+        self._private_origins.add((parsed.host, parsed.port or _DEFAULT_PORTS[parsed.scheme]))
+
+    def _may_be_private(self, host: str, port: int) -> bool:
+        return self._allow_all_private or (host.strip("[]"), port) in self._private_origins
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -227,6 +227,8 @@ class PeerClient:
     ) -> Answer:
         try:
             response = await self._client.send(request, stream=True)
+        except PrivateAddress as exc:
+            raise PeerError("private_address", f"{url}: {exc}") from None
         except httpx.TimeoutException as exc:
             raise PeerError("peer_timeout", f"{url} did not answer in time.") from exc
         except httpx.TransportError as exc:

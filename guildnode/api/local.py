@@ -86,6 +86,7 @@ def check(node: NodeDep) -> dict[str, Any]:
 
 class PeerIn(_Strict):
     url: str
+    allow_private: bool = False
 
 
 @router.get("/peers", summary="Peers and how syncing with each goes")
@@ -96,7 +97,9 @@ def list_peers(federation: FederationDep) -> dict[str, Any]:
 @router.post("/peers", summary="Add a peer by URL (its /.well-known/guildnode names it)")
 async def add_peer(payload: PeerIn, federation: FederationDep) -> Any:
     try:
-        return peer_view(await federation.add_peer(payload.url))
+        return peer_view(
+            await federation.add_peer(payload.url, allow_private=payload.allow_private)
+        )
     except PeerError as exc:
         return error_response(400 if exc.code in LOCAL_PEER_CODES else 502, exc.code, exc.detail)
 

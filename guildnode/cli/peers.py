@@ -32,12 +32,18 @@ def _peers_text(data: dict[str, Any]) -> str:
 
 @peer.command(name="add")
 @click.argument("url")
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    help="Let this peer be on a private, loopback or link-local address (a node on your own "
+    "machine or network); without it such addresses are refused at every connection.",
+)
 @json_option
 @pass_context
-def peer_add(ctx: Context, url: str, as_json: bool) -> None:
+def peer_add(ctx: Context, url: str, allow_private: bool, as_json: bool) -> None:
     """Add the node at URL as a peer (it must answer /.well-known/guildnode)."""
     with backend(ctx) as node:
-        result = node.add_peer(url)
+        result = node.add_peer(url, allow_private)
     emit(result, as_json, lambda p: f"Added peer {p['did']} at {p['url']}")
 
 

@@ -57,7 +57,11 @@ class Federation(RoundsMixin, DiscoveryMixin, PushMixin):
             transport=transport,
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
+            allow_private=settings.allow_private_peers,
         )
+        for known in node.store.peers():
+            if known["allow_private"]:
+                self.client.allow_private_origin(known["url"])
         self._queue = asyncio.Queue(PUSH_QUEUE)
         self._tasks: list[asyncio.Task[None]] = []
         self._loop = None

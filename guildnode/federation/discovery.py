@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 
-from ..peers import PeerError, is_private_host, normalise_url
+from ..addresses import is_private_host
+from ..peers import PeerError, normalise_url
 from ..protocol import ProtocolError, public_key_from_did
 from .base import FederationBase
 
@@ -40,11 +41,19 @@ class DiscoveryMixin(FederationBase):
         return url
 
     async def add_peer(
-        self, url: str, *, source: str = "manual", expect: str | None = None
+        self,
+        url: str,
+        *,
+        source: str = "manual",
+        expect: str | None = None,
+        allow_private: bool = False,
     ) -> dict[str, Any]:
         """Ask `url` who it is and remember it as a peer. With `expect`, the node there must
-        name that DID (peers learnt from a profile must be the profile's author)."""
+        name that DID (peers learnt from a profile must be the profile's author). Only with
+        `allow_private` (the owner's `--allow-private`) may it sit on a private address."""
         url = await self._check_url(url, source)
+        if allow_private:
+            self.client.allow_private_origin(url)
         info = await self.client.well_known(url)
         did = info["did"]
         try:
@@ -55,7 +64,7 @@ class DiscoveryMixin(FederationBase):
             raise PeerError("identity_mismatch", f"{url} is {did}, not {expect}.")
         if did == self.node.did:
             raise PeerError("identity_mismatch", f"{url} is this node itself.")
-        self.node.store.add_peer(did, url, source, self.node.now())
+        self.node.store.add_peer(did, url, source, self.node.now(), allow_private)
         return next(p for p in self.node.store.peers() if p["did"] == did)
 
     def remove_peer(self, did_or_url: str) -> bool:

@@ -87,18 +87,24 @@ class OwnerMixin(Connection):
 
     # -- peers ---------------------------------------------------------------------
 
-    def add_peer(self, did: str, url: str, source: str, now: int) -> bool:
-        """Record a peer (or its new URL). Returns False if it was known at that URL."""
+    def add_peer(
+        self, did: str, url: str, source: str, now: int, allow_private: bool = False
+    ) -> bool:
+        """Record a peer (or its new URL, or its leave to be private). Returns False if it
+        was known at that URL with that leave."""
         with self._lock, self.db.conn:
             self.db.execute("BEGIN IMMEDIATE")
-            row = self.db.execute("SELECT url FROM peers WHERE did = ?", [did]).fetchone()
-            if row and row[0] == url:
+            row = self.db.execute(
+                "SELECT url, allow_private FROM peers WHERE did = ?", [did]
+            ).fetchone()
+            if row and row[0] == url and bool(row[1]) == allow_private:
                 return False
             self.db.execute("DELETE FROM peers WHERE url = ? AND did != ?", [url, did])
             self.db.execute(
-                "INSERT INTO peers (did, url, source, added_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (did) DO UPDATE SET url = excluded.url, heads_etag = NULL",
-                [did, url, source, now],
+                "INSERT INTO peers (did, url, source, added_at, allow_private)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (did) DO UPDATE SET url = excluded.url,"
+                " allow_private = excluded.allow_private, heads_etag = NULL",
+                [did, url, source, now, int(allow_private)],
             )
         self._version += 1
         return True

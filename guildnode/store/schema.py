@@ -109,11 +109,17 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_4(db: sqlite_utils.Database) -> None:
+    # A peer the owner added with --allow-private may sit on a private or loopback address.
+    db.execute("ALTER TABLE peers ADD COLUMN allow_private INTEGER NOT NULL DEFAULT 0")
+
+
 # Each migration runs once, in order, inside a transaction; PRAGMA user_version counts them.
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_1,
     _migration_2,
     _migration_3,
+    _migration_4,
 )
 
 

@@ -20,6 +20,8 @@ from test_run import (
     OTHER,
     STOP_TIMEOUT,
     RunningNode,
+    cli,
+    cli_ok,
     cli_processes,
     http,
     wait_until_up,
@@ -145,11 +147,16 @@ def test_c_replicates_a_through_b_and_catches_up_after_a_crash(trio: Trio) -> No
         (a, "/api/vouch", {"subject": did_b, "level": 2}),
         (a, "/api/profile", {"name": "Ada"}),
     )
+    # A loopback peer needs the owner's explicit --allow-private (issue 14).
+    refused = cli(a.data, "peer", "add", b.url, "--json")
+    assert refused.returncode != 0
+    assert "private_address" in refused.stderr, refused.stderr
+    assert json.loads(cli_ok(a.data, "peer", "list", "--json"))["peers"] == []
     clis_ok(
-        (a, ["peer", "add", b.url, "--json"]),
-        (b, ["peer", "add", a.url, "--json"]),
-        (b, ["peer", "add", c.url, "--json"]),
-        (c, ["peer", "add", b.url, "--json"]),
+        (a, ["peer", "add", b.url, "--allow-private", "--json"]),
+        (b, ["peer", "add", a.url, "--allow-private", "--json"]),
+        (b, ["peer", "add", c.url, "--allow-private", "--json"]),
+        (c, ["peer", "add", b.url, "--allow-private", "--json"]),
     )
 
     # B pulls A's records (and C's, and offers C its own); then C pulls from B: B's vouch

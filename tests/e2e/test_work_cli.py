@@ -47,8 +47,8 @@ def test_a_gig_through_the_cli(tmp_path: Path) -> None:
         wait_until_up([org, fay])
         ok(org, "profile", "set", "--name", "Northwind", "--org")
         ok(fay, "profile", "set", "--name", "Fay", "--skill", "rust")
-        ok(org, "peer", "add", fay.url)
-        ok(fay, "peer", "add", org.url)
+        ok(org, "peer", "add", fay.url, "--allow-private")
+        ok(fay, "peer", "add", org.url, "--allow-private")
         ok(fay, "vouch", org.did, "--level", "2")  # Fay knows Northwind: its feed is hers
         brief = ok(org, "brief", "post", "--guild", GUILD, "--title", "Parser port",
                    "--description", "Rust.", "--criterion", "Tests pass", "--budget-min", "1000",
