@@ -132,6 +132,23 @@ async def test_a_login_link_expires_after_ten_minutes(
     assert (await client.get("/login", params={"token": late})).status_code == 403
 
 
+async def test_a_session_ends_after_twelve_hours_and_leaves_no_row(
+    clocked: tuple[httpx.AsyncClient, Any, Clock],
+) -> None:
+    client, app, clock = clocked
+    token = httpx.URL(app.state.ui_auth.login_url()).params["token"]
+    assert (await client.get("/login", params={"token": token})).status_code == 303
+    store = app.state.node.store
+    [(digest,)] = store.db.execute("SELECT digest FROM ui_sessions").fetchall()
+    assert digest not in str(client.cookies)  # only the hash is stored
+    clock.now += 12 * 3600 - 1
+    assert (await client.get("/")).status_code == 200
+    clock.now += 2
+    ended = await client.get("/")
+    assert ended.status_code == 303 and ended.headers["location"] == "/login"
+    assert store.db.execute("SELECT count(*) FROM ui_sessions").fetchone()[0] == 0
+
+
 async def test_a_made_up_token_is_refused(make_node: Callable[..., Any]) -> None:
     ada = await make_node("ada")
     refused = await ada.client.get("/login", params={"token": "not-a-token"})
