@@ -47,7 +47,9 @@ async def add_peer(
 ) -> Response:
     values = await read_form(request)
     try:
-        peer = await federation.add_peer(values.get("url", ""))
+        peer = await federation.add_peer(
+            values.get("url", ""), allow_private=values.get("allow_private") == "on"
+        )
     except PeerError as exc:
         sentence = PATTERNS["url"] if exc.code == "invalid_url" else exc.detail
         errors = {"url": f"{sentence} ({exc.code})"}

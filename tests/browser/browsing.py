@@ -130,7 +130,7 @@ def spawn(name: str, root: Path) -> Running:
     with open(logs / "stdout", "wb") as out, open(logs / "stderr", "wb") as err:
         process = subprocess.Popen(
             [str(GUILDNODE), "--data", str(data), "run", "--host", "127.0.0.1",
-             "--port", str(port), "--sync-interval", "0", "--allow-private-peers"],
+             "--port", str(port), "--sync-interval", "0"],
             stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=clean_env(),
         )  # fmt: skip
     return Running(name, data, port, process, logs)

@@ -45,8 +45,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
         org, fay = nodes
         org.api("POST", "/api/profile", {"name": "Northwind Studio", "organisation": True})
         fay.api("POST", "/api/profile", {"name": "Fay Ferris", "skills": ["rust"]})
-        org.api("POST", "/api/peers", {"url": fay.url})
-        fay.api("POST", "/api/peers", {"url": org.url})
+        org.api("POST", "/api/peers", {"url": fay.url, "allow_private": True})
+        fay.api("POST", "/api/peers", {"url": org.url, "allow_private": True})
         charter = {"name": "Rustaceans", "purpose": "Rust work", "vouches_required": 1,
                    "cooling_days": 0}  # fmt: skip
         guild = fay.api("POST", "/api/guilds", charter)["id"]
