@@ -32,7 +32,7 @@ def peer_view(row: dict[str, Any]) -> dict[str, Any]:
     return {key: row[key] for key in (
         "did", "url", "source", "added_at", "last_sync_at", "last_success_at", "last_error",
         "failures", "records_received", "rejections",
-    )}  # fmt: skip
+    )} | {"allow_private": bool(row["allow_private"])}  # fmt: skip
 
 
 def display_name(node: Node, did: str) -> str:

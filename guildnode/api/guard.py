@@ -1,5 +1,7 @@
 """The inbox's defences: rate limits per address, overall, per signing key and per author,
-and the replay cache of HTTP signatures (SPEC §9.8). Refusals are 429 with Retry-After."""
+and the replay cache of HTTP signatures (SPEC §9.8). Rate refusals are 429 with Retry-After;
+a full replay memory is `503 server_busy` (it refuses new signatures rather than forget live
+ones)."""
 
 from __future__ import annotations
 

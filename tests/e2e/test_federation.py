@@ -152,12 +152,13 @@ def test_c_replicates_a_through_b_and_catches_up_after_a_crash(trio: Trio) -> No
     assert refused.returncode != 0
     assert "private_address" in refused.stderr, refused.stderr
     assert json.loads(cli_ok(a.data, "peer", "list", "--json"))["peers"] == []
-    clis_ok(
+    [added, *_] = clis_ok(
         (a, ["peer", "add", b.url, "--allow-private", "--json"]),
         (b, ["peer", "add", a.url, "--allow-private", "--json"]),
         (b, ["peer", "add", c.url, "--allow-private", "--json"]),
         (c, ["peer", "add", b.url, "--allow-private", "--json"]),
     )
+    assert added["url"] == b.url and added["allow_private"] is True
 
     # B pulls A's records (and C's, and offers C its own); then C pulls from B: B's vouch
     # for A brings A into C's scope, and A's records come from B, the only peer C has.
