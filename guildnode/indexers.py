@@ -1,0 +1,152 @@
+"""The indexers the owner named, and what the node does with them (issue 12): name and
+forget them, search through them (`search.ask`), and follow a guild found there.
+
+Following a guild brings its charter here so the owner can apply through the normal path
+(`guild apply`): the charter's author's feed is fetched from a node that serves it (the
+URL the owner gives, else each named indexer), ingested and so verified record by record
+like any other, and the author's node, from the endpoints of their profile, becomes a
+peer. Once the owner applies, the guild's founders are in the replication scope and
+ordinary sync keeps their feeds current.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from .errors import NodeError
+from .peers import MAX_PAGE_BYTES, PeerError, normalise_url
+from .protocol import ProtocolError, public_key_from_did
+from .search import Query, SearchError, SearchResult, ask, probe
+
+if TYPE_CHECKING:
+    from .federation import Federation
+
+FEED_PAGE = 200
+MAX_FOLLOW_PAGES = 50  # 10,000 records at most from one source for one follow
+
+
+def indexer_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in ("url", "did", "added_at", "allow_private")}
+
+
+def list_indexers(federation: Federation) -> dict[str, Any]:
+    return {"indexers": [indexer_view(row) for row in federation.node.store.indexers()]}
+
+
+async def add_indexer(federation: Federation, url: str, allow_private: bool) -> dict[str, Any]:
+    """Ask `url` a search to learn that it is an indexer and who, then remember it.
+    Raises `PeerError` when it does not answer as an indexer."""
+    row = await probe(federation.client, url, allow_private)
+    node = federation.node
+    node.store.add_indexer(row["url"], row["did"], node.now(), allow_private)
+    return next(indexer_view(r) for r in node.store.indexers() if r["url"] == row["url"])
+
+
+def remove_indexer(federation: Federation, url: str) -> dict[str, Any]:
+    """Forget an indexer; raises `SearchError("not_found")` if it was not named."""
+    try:
+        key = normalise_url(url)
+    except PeerError:
+        key = url
+    if not federation.node.store.remove_indexer(key):
+        raise SearchError("not_found", f"No indexer {url[:200]} is named.", 404)
+    return {"removed": key}
+
+
+async def search(federation: Federation, query: Query) -> SearchResult:
+    node = federation.node
+    indexers = await asyncio.to_thread(node.store.indexers)
+    return await ask(federation.client, indexers, query, node.now())
+
+
+async def follow_guild(
+    federation: Federation, guild_id: str, author: str, source: str | None = None
+) -> dict[str, Any]:
+    """Bring guild `guild_id`, founded by `author`, here (see the module's docstring).
+
+    Raises `SearchError` (`invalid_query` for a bad id or DID, `not_found` when no source
+    served the charter) or `PeerError` for a bad `source` URL. Returns where the charter
+    came from and the peer added, if any."""
+    try:
+        public_key_from_did(author)
+    except ProtocolError as exc:
+        raise SearchError("invalid_query", f"author: {exc.detail}") from None
+    if len(guild_id) != 64 or any(c not in "0123456789abcdef" for c in guild_id):
+        raise SearchError("invalid_query", "A guild is the 64-hex-digit id of its charter.")
+    node = federation.node
+    sources = [normalise_url(source)] if source else []
+    sources += [row["url"] for row in node.store.indexers() if row["url"] not in sources]
+    tried: list[str] = []
+    came_from = "this node" if node.store.get(guild_id) is not None else None
+    for url in sources if came_from is None else []:
+        try:
+            await _fetch_feed(federation, url, author)
+        except PeerError as exc:
+            tried.append(f"{url}: {exc.code}")
+            continue
+        if node.store.get(guild_id) is not None:
+            came_from = url
+            break
+        tried.append(f"{url}: charter not in the feed served")
+    if came_from is None:
+        raise SearchError(
+            "not_found",
+            f"No source served the charter {guild_id[:12]}… in {author}'s feed"
+            + (f" ({'; '.join(tried)})." if tried else ": name an indexer or give a node URL."),
+            404,
+        )
+    try:
+        node.charter(guild_id)
+    except NodeError as exc:  # held, but not a charter with effect here
+        raise SearchError(
+            "not_found", f"{guild_id[:12]}… is held but is no guild here.", 404
+        ) from exc
+    peer = await _peer(federation, author, source)
+    return {"guild": guild_id, "author": author, "from": came_from, "peer": peer}
+
+
+async def _fetch_feed(federation: Federation, url: str, author: str) -> None:
+    """Ingest `author`'s feed from `url`, page by page, from what is held here on; each
+    record is verified by ingest, which decides what is kept."""
+    node = federation.node
+    for _ in range(MAX_FOLLOW_PAGES):
+        head = node.store.head(author)
+        after = head.seq if head else 0
+        answer = await federation.client.request(
+            "GET", f"{url}/sync/feed/{author}?after={after}&limit={FEED_PAGE}", limit=MAX_PAGE_BYTES
+        )
+        if answer.status != 200:
+            raise PeerError("peer_refused", f"{url} answered {answer.status} to a feed page.")
+        data = answer.json()
+        records = data.get("records") if isinstance(data, dict) else None
+        if not isinstance(records, list) or len(records) > FEED_PAGE:
+            raise PeerError("bad_response", 'A feed page is not {"records": [...]} of ≤ 200.')
+        if not records:
+            return
+        if any(not isinstance(r, dict) or r.get("author") != author for r in records):
+            raise PeerError("bad_response", f"{url} served records of another author.")
+        results = await asyncio.to_thread(node.ingest, records)
+        rejected = [r for r in results if r.status == "rejected"]
+        if rejected:
+            error = rejected[0].error
+            raise PeerError("bad_response", f"{url} served a refused record: {error}")
+        if len(records) < FEED_PAGE:
+            return
+
+
+async def _peer(federation: Federation, author: str, source: str | None) -> dict[str, Any] | None:
+    """Add the author's node as a peer: the source given, else their profile's endpoints."""
+    node = federation.node
+    for known in node.store.peers():
+        if known["did"] == author:
+            return {"did": known["did"], "url": known["url"]}
+    endpoints = [(source, "manual")] if source else []
+    endpoints += [(url, "profile") for url in (node.profile(author) or {}).get("endpoints", [])]
+    for url, kind in endpoints:
+        try:
+            peer = await federation.add_peer(url, source=kind, expect=author)
+        except PeerError:
+            continue  # the next endpoint; the charter is here whatever happens
+        return {"did": peer["did"], "url": peer["url"]}
+    return None
