@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -80,7 +81,7 @@ class Query:
         return found
 
 
-def make_query(what: str, **fields: Any) -> Query:
+def make_query(what: str, fields: Mapping[str, Any] | None = None, /, **named: Any) -> Query:
     """A `Query` from untrusted input; raises `SearchError("invalid_query", …)` naming the
     first field at fault. Empty strings count as absent."""
 
@@ -89,7 +90,7 @@ def make_query(what: str, **fields: Any) -> Query:
 
     if what not in KINDS:
         raise bad(f"One searches briefs, people or guilds, not {what[:40]!r}.")
-    given = {k: v for k, v in fields.items() if v not in (None, "")}
+    given = {k: v for k, v in {**(fields or {}), **named}.items() if v not in (None, "")}
     unknown = set(given) - {"q", "skill", "limit", *_BRIEF_ONLY}
     if unknown:
         raise bad(f"Unknown search fields: {', '.join(sorted(unknown))}.")

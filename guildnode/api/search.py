@@ -61,7 +61,7 @@ def remove_indexer(url: str, federation: FederationDep) -> Any:
 )
 async def search(what: str, request: Request, federation: FederationDep) -> Any:
     try:
-        query = make_query(what, **dict(request.query_params))
+        query = make_query(what, dict(request.query_params))
         return (await indexers.search(federation, query)).as_dict()
     except SearchError as exc:
         return _refused(exc)
