@@ -21,6 +21,7 @@ from .search import Query, SearchError, SearchResult, ask, probe
 
 if TYPE_CHECKING:
     from .federation import Federation
+    from .store import Store
 
 FEED_PAGE = 200
 MAX_FOLLOW_PAGES = 50  # 10,000 records at most from one source for one follow
@@ -30,8 +31,8 @@ def indexer_view(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in ("url", "did", "added_at", "allow_private")}
 
 
-def list_indexers(federation: Federation) -> dict[str, Any]:
-    return {"indexers": [indexer_view(row) for row in federation.node.store.indexers()]}
+def list_indexers(store: Store) -> dict[str, Any]:
+    return {"indexers": [indexer_view(row) for row in store.indexers()]}
 
 
 async def add_indexer(federation: Federation, url: str, allow_private: bool) -> dict[str, Any]:
@@ -43,13 +44,13 @@ async def add_indexer(federation: Federation, url: str, allow_private: bool) -> 
     return next(indexer_view(r) for r in node.store.indexers() if r["url"] == row["url"])
 
 
-def remove_indexer(federation: Federation, url: str) -> dict[str, Any]:
+def remove_indexer(store: Store, url: str) -> dict[str, Any]:
     """Forget an indexer; raises `SearchError("not_found")` if it was not named."""
     try:
         key = normalise_url(url)
     except PeerError:
         key = url
-    if not federation.node.store.remove_indexer(key):
+    if not store.remove_indexer(key):
         raise SearchError("not_found", f"No indexer {url[:200]} is named.", 404)
     return {"removed": key}
 

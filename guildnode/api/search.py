@@ -35,7 +35,7 @@ def _refused(exc: SearchError | PeerError) -> JSONResponse:
 
 @router.get("/indexers", summary="The indexers you named")
 def list_indexers(federation: FederationDep) -> dict[str, Any]:
-    return indexers.list_indexers(federation)
+    return indexers.list_indexers(federation.node.store)
 
 
 @router.post("/indexers", summary="Name an indexer by URL (it must answer a search)")
@@ -49,7 +49,7 @@ async def add_indexer(payload: PeerIn, federation: FederationDep) -> Any:
 @router.delete("/indexers/{url:path}", summary="Forget an indexer, by URL")
 def remove_indexer(url: str, federation: FederationDep) -> Any:
     try:
-        return indexers.remove_indexer(federation, url)
+        return indexers.remove_indexer(federation.node.store, url)
     except SearchError as exc:
         return _refused(exc)
 

@@ -27,4 +27,6 @@ def main(click_ctx: click.Context, data: Path | None) -> None:
 
 
 # Imported for their commands, which register themselves on `main`.
-from . import backup, briefs, demo, guilds, identity, peers, trust, work  # noqa: E402, F401
+# (`search` adds `indexer add|list|remove` to the `indexer` group of `indexer`, imported
+# before it in this sorted list.)
+from . import backup, briefs, demo, guilds, identity, peers, search, trust, work  # noqa: E402, F401
