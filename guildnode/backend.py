@@ -66,7 +66,7 @@ class Backend(Protocol):
     def add_indexer(self, url: str, allow_private: bool = False) -> dict[str, Any]: ...
     def remove_indexer(self, url: str) -> dict[str, Any]: ...
     def search(self, what: str, params: dict[str, str]) -> dict[str, Any]: ...
-    def follow_guild(self, guild: str, author: str, source: str | None) -> dict[str, Any]: ...
+    def follow(self, record: str, author: str, source: str | None) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
 
@@ -215,8 +215,8 @@ class DirectBackend:
 
         return self._federate(search)  # type: ignore[no-any-return]
 
-    def follow_guild(self, guild: str, author: str, source: str | None) -> dict[str, Any]:
-        return self._federate(lambda f: indexing.follow_guild(f, guild, author, source))  # type: ignore[no-any-return]
+    def follow(self, record: str, author: str, source: str | None) -> dict[str, Any]:
+        return self._federate(lambda f: indexing.follow(f, record, author, source))  # type: ignore[no-any-return]
 
     def close(self) -> None:
         self.node.close()
@@ -348,8 +348,8 @@ class RemoteBackend:
     def search(self, what: str, params: dict[str, str]) -> dict[str, Any]:
         return self._call("GET", f"/api/search/{what}", params=params)
 
-    def follow_guild(self, guild: str, author: str, source: str | None) -> dict[str, Any]:
-        body = {"guild": guild, "author": author, "source": source}
+    def follow(self, record: str, author: str, source: str | None) -> dict[str, Any]:
+        body = {"record": record, "author": author, "source": source}
         return self._call("POST", "/api/search/follow", json=body)
 
     def close(self) -> None:

@@ -1,12 +1,12 @@
 """The indexers the owner named, and what the node does with them (issue 12): name and
-forget them, search through them (`search.ask`), and follow a guild found there.
+forget them, search through them (`search.ask`), and follow what was found there.
 
-Following a guild brings its charter here so the owner can apply through the normal path
-(`guild apply`): the charter's author's feed is fetched from a node that serves it (the
-URL the owner gives, else each named indexer), ingested and so verified record by record
-like any other, and the author's node, from the endpoints of their profile, becomes a
-peer. Once the owner applies, the guild's founders are in the replication scope and
-ordinary sync keeps their feeds current.
+Following a found guild or brief brings its record here, so the owner can act on it through
+the normal path (`guild apply`, `propose`): its author's feed is fetched from a node that
+serves it (the URL the owner gives, else each named indexer), ingested and so verified
+record by record like any other, and the author's node, from the endpoints of their
+profile, becomes a peer. Once the owner applies (or proposes), the author is in the
+replication scope and ordinary sync keeps their feed current.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import NodeError
 from .peers import MAX_PAGE_BYTES, PeerError, normalise_url
-from .protocol import ProtocolError, public_key_from_did
+from .protocol import ProtocolError, parse_json, public_key_from_did
 from .search import Query, SearchError, SearchResult, ask, probe
 
 if TYPE_CHECKING:
@@ -61,50 +61,52 @@ async def search(federation: Federation, query: Query) -> SearchResult:
     return await ask(federation.client, indexers, query, node.now())
 
 
-async def follow_guild(
-    federation: Federation, guild_id: str, author: str, source: str | None = None
+async def follow(
+    federation: Federation, record_id: str, author: str, source: str | None = None
 ) -> dict[str, Any]:
-    """Bring guild `guild_id`, founded by `author`, here (see the module's docstring).
+    """Bring record `record_id` (a guild's charter or a brief) of `author` here (see the
+    module's docstring).
 
     Raises `SearchError` (`invalid_query` for a bad id or DID, `not_found` when no source
-    served the charter) or `PeerError` for a bad `source` URL. Returns where the charter
-    came from and the peer added, if any."""
+    served the record, or a charter has no effect) or `PeerError` for a bad `source` URL.
+    Returns its kind, where it came from and the peer added, if any."""
     try:
         public_key_from_did(author)
     except ProtocolError as exc:
         raise SearchError("invalid_query", f"author: {exc.detail}") from None
-    if len(guild_id) != 64 or any(c not in "0123456789abcdef" for c in guild_id):
-        raise SearchError("invalid_query", "A guild is the 64-hex-digit id of its charter.")
+    if len(record_id) != 64 or any(c not in "0123456789abcdef" for c in record_id):
+        raise SearchError("invalid_query", "A record id is 64 lower-case hex digits.")
     node = federation.node
     sources = [normalise_url(source)] if source else []
     sources += [row["url"] for row in node.store.indexers() if row["url"] not in sources]
     tried: list[str] = []
-    came_from = "this node" if node.store.get(guild_id) is not None else None
+    came_from = "this node" if node.store.get(record_id) is not None else None
     for url in sources if came_from is None else []:
         try:
             await _fetch_feed(federation, url, author)
         except PeerError as exc:
             tried.append(f"{url}: {exc.code}")
             continue
-        if node.store.get(guild_id) is not None:
+        if node.store.get(record_id) is not None:
             came_from = url
             break
-        tried.append(f"{url}: charter not in the feed served")
+        tried.append(f"{url}: the record is not in the feed served")
     if came_from is None:
         raise SearchError(
             "not_found",
-            f"No source served the charter {guild_id[:12]}… in {author}'s feed"
+            f"No source served the record {record_id[:12]}… in {author}'s feed"
             + (f" ({'; '.join(tried)})." if tried else ": name an indexer or give a node URL."),
             404,
         )
-    try:
-        node.charter(guild_id)
-    except NodeError as exc:  # held, but not a charter with effect here
-        raise SearchError(
-            "not_found", f"{guild_id[:12]}… is held but is no guild here.", 404
-        ) from exc
+    kind = parse_json(node.store.get(record_id) or b"{}").get("kind")
+    if kind == "guild":
+        try:
+            node.charter(record_id)
+        except NodeError as exc:  # held, but not a charter with effect here
+            detail = f"{record_id[:12]}… is held but is no guild here."
+            raise SearchError("not_found", detail, 404) from exc
     peer = await _peer(federation, author, source)
-    return {"guild": guild_id, "author": author, "from": came_from, "peer": peer}
+    return {"id": record_id, "kind": kind, "author": author, "from": came_from, "peer": peer}
 
 
 async def _fetch_feed(federation: Federation, url: str, author: str) -> None:

@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api", tags=["search"], dependencies=[OwnerDep])
 class FollowIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    guild: str
+    record: str
     author: str
     source: str | None = None
 
@@ -67,11 +67,12 @@ async def search(what: str, request: Request, federation: FederationDep) -> Any:
         return _refused(exc)
 
 
-@router.post("/search/follow", summary="Fetch a found guild's charter and its founder's feed")
+@router.post(
+    "/search/follow",
+    summary="Fetch a found guild or brief: its author's feed, verified, and their node as a peer",
+)
 async def follow(payload: FollowIn, federation: FederationDep) -> Any:
     try:
-        return await indexers.follow_guild(
-            federation, payload.guild, payload.author, payload.source
-        )
+        return await indexers.follow(federation, payload.record, payload.author, payload.source)
     except (SearchError, PeerError) as exc:
         return _refused(exc)

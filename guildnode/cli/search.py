@@ -188,20 +188,20 @@ def search_guilds(
 
 
 @search.command(name="follow")
-@click.argument("guild_id")
-@click.option("--author", required=True, help="The DID that signed the charter (its founder).")
+@click.argument("record_id")
+@click.option("--author", required=True, help="The DID that signed it (founder, organisation).")
 @click.option(
     "--from", "source", help="A node serving the founder's feed (default: your indexers)."
 )
 @json_option
 @pass_context
 def search_follow(
-    ctx: Context, guild_id: str, author: str, source: str | None, as_json: bool
+    ctx: Context, record_id: str, author: str, source: str | None, as_json: bool
 ) -> None:
-    """Bring a found guild here: fetch its founder's feed (verified like any other) and add
-    their node as a peer; then `guildnode guild apply GUILD_ID`."""
+    """Bring a found guild or brief here: fetch its author's feed (verified like any other)
+    and add their node as a peer; then `guild apply GUILD_ID` or `propose BRIEF_ID`."""
     with backend(ctx) as node:
-        data = node.follow_guild(guild_id, author, source)
+        data = node.follow(record_id, author, source)
     peer = data["peer"]
     emit(
         data,

@@ -131,11 +131,12 @@ async def test_following_a_found_guild_fetches_its_charter_and_applying_works(
     member.node.store.add_indexer(fake.url("/a"), INDEXER.did, 0)
     feed, charter = founder_feed()
     fake.serve({f"/a/sync/feed/{FOUNDER.did}": {"records": [r.to_wire() for r in feed]}})
-    body = {"guild": charter.id, "author": FOUNDER.did}
+    body = {"record": charter.id, "author": FOUNDER.did}
     response = await member.client.post("/api/search/follow", json=body, headers=member.owner)
     assert response.status_code == 200, response.text
     assert response.json() == {
-        "guild": charter.id, "author": FOUNDER.did, "from": fake.url("/a"), "peer": None
+        "id": charter.id, "kind": "guild", "author": FOUNDER.did, "from": fake.url("/a"),
+        "peer": None,
     }  # fmt: skip
     assert member.node.charter(charter.id).name == "Rustaceans"
     response = await member.client.post(
@@ -151,7 +152,7 @@ async def test_following_refuses_an_altered_charter_and_keeps_no_guild(make_node
     feed, charter = founder_feed()
     wires: list[Any] = [feed[0].to_wire(), altered(charter, lambda w: w["body"].update(name="X"))]
     fake.serve({f"/a/sync/feed/{FOUNDER.did}": {"records": wires}})
-    body = {"guild": charter.id, "author": FOUNDER.did}
+    body = {"record": charter.id, "author": FOUNDER.did}
     response = await member.client.post("/api/search/follow", json=body, headers=member.owner)
     assert response.status_code == 404
     error = response.json()["error"]
@@ -163,9 +164,9 @@ async def test_following_refuses_an_altered_charter_and_keeps_no_guild(make_node
 @pytest.mark.parametrize(
     ("body", "code"),
     [
-        ({"guild": "x", "author": FOUNDER.did}, "invalid_query"),
-        ({"guild": "ab" * 32, "author": "did:key:nope"}, "invalid_query"),
-        ({"guild": "ab" * 32, "author": ORG.did}, "not_found"),
+        ({"record": "x", "author": FOUNDER.did}, "invalid_query"),
+        ({"record": "ab" * 32, "author": "did:key:nope"}, "invalid_query"),
+        ({"record": "ab" * 32, "author": ORG.did}, "not_found"),
     ],
 )
 async def test_following_with_bad_input_is_refused(make_node, fake, body, code) -> None:
