@@ -1,5 +1,7 @@
-"""The tampering indexer's process (`tampering_indexer.py`) and the records and answers
-the search tests serve through it."""
+"""The tampering indexer's process (`tampering_indexer.py`; each test module's `fake`
+fixture yields from `running_fake`) and the records and answers the search tests serve
+through it. (Not a conftest.py: a second conftest module would shadow tests/conftest.py
+for `from conftest import …`, as tests/browser/browsing.py does.)"""
 
 from __future__ import annotations
 
@@ -9,10 +11,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from guildnode.protocol import Identity, VerifiedRecord, sign_record
 
@@ -114,3 +118,11 @@ def profile(who: Identity = ORG, seq: int = 1, **changes: Any) -> VerifiedRecord
 def closed_brief() -> VerifiedRecord:
     return sign_record(ORG, kind="brief", body=brief().body, seq=1, prev=None,
                        created_at=NOW - 90_000, expires_at=NOW - 1)  # fmt: skip
+
+
+def running_fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fake]:
+    """The tampering indexer for one test module: its `fake` fixture yields from this."""
+    indexer = Fake(tmp_path_factory.mktemp("tampering"))
+    yield indexer
+    indexer.process.terminate()
+    indexer.process.wait(timeout=10)

@@ -4,14 +4,31 @@ a guild found there; every refusal through the real route, and nothing stored by
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fakes import INDEXER, NOW, ORG, altered, answer, brief, free_port
+from fakes import (
+    INDEXER,
+    NOW,
+    ORG,
+    Fake,
+    altered,
+    answer,
+    brief,
+    free_port,
+    running_fake,
+)
 
 from guildnode.protocol import Identity, VerifiedRecord, sign_record
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fake]:
+    yield from running_fake(tmp_path_factory)
+
 
 FOUNDER = Identity(bytes([61]) * 32)
 

@@ -4,14 +4,27 @@ node running: the CLI opens it itself), against the tampering indexer's real pro
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from fakes import INDEXER, altered, answer, brief
+from fakes import (
+    INDEXER,
+    Fake,
+    altered,
+    answer,
+    brief,
+    running_fake,
+)
 
 from guildnode.cli import main
+
+
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fake]:
+    yield from running_fake(tmp_path_factory)
 
 
 def cli(data: Path, *args: str) -> tuple[int, str]:

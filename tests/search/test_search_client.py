@@ -6,6 +6,7 @@ indexers, one per path prefix (`http://127.0.0.1:PORT/a`, `/b`)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ import pytest
 from fakes import (
     INDEXER,
     OTHER_INDEXER,
+    Fake,
     altered,
     answer,
     brief,
@@ -20,6 +22,7 @@ from fakes import (
     free_port,
     profile,
     row,
+    running_fake,
 )
 
 from guildnode.peers import PeerClient
@@ -27,6 +30,11 @@ from guildnode.protocol import Identity
 from guildnode.search import Query, SearchError, ask, make_query
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fake]:
+    yield from running_fake(tmp_path_factory)
 
 
 async def search(indexers: list[dict[str, Any]], query: Query) -> dict[str, Any]:

@@ -6,11 +6,19 @@ shown with what the indexer answers, dropped or not.)"""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import INDEXER, altered, answer, brief
+from fakes import (
+    INDEXER,
+    Fake,
+    altered,
+    answer,
+    brief,
+    running_fake,
+)
 from markupsafe import escape
 from test_search_api import FOUNDER, founder_feed
 
@@ -18,6 +26,11 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "node"))
 from test_ui import csrf_of, sign_in
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fake]:
+    yield from running_fake(tmp_path_factory)
 
 
 async def signed_in(make_node: Any) -> Any:
