@@ -85,7 +85,7 @@ async def follow(
         try:
             await _fetch_feed(federation, url, author)
         except PeerError as exc:
-            tried.append(f"{url}: {exc.code}")
+            tried.append(f"{url}: {exc.code}: {exc.detail[:200]}")
             continue
         if node.store.get(record_id) is not None:
             came_from = url

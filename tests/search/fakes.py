@@ -76,7 +76,7 @@ class Fake:
         return log.read_text().splitlines() if log.exists() else []
 
 
-def brief(seq: int = 1, **changes: Any) -> VerifiedRecord:
+def brief(seq: int = 1, prev: str | None = None, **changes: Any) -> VerifiedRecord:
     body: dict[str, Any] = {
         "guilds": [GUILD],
         "title": "Port our parser to Rust",
@@ -86,7 +86,8 @@ def brief(seq: int = 1, **changes: Any) -> VerifiedRecord:
         "engagement": "fixed",
         "skills": ["rust"],
     } | changes
-    return sign_record(ORG, kind="brief", body=body, seq=seq, prev=None if seq == 1 else "0" * 64,
+    prev = prev or (None if seq == 1 else "0" * 64)
+    return sign_record(ORG, kind="brief", body=body, seq=seq, prev=prev,
                        created_at=NOW - 3600, expires_at=NOW + 14 * 86_400)  # fmt: skip
 
 
@@ -112,7 +113,9 @@ def altered(record: VerifiedRecord, change: Any) -> dict[str, Any]:
 def profile(who: Identity = ORG, seq: int = 1, **changes: Any) -> VerifiedRecord:
     body: dict[str, Any] = {"name": "Northwind", "kind": "organisation"} | changes
     prev = None if seq == 1 else "0" * 64
-    return sign_record(who, kind="profile", body=body, seq=seq, prev=prev, created_at=NOW + seq)
+    return sign_record(
+        who, kind="profile", body=body, seq=seq, prev=prev, created_at=NOW - 7200 + seq
+    )
 
 
 def closed_brief() -> VerifiedRecord:
