@@ -167,3 +167,30 @@ def test_a_freelancer_finds_a_brief_of_another_guild_and_proposes(network) -> No
 
     [got] = until(received, "Northwind never received Fay's proposal", 30.0)
     assert got["id"] == proposal and got["pitch"] == "Fuzzed, in three weeks"
+
+
+def test_a_brief_fetched_from_its_organisation_s_node_takes_a_proposal(tmp_path: Path) -> None:
+    """The half of the story after search, which needs no indexer: Fay fetches a brief of a
+    guild she is not in from Northwind's node (`search follow --from`), and proposes."""
+    extra = ("--sync-interval", "0", "--allow-private-peers")
+    fay, north = (spawn(tmp_path / n, tmp_path / f"{n}-logs", extra=extra) for n in ("fay", "n"))
+    try:
+        wait_until_up([fay, north], START_TIMEOUT)
+        ok(north, "profile", "set", "--name", "Northwind", "--org", "--endpoint", north.url)
+        brief = ok(north, "brief", "post", "--guild", "ab" * 32, "--title", "Log parser",
+                   "--description", "Streaming.", "--criterion", "Fuzzed", "--budget-min",
+                   "1", "--budget-max", "9", "--currency", "EUR")["id"]  # fmt: skip
+        assert ok(fay, "brief", "list")["briefs"] == []
+        fetched = ok(fay, "search", "follow", brief, "--author", north.did, "--from", north.url)
+        assert (fetched["kind"], fetched["from"]) == ("brief", north.url)
+        assert fetched["peer"] == {"did": north.did, "url": north.url}
+        assert [b["id"] for b in ok(fay, "brief", "list")["briefs"]] == [brief]
+        proposal = ok(fay, "propose", brief, "--pitch", "Fuzzed", "--price", "5",
+                      "--currency", "EUR", "--days", "3")["id"]  # fmt: skip
+        ok(fay, "sync")
+        [got] = until(lambda: ok(north, "proposals", "--brief", brief)["proposals"],
+                      "Northwind never received Fay's proposal", 30.0)  # fmt: skip
+        assert got["id"] == proposal and got["pitch"] == "Fuzzed"
+    finally:
+        fay.stop()
+        north.stop()
