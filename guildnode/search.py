@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 from .briefs import Brief
 from .peers import PeerClient, PeerError, normalise_url
-from .protocol import ProtocolError, VerifiedRecord, verify_record
+from .protocol import ProtocolError, VerifiedRecord, public_key_from_did, verify_record
 from .protocol.kinds import MAX_SAFE_INTEGER
 
 KINDS = {"briefs": "brief", "people": "profile", "guilds": "guild"}
@@ -303,7 +303,7 @@ def _short(value: Any) -> str | None:
 def merge(answers: list[IndexerAnswer]) -> list[Found]:
     """One list from every answer: by rank (each indexer's first, then their seconds…),
     each record once with every indexer that returned it, and one profile per person (the
-    latest in their chain)."""
+    latest in their chain, with the indexers that returned that one)."""
     found: dict[str, Found] = {}
     person: dict[str, str] = {}  # author → id of the profile kept
     deepest = max((len(a.kept) for a in answers), default=0)
@@ -312,18 +312,14 @@ def merge(answers: list[IndexerAnswer]) -> list[Found]:
             if rank >= len(answer.kept):
                 continue
             record = answer.kept[rank]
-            key = record.id
             if record.kind == "profile":
                 held = person.get(record.author)
-                if held is not None and found[held].record.seq >= record.seq:
-                    key = held
-                elif held is not None:
-                    found[record.id] = Found(record, found.pop(held).indexers)
-                    person[record.author] = record.id
-                    key = record.id
-                else:
-                    person[record.author] = record.id
-            entry = found.setdefault(key, Found(record))
+                if held is not None and held != record.id:
+                    if found[held].record.seq >= record.seq:
+                        continue  # older than the profile kept
+                    del found[held]  # newer: only this one's indexers count
+                person[record.author] = record.id
+            entry = found.setdefault(record.id, Found(record))
             if answer.url not in entry.indexers:
                 entry.indexers.append(answer.url)
     return list(found.values())
@@ -380,6 +376,10 @@ async def probe(client: PeerClient, url: str, allow_private: bool) -> dict[str, 
     data = reply.json()
     named = data.get("indexer") if isinstance(data, dict) else None
     did = named.get("did") if isinstance(named, dict) else None
-    if not isinstance(did, str) or not did.startswith("did:key:") or len(did) > 100:
-        raise PeerError("bad_response", f"{url} does not answer as an indexer (no indexer.did).")
+    try:
+        public_key_from_did(did if isinstance(did, str) else "")
+    except ProtocolError:
+        raise PeerError(
+            "bad_response", f"{url} does not answer as an indexer (no valid indexer.did)."
+        ) from None
     return {"url": url, "did": did, "allow_private": allow_private}

@@ -204,3 +204,15 @@ def test_fake_indexer_is_a_real_process(fake) -> None:
     fake.serve({"/a/search/guilds": answer()})
     with httpx.Client(trust_env=False) as client:
         assert client.get(fake.url("/a/search/guilds")).json()["indexer"]["did"] == INDEXER.did
+
+
+async def test_one_profile_per_person_the_latest_of_their_chain(fake) -> None:
+    older, newer = profile(seq=1, skills=["rust"]), profile(seq=2, skills=["rust", "go"])
+    fake.serve({
+        "/a/search/people": answer(older),
+        "/b/search/people": answer(newer, did=OTHER_INDEXER.did),
+    })  # fmt: skip
+    result = await search(
+        [row(fake, "/a"), row(fake, "/b", OTHER_INDEXER.did)], make_query("people", skill="rust")
+    )
+    assert [(r["id"], r["indexers"]) for r in result["results"]] == [(newer.id, [fake.url("/b")])]
