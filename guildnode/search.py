@@ -264,8 +264,11 @@ def judge_answer(
             f"The answer names the indexer {str(claimed)[:80]}, not {indexer['did']}.",
         )
         return answer, []
-    try:
-        answer.as_of_at = parse_as_of(data.get("as_of"))
+    if "as_of" not in data:
+        answer.error = ("bad_response", "The answer does not say how fresh it is (as_of).")
+        return answer, []
+    try:  # SPEC §13.3: null until the indexer finished its first follow round
+        answer.as_of_at = None if data["as_of"] is None else parse_as_of(data["as_of"])
         answer.as_of = data["as_of"]
     except (ValueError, OverflowError):
         answer.error = ("bad_response", "The answer's as_of is not an RFC 3339 timestamp.")

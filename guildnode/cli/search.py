@@ -10,22 +10,7 @@ import click
 from ..money import format_money
 from . import main
 from .context import Context, backend, emit, json_option, pass_context
-
-
-def _indexer_group() -> click.Group:
-    """The `indexer` group (`indexer run` starts an indexer node); these commands join it."""
-    found = main.commands.get("indexer")
-    if isinstance(found, click.Group):
-        return found
-
-    @main.group()
-    def indexer() -> None:
-        """Indexers: nodes that index the public records of many guilds and answer search."""
-
-    return indexer
-
-
-indexer = _indexer_group()
+from .indexer import indexer
 
 
 def _indexers_text(data: dict[str, Any]) -> str:

@@ -91,7 +91,9 @@ def brief(seq: int = 1, prev: str | None = None, **changes: Any) -> VerifiedReco
                        created_at=NOW - 3600, expires_at=NOW + 14 * 86_400)  # fmt: skip
 
 
-def answer(*records: Any, did: str = INDEXER.did, as_of: str = "2026-12-04T12:00:00Z") -> Any:
+def answer(
+    *records: Any, did: str = INDEXER.did, as_of: str | None = "2026-12-04T12:00:00Z"
+) -> Any:
     wired = [r.to_wire() if isinstance(r, VerifiedRecord) else r for r in records]
     return {
         "indexer": {"did": did, "url": "https://index.example"},

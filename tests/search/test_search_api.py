@@ -33,8 +33,11 @@ def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fake]:
 FOUNDER = Identity(bytes([61]) * 32)
 
 
-def founder_feed() -> tuple[list[VerifiedRecord], VerifiedRecord]:
-    """The founder's profile, then the charter of the guild they found."""
+def founder_feed(
+    listing: dict[str, Any] | None = None,
+) -> tuple[list[VerifiedRecord], VerifiedRecord]:
+    """The founder's profile, then the charter of the guild they found (listed, with
+    `listing`)."""
     first = sign_record(FOUNDER, kind="profile", body={"name": "Ada", "kind": "person"},
                         seq=1, prev=None, created_at=NOW - 100)  # fmt: skip
     charter = sign_record(
@@ -45,7 +48,8 @@ def founder_feed() -> tuple[list[VerifiedRecord], VerifiedRecord]:
             "purpose": "Systems work in Rust.",
             "founders": [FOUNDER.did],
             "admission": {"vouches_required": 1},
-        },
+        }
+        | ({"listing": listing} if listing else {}),
         seq=2,
         prev=first.id,
         created_at=NOW - 50,

@@ -147,17 +147,22 @@ async def test_an_answer_that_is_wrong_as_a_whole_is_an_error_of_that_indexer(fa
                                                                "detail": "Bad skill."}}},
         "/e/search/briefs": {"status": 200, "body": ["not", "an", "answer"]},
         "/f/search/briefs": answer(good),
+        "/g/search/briefs": {k: v for k, v in answer(good).items() if k != "as_of"},
+        "/h/search/briefs": answer(good, as_of=None),  # not yet a round done: allowed
     })  # fmt: skip
     dead = {"url": f"http://127.0.0.1:{free_port()}", "did": INDEXER.did, "allow_private": True}
-    rows = [row(fake, p) for p in ("/a", "/b", "/c", "/d", "/e", "/f")] + [dead]
+    rows = [row(fake, p) for p in ("/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h")] + [dead]
     result = await search(rows, make_query("briefs", limit="2"))
     errors = [(i["error"] or {}).get("code") for i in result["indexers"]]
     assert errors == [
         "identity_mismatch", "bad_response", "bad_response", "peer_refused", "bad_response",
-        None, "peer_unreachable",
+        None, "bad_response", None, "peer_unreachable",
     ]  # fmt: skip
     assert "invalid_query: Bad skill." in result["indexers"][3]["error"]["detail"]
-    assert [(r["id"], r["indexers"]) for r in result["results"]] == [(good.id, [fake.url("/f")])]
+    assert [(r["id"], r["indexers"]) for r in result["results"]] == [
+        (good.id, [fake.url("/f"), fake.url("/h")])
+    ]
+    assert (result["indexers"][7]["as_of"], result["indexers"][7]["age_seconds"]) == (None, None)
 
 
 async def test_a_private_address_is_refused_unless_the_owner_allowed_it(fake) -> None:

@@ -1,7 +1,6 @@
 """The search pages over ASGI against the tampering indexer's real process: the briefs
-board's search box, "find a guild" with its indexers, and fetching a found guild to apply.
-(Listed guilds need the charter's `listing`; until the schema has it, the guild search is
-shown with what the indexer answers, dropped or not.)"""
+board's search box, "find a guild" with its indexers (a listed guild shown with its
+description and how to apply, an unlisted one dropped), and fetching a found guild to apply."""
 
 from __future__ import annotations
 
@@ -100,13 +99,25 @@ async def test_find_a_guild_names_an_indexer_fetches_a_guild_and_offers_apply(
     assert "Rustaceans" not in page.text.split("Dropped")[0]
     assert "not_matching" in page.text and "not listed" in page.text
 
+    listing = {"description": "Systems work <i>in Rust</i>.", "skills": ["rust"],
+               "apply": "Send a link to your code."}  # fmt: skip
+    listed_feed, listed = founder_feed(listing)
+    fake.serve({"/a/search/guilds": answer(listed, charter)})
+    page = await member.client.get("/guilds/find", params={"q": "rust", "skill": "rust"})
+    found = page.text.split("Indexers asked")[0]
+    assert "Rustaceans" in found and str(escape("Systems work <i>in Rust</i>.")) in found
+    assert "How to apply:</strong> Send a link to your code." in found
+    assert "Fetch and follow" in found and "verified" in found
+    assert fake.asked()[-1] == "/a/search/guilds?q=rust&skill=rust&limit=20"
+    fake.serve({f"/a/sync/feed/{FOUNDER.did}": {"records": [r.to_wire() for r in listed_feed]}})
+
     token = csrf_of(page.text)
-    follow = {"csrftoken": token, "record": charter.id, "author": FOUNDER.did, "kind": "guild"}
+    follow = {"csrftoken": token, "record": listed.id, "author": FOUNDER.did, "kind": "guild"}
     fetched = await member.client.post("/guilds/find/follow", data=follow)
-    assert fetched.status_code == 303 and fetched.headers["location"] == f"/guilds/{charter.id}"
-    shown = await member.client.get(f"/guilds/{charter.id}")
+    assert fetched.status_code == 303 and fetched.headers["location"] == f"/guilds/{listed.id}"
+    shown = await member.client.get(f"/guilds/{listed.id}")
     assert "Fetched and verified from" in shown.text and "Rustaceans" in shown.text
-    assert f'action="/guilds/{charter.id}/apply"' in shown.text
+    assert f'action="/guilds/{listed.id}/apply"' in shown.text
 
     refused = await member.client.post("/guilds/find/follow", data=follow | {"record": "ab" * 32})
     assert refused.headers["location"] == "/guilds/find"
