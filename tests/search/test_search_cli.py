@@ -74,3 +74,23 @@ def test_name_an_indexer_search_through_it_and_forget_it(data, fake) -> None:
     assert code == 0 and ok(data, "indexer", "list") == {"indexers": []}
     code, out = cli(data, "search", "guilds")
     assert code == 1 and "no_indexers" in out
+
+
+def test_a_founder_lists_a_guild_and_a_bad_listing_is_refused(data) -> None:
+    guild = ok(data, "guild", "found", "Rustaceans", "--purpose", "Rust work",
+               "--vouches-required", "1", "--skill", "systems", "--listed", "We ship Rust.",
+               "--listed-skill", "rust", "--how-to-apply", "Send your code.")["id"]  # fmt: skip
+    [record] = [r for r in ok(data, "log", "--kind", "guild")["records"] if r["id"] == guild]
+    assert record["record"]["body"]["listing"] == {
+        "description": "We ship Rust.", "skills": ["rust"], "apply": "Send your code."
+    }  # fmt: skip
+    unlisted = ok(data, "guild", "found", "Quiet", "--purpose", "p", "--vouches-required", "1")
+    [record] = [
+        r for r in ok(data, "log", "--kind", "guild")["records"] if r["id"] == unlisted["id"]
+    ]
+    assert "listing" not in record["record"]["body"]
+    before = len(ok(data, "log")["records"])
+    code, out = cli(data, "guild", "found", "G", "--purpose", "p", "--vouches-required", "1",
+                    "--listed", "x" * 2001)  # fmt: skip
+    assert code == 1 and "invalid_body" in out and "listing.description" in out
+    assert len(ok(data, "log")["records"]) == before
