@@ -3,10 +3,11 @@ forget them, search through them (`search.ask`), and follow what was found there
 
 Following a found guild or brief brings its record here, so the owner can act on it through
 the normal path (`guild apply`, `propose`): its author's feed is fetched from a node that
-serves it (the URL the owner gives, else each named indexer), ingested and so verified
-record by record like any other, and the author's node, from the endpoints of their
-profile, becomes a peer. Once the owner applies (or proposes), the author is in the
-replication scope and ordinary sync keeps their feed current.
+serves it (the URL the owner gives, the author's endpoints if their profile is held here,
+else each named indexer, though SPEC §13 does not oblige an indexer to serve feeds),
+ingested and so verified record by record like any other, and the author's node, from the
+endpoints of their profile, becomes a peer. Once the owner applies (or proposes), the author
+is in the replication scope and ordinary sync keeps their feed current.
 """
 
 from __future__ import annotations
@@ -78,7 +79,11 @@ async def follow(
         raise SearchError("invalid_query", "A record id is 64 lower-case hex digits.")
     node = federation.node
     sources = [normalise_url(source)] if source else []
-    sources += [row["url"] for row in node.store.indexers() if row["url"] not in sources]
+    # Then the author's own node, if a profile of theirs is held here, then the indexers.
+    for url in [*(node.profile(author) or {}).get("endpoints", []),
+                *(row["url"] for row in node.store.indexers())]:  # fmt: skip
+        if url not in sources:
+            sources.append(url)
     tried: list[str] = []
     came_from = "this node" if node.store.get(record_id) is not None else None
     for url in sources if came_from is None else []:
@@ -95,7 +100,9 @@ async def follow(
         raise SearchError(
             "not_found",
             f"No source served the record {record_id[:12]}… in {author}'s feed"
-            + (f" ({'; '.join(tried)})." if tried else ": name an indexer or give a node URL."),
+            + (f" ({'; '.join(tried)})" if tried else "")
+            + ". Give the address of a node that holds it (the author's endpoints show in a"
+            " people search).",
             404,
         )
     kind = parse_json(node.store.get(record_id) or b"{}").get("kind")

@@ -71,7 +71,8 @@ def _line(result: dict[str, Any]) -> str:
         return f"{body['title']} — {low} to {high}{skills}\n  brief {result['id']}"
     if kind == "profile":
         skills = f" [{', '.join(body.get('skills', []))}]" if body.get("skills") else ""
-        return f"{body['name']} ({body['kind']}){skills}\n  {result['author']}"
+        nodes = "".join(f"\n  node: {url}" for url in body.get("endpoints", []))
+        return f"{body['name']} ({body['kind']}){skills}\n  {result['author']}{nodes}"
     listing = body.get("listing", {})
     text = f"{body['name']}: {listing.get('description', body['purpose'])}"
     if listing.get("apply"):

@@ -145,7 +145,12 @@ async def follow(request: Request, federation: FederationDep, session: SessionDe
     values = await read_form(request)
     back = "/briefs/search" if values.get("kind") == "brief" else "/guilds/find"
     try:
-        done = await indexers.follow(federation, values.get("record", ""), values.get("author", ""))
+        done = await indexers.follow(
+            federation,
+            values.get("record", ""),
+            values.get("author", ""),
+            values.get("source") or None,
+        )
     except (SearchError, PeerError) as exc:
         session.say(f"Could not fetch it: {exc.detail} ({exc.code})", "error")
         return RedirectResponse(back, status_code=303)
