@@ -155,7 +155,10 @@ def test_a_freelancer_finds_a_brief_of_another_guild_and_proposes(network) -> No
         assert guild2 not in listed, words
         assert listed <= {guild1, guild3}
 
-    fetched = ok(fay, "search", "follow", brief, "--author", north.did)
+    # An indexer need not serve feeds (SPEC §13): Northwind's node is in its profile.
+    people = until(lambda: ok(fay, "search", "people", "Northwind")["results"], "no Northwind")
+    [endpoint] = next(p for p in people if p["author"] == north.did)["record"]["body"]["endpoints"]
+    fetched = ok(fay, "search", "follow", brief, "--author", north.did, "--from", endpoint)
     assert fetched["kind"] == "brief" and fetched["peer"]["did"] == north.did
     proposal = ok(fay, "propose", brief, "--pitch", "Fuzzed, in three weeks", "--price",
                   "300000", "--currency", "EUR", "--days", "21")["id"]  # fmt: skip
