@@ -24,6 +24,7 @@ HTTP_CODES: dict[str, int] = {
     "too_many_records": 400,
     "invalid_query": 400,
     "invalid_request": 400,
+    "bad_query": 400,  # an indexer's search parameters (SPEC §13.3)
     "body_too_large": 413,
     "not_found": 404,
     "method_not_allowed": 405,
