@@ -12,7 +12,7 @@ import pytest
 
 from guildnode.datadir import DataDir
 from guildnode.node import Node
-from guildnode.protocol import parse_json, parse_timestamp, verify_record
+from guildnode.protocol import Identity, parse_json, parse_timestamp, verify_record
 from guildnode.protocol.kinds import SEALED_KINDS
 
 from .world import brief, three_guilds
@@ -145,3 +145,57 @@ async def test_sealed_records_are_links_of_their_chain_without_their_bodies(
     for vector in sealed:
         record = parse_json(vector["canonical"].encode())
         assert heads[record["author"]][0] >= record["seq"]
+
+
+def bad_peer(identity: Any, feeds: dict[str, list[dict[str, Any]]]) -> Any:
+    """A node that serves the given feeds as they are, tampered records included."""
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.get("/.well-known/guildnode")
+    def well_known() -> dict[str, Any]:
+        return {"did": identity.did, "name": "", "url": "http://bad.test", "protocol": 1}
+
+    @app.get("/sync/heads")
+    def heads() -> dict[str, Any]:
+        return {
+            "feeds": {a: {"seq": rs[-1]["seq"], "id": "0" * 64} for a, rs in feeds.items() if rs}
+        }
+
+    @app.get("/sync/feed/{did}")
+    def feed(did: str, after: int = 0, limit: int = 100) -> dict[str, Any]:
+        return {"records": [r for r in feeds.get(did, []) if r["seq"] > after][:limit]}
+
+    return app
+
+
+async def test_a_bad_peer_gets_the_same_rejections_from_the_indexer_as_from_a_member(
+    make_node: Any, make_indexer: Any, router: Any, author: Any
+) -> None:
+    good, tampered, gapped = author(31), author(32), author(33)
+    good_chain = [good.next().to_wire() for _ in range(3)]
+    altered = [tampered.next().to_wire() for _ in range(3)]
+    altered[1] = {**altered[1], "body": {**altered[1]["body"], "level": 3}}  # sig no longer holds
+    gap = [gapped.next().to_wire() for _ in range(3)]
+    del gap[1]  # seq 1, then 3
+    feeds = {good.did: good_chain, tampered.did: altered, gapped.did: gap}
+    router.add("bad.test", bad_peer(Identity(bytes([77]) * 32), feeds))
+    member = await make_node("member")
+    member.welcome(good.did, tampered.did, gapped.did)
+    await member.federation.add_peer("http://bad.test")
+    [theirs] = await member.federation.sync_all()
+    served = await make_indexer(peers=("http://bad.test",))
+    await served.indexer.add_given_peers()
+    ours = await served.indexer.follower.follow("http://bad.test")
+    # The altered seq 2 fails its signature, so its seq 3 has a gap; so has the gapped seq 3.
+    assert dict(ours.rejected) == dict(theirs.rejected) == {"bad_signature": 1, "seq_gap": 2}
+    assert ours.accepted == theirs.accepted == 3 + 1 + 1
+    # Nothing of a refused record, nor of what follows it, is kept.
+    held = held_canonical(served.database)
+    assert [r["seq"] for r in good_chain if verify_record(r).id in held] == [1, 2, 3]
+    assert served.indexer.store.head(tampered.did).seq == 1
+    assert served.indexer.store.head(gapped.did).seq == 1
+    [peer] = served.indexer.store.peers()
+    assert peer["rejections"] == {"bad_signature": 1, "seq_gap": 2}
+    assert peer["records_received"] == 5
