@@ -33,7 +33,7 @@ from ..peers import PeerClient, PeerError
 from ..protocol import PROTOCOL_VERSION, VerifiedRecord, format_timestamp
 from ..store import ForkProof
 from . import DEFAULT_PORT
-from .follow import Follower
+from .follow import Follower, PeerRound
 from .search import parse_query, search
 from .store import IndexStore
 
@@ -139,9 +139,10 @@ class Indexer:
                 waiting.append(url)
         self._given = waiting
 
-    async def round(self) -> None:
+    async def round(self) -> list[PeerRound]:
+        """Follow the given peers not yet added, then one round with every peer."""
         await self.add_given_peers()
-        await self.follower.round()
+        return await self.follower.round()
 
     async def run(self) -> None:
         while True:
