@@ -14,12 +14,14 @@ from typing import Any, Protocol
 import httpx
 
 from . import actions, views
+from . import indexers as indexing
 from .datadir import DataDir, DataDirError, DataDirLocked
 from .errors import NodeError
 from .federation import Federation
 from .node import Node
 from .peers import PeerError
 from .protocol import ProtocolError
+from .search import SearchError, make_query
 from .settings import Settings
 from .views import peer_view, published, whoami
 
@@ -60,6 +62,11 @@ class Backend(Protocol):
     def proposals(self, brief: str | None) -> dict[str, Any]: ...
     def contracts(self, state: str | None) -> dict[str, Any]: ...
     def contract(self, contract_id: str) -> dict[str, Any]: ...
+    def indexers(self) -> dict[str, Any]: ...
+    def add_indexer(self, url: str, allow_private: bool = False) -> dict[str, Any]: ...
+    def remove_indexer(self, url: str) -> dict[str, Any]: ...
+    def search(self, what: str, params: dict[str, str]) -> dict[str, Any]: ...
+    def follow(self, record: str, author: str, source: str | None) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
 
@@ -83,7 +90,7 @@ class DirectBackend:
             federation = Federation(self.node, self.settings)
             try:
                 return await work(federation)
-            except PeerError as exc:
+            except (PeerError, SearchError) as exc:
                 raise BackendError(exc.code, exc.detail) from None
             finally:
                 await federation.stop()
@@ -188,6 +195,28 @@ class DirectBackend:
         return self._call(
             lambda: views.contract_view(self.node, self.node.market.contract(contract_id))
         )
+
+    def indexers(self) -> dict[str, Any]:
+        return indexing.list_indexers(self.node.store)
+
+    def add_indexer(self, url: str, allow_private: bool = False) -> dict[str, Any]:
+        return self._federate(lambda f: indexing.add_indexer(f, url, allow_private))  # type: ignore[no-any-return]
+
+    def remove_indexer(self, url: str) -> dict[str, Any]:
+        try:
+            return indexing.remove_indexer(self.node.store, url)
+        except SearchError as exc:
+            raise BackendError(exc.code, exc.detail) from None
+
+    def search(self, what: str, params: dict[str, str]) -> dict[str, Any]:
+        async def search(federation: Federation) -> dict[str, Any]:
+            query = make_query(what, params)
+            return (await indexing.search(federation, query)).as_dict()
+
+        return self._federate(search)  # type: ignore[no-any-return]
+
+    def follow(self, record: str, author: str, source: str | None) -> dict[str, Any]:
+        return self._federate(lambda f: indexing.follow(f, record, author, source))  # type: ignore[no-any-return]
 
     def close(self) -> None:
         self.node.close()
@@ -304,6 +333,24 @@ class RemoteBackend:
 
     def contract(self, contract_id: str) -> dict[str, Any]:
         return self._call("GET", f"/api/contracts/{contract_id}")
+
+    def indexers(self) -> dict[str, Any]:
+        return self._call("GET", "/api/indexers")
+
+    def add_indexer(self, url: str, allow_private: bool = False) -> dict[str, Any]:
+        return self._call(
+            "POST", "/api/indexers", json={"url": url, "allow_private": allow_private}
+        )
+
+    def remove_indexer(self, url: str) -> dict[str, Any]:
+        return self._call("DELETE", f"/api/indexers/{url}")
+
+    def search(self, what: str, params: dict[str, str]) -> dict[str, Any]:
+        return self._call("GET", f"/api/search/{what}", params=params)
+
+    def follow(self, record: str, author: str, source: str | None) -> dict[str, Any]:
+        body = {"record": record, "author": author, "source": source}
+        return self._call("POST", "/api/search/follow", json=body)
 
     def close(self) -> None:
         self.client.close()

@@ -327,9 +327,11 @@ class Node:
         cofounders: Sequence[str] = (),
         skills: Sequence[str] = (),
         cooling_days: int = 7,
+        listing: dict[str, Any] | None = None,
     ) -> VerifiedRecord:
         """Publish a charter with the owner and `cofounders` as founders. Cofounders count
-        once they apply to it."""
+        once they apply to it. With `listing` ({description, skills, apply}) the guild is
+        listed: indexers return it to searches."""
         for did in cofounders:
             self.check_did(did)
         founders = list(dict.fromkeys([self.did, *cofounders]))
@@ -346,6 +348,8 @@ class Node:
         if skills:
             admission["skills"] = list(dict.fromkeys(skills))
         body = {"name": name, "purpose": purpose, "founders": founders, "admission": admission}
+        if listing:
+            body["listing"] = {k: v for k, v in listing.items() if v}
         return self.publish("guild", body)
 
     def apply_guild(self, guild_id: str, note: str | None = None) -> VerifiedRecord:

@@ -498,6 +498,25 @@ def _valid_records() -> list[tuple[str, VerifiedRecord]]:
     at_limit = verify_record(_padded(CAROL, "attachment", MAX_RECORD_BYTES, 2, carol_unknown.id))
     heads = {"alice": alice_revoke, "bob": bob_leave, "carol": at_limit}
     contract_story = _contract_records(acme_brief, heads)
+    bob_head = [bob_leave, *(r for _, r in contract_story if r.author == BOB.did)][-1]
+    bob_listed_guild = _sign(
+        BOB,
+        "guild",
+        {
+            "name": "Rust Embedded Guild",
+            "purpose": "Freelancers who write firmware in Rust and review each other's drivers.",
+            "founders": [BOB.did],
+            "admission": {"vouches_required": 1, "skills": ["rust", "embedded"]},
+            "listing": {
+                "description": "Firmware and drivers in Rust, for boards from ESP32 to STM32.",
+                "skills": ["rust", "embedded"],
+                "apply": "Ask a member to vouch for you in the guild's context, then apply.",
+            },
+        },
+        seq=bob_head.seq + 1,
+        prev=bob_head.id,
+        created_at=bob_head.created_at + 60,
+    )
     return [
         ("profile", alice_profile),
         ("guild", alice_guild),
@@ -509,6 +528,7 @@ def _valid_records() -> list[tuple[str, VerifiedRecord]]:
         ("unknown_kind", carol_unknown),
         ("unknown_kind_at_size_limit", at_limit),
         *contract_story,
+        ("listed_guild", bob_listed_guild),
     ]
 
 

@@ -27,6 +27,7 @@ HTTP_CODES: dict[str, int] = {
     "invalid_after": 400,
     "invalid_budget": 400,
     "invalid_request": 400,
+    "bad_query": 400,  # an indexer's search parameters (SPEC §13.3)
     "body_too_large": 413,
     "not_found": 404,
     "method_not_allowed": 405,

@@ -154,6 +154,7 @@ class GuildIn(_Strict):
     cofounders: list[str] = []
     skills: list[str] = []
     cooling_days: int = Field(7, ge=0, le=365)
+    listing: dict[str, Any] | None = None  # {description, skills, apply}: a listed guild
 
 
 class NoteIn(_Strict):

@@ -27,4 +27,15 @@ def main(click_ctx: click.Context, data: Path | None) -> None:
 
 
 # Imported for their commands, which register themselves on `main`.
-from . import backup, briefs, demo, guilds, identity, peers, trust, work  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    backup,
+    briefs,
+    demo,
+    guilds,
+    identity,
+    indexer,
+    peers,
+    search,  # after `indexer`: it adds `indexer add|list|remove` to that group
+    trust,
+    work,
+)

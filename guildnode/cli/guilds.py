@@ -34,6 +34,9 @@ def guild() -> None:
     show_default=True,
     help="Days a new member waits before its vouches admit others.",
 )
+@click.option("--listed", "listed", help="List the guild for indexers, with this description.")
+@click.option("--listed-skill", "listed_skills", multiple=True, help="A skill its listing names.")
+@click.option("--how-to-apply", help="For a listed guild: how to apply, in a few lines.")
 @json_option
 @pass_context
 def guild_found(
@@ -44,9 +47,16 @@ def guild_found(
     cofounders: tuple[str, ...],
     skills: tuple[str, ...],
     cooling_days: int,
+    listed: str | None,
+    listed_skills: tuple[str, ...],
+    how_to_apply: str | None,
     as_json: bool,
 ) -> None:
-    """Found a guild named NAME, with you (and any cofounders) as founders."""
+    """Found a guild named NAME, with you (and any cofounders) as founders; with --listed,
+    indexers return it to searches (`guildnode search guilds`)."""
+    listing = None
+    if listed:
+        listing = {"description": listed, "skills": list(listed_skills), "apply": how_to_apply}
     with backend(ctx) as node:
         result = node.found_guild(
             name=name,
@@ -55,6 +65,7 @@ def guild_found(
             cofounders=list(cofounders),
             skills=list(skills),
             cooling_days=cooling_days,
+            listing=listing,
         )
     emit(result, as_json, lambda r: f"Founded {name}: guild id {r['id']}")
 

@@ -111,7 +111,14 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
                     "cooling_days": {"type": "integer", "minimum": 0, "maximum": 365},
                 },
             ),
-        }
+        },
+        # SPEC §6.4, §13: a charter with a listing is listed by indexers; one without is not.
+        {
+            "listing": _object(
+                {"description": _text(2000, 1)},
+                {"skills": _ref("skills"), "apply": _text(1000, 1)},
+            )
+        },
     ),
     "apply": _object({"guild": _ref("record_id")}, {"note": _text(1000)}),
     "leave": _object({"guild": _ref("record_id")}, {"reason": _text(500)}),

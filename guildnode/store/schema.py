@@ -114,12 +114,28 @@ def _migration_4(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE peers ADD COLUMN allow_private INTEGER NOT NULL DEFAULT 0")
 
 
+def _migration_5(db: sqlite_utils.Database) -> None:
+    # The indexers the owner named (issue 12): asked by `guildnode search` and the UI's
+    # search; never published. `did` is the identity the indexer answered with when added.
+    db.execute(
+        """
+        CREATE TABLE indexers (
+            url TEXT PRIMARY KEY,
+            did TEXT NOT NULL,
+            added_at INTEGER NOT NULL,
+            allow_private INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+
+
 # Each migration runs once, in order, inside a transaction; PRAGMA user_version counts them.
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
+    _migration_5,
 )
 
 

@@ -32,6 +32,7 @@ FOUND_FIELDS = {
     "vouches_required": "vouches_required",
     "invalid_argument": "vouches_required",
     "cooling_days": "cooling_days",
+    "listing": "listed",
 }
 
 
@@ -80,6 +81,13 @@ async def found(request: Request, node: NodeDep, session: SessionDep) -> Respons
                     cofounders=word_list(values.get("cofounders", "")),
                     skills=word_list(values.get("skills", "")),
                     cooling_days=7 if cooling is None else cooling,
+                    listing={
+                        "description": values["listed"],
+                        "skills": word_list(values.get("skills", "")),
+                        "apply": values.get("how_to_apply", ""),
+                    }
+                    if values.get("listed")
+                    else None,
                 )
             )
         except (NodeError, ProtocolError) as exc:
