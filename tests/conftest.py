@@ -8,18 +8,20 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from asgi_lifespan import LifespanManager
 
 from guildnode.app import create_app
 from guildnode.errors import NodeError
+from guildnode.indexer.cluster import ClusterError, TempCluster
 from guildnode.node import Node
 from guildnode.protocol import Identity, VerifiedRecord, sign_record
 from guildnode.protocol.httpsig import sign_request
@@ -222,3 +224,48 @@ def author() -> Callable[[int], Author]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+# -- a real PostgreSQL for the indexer's tests ----------------------------------------------
+# `GUILDNODE_TEST_DATABASE` (set by .ci/run) names a database whose role may create databases;
+# without it the tests start a throwaway cluster of their own (needs Debian's `postgresql`).
+# Where neither works the tests skip, except in CI, where they fail. Each test gets a fresh
+# database, dropped afterwards.
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[str]:
+    """A DSN through which the tests create and drop their databases."""
+    given = os.environ.get("GUILDNODE_TEST_DATABASE")
+    if given:
+        yield given
+        return
+    cluster = TempCluster(durable=False)
+    try:
+        cluster.start()
+    except ClusterError as exc:
+        cluster.stop()
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is needed in CI: {exc}")
+        pytest.skip(str(exc))
+    try:
+        yield cluster.dsn()
+    finally:
+        cluster.stop()
+
+
+def _with_database(dsn: str, database: str) -> str:
+    return str(psycopg.conninfo.make_conninfo(dsn, dbname=database))
+
+
+@pytest.fixture
+def database(pg_admin: str) -> Iterator[str]:
+    """A fresh, empty database; its DSN."""
+    name = f"gn_test_{secrets.token_hex(6)}"
+    with psycopg.connect(pg_admin, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"'.encode())
+    try:
+        yield _with_database(pg_admin, name)
+    finally:
+        with psycopg.connect(pg_admin, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)'.encode())

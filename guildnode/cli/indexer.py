@@ -52,7 +52,7 @@ def indexer() -> None:
 @click.option(
     "--allow-private-peers",
     is_flag=True,
-    help="Follow private and loopback addresses learnt from profiles (local networks, tests).",
+    help="Follow private and loopback addresses, given or learnt (local networks, tests).",
 )
 def indexer_run(
     database: str,

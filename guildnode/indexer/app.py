@@ -30,6 +30,7 @@ from ..api.errors import install_error_handlers
 from ..datadir import DataDir
 from ..ingest import Ingest
 from ..peers import PeerClient, PeerError
+from ..settings import Settings
 from ..protocol import PROTOCOL_VERSION, VerifiedRecord, format_timestamp
 from ..store import ForkProof
 from . import DEFAULT_PORT
@@ -58,10 +59,8 @@ class IndexerSettings:
 
     @property
     def url(self) -> str:
-        if self.public_url:
-            return str(httpx.URL(self.public_url)).rstrip("/")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        """The URL clients reach the indexer at, in the form a member node's would be."""
+        return Settings(self.data_dir, self.host, self.port, self.public_url).url
 
 
 class _NoMarket:
@@ -115,6 +114,7 @@ class Indexer:
             self.identity,
             clock,
             transport=transport,
+            allow_private=settings.allow_private_peers,
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
         )
@@ -123,7 +123,6 @@ class Indexer:
             self.ingest,
             self.client,
             clock,
-            allow_private_peers=settings.allow_private_peers,
         )
         self._given = list(settings.peers)
 

@@ -28,7 +28,6 @@ from ..peers import (
     MAX_PAGE_BYTES,
     PeerClient,
     PeerError,
-    is_private_host,
     normalise_url,
 )
 from ..protocol import ChainHead, ProtocolError, public_key_from_did, verify_record
@@ -100,14 +99,11 @@ class Follower:
         ingest: Ingest,
         client: PeerClient,
         clock: Callable[[], float],
-        *,
-        allow_private_peers: bool = False,
     ) -> None:
         self.store = store
         self.ingest = ingest
         self.client = client
         self._clock = clock
-        self._allow_private = allow_private_peers
         self._etags: dict[str, str] = {}
         self._failed: dict[str, float] = {}  # endpoint → when it may be tried again
         self.as_of: int | None = None  # when the last completed round ended
@@ -115,17 +111,11 @@ class Follower:
     # -- peers -------------------------------------------------------------------------
 
     async def add_peer(self, url: str, *, source: str = "given", expect: str | None = None) -> str:
-        """Ask `url` who it is and follow it; returns its DID. Learnt URLs (`source` other
-        than "given") must be public addresses unless private peers are allowed, and with
-        `expect` the node there must name that DID (a profile's author)."""
+        """Ask `url` who it is and follow it; returns its DID. The client refuses private and
+        loopback addresses at connect time, given or learnt, unless the indexer runs with
+        `--allow-private-peers`; with `expect` the node there must name that DID (a
+        profile's author)."""
         url = normalise_url(url)
-        host = httpx.URL(url).host
-        if (
-            source != "given"
-            and not self._allow_private
-            and await asyncio.to_thread(is_private_host, host)
-        ):
-            raise PeerError("private_address", f"{url} is a private or loopback address.")
         info = await self.client.well_known(url)
         did = info["did"]
         try:

@@ -4,15 +4,13 @@ member nodes, one indexer on PostgreSQL following them. Fay (a freelancer, found
 it, fetches it and she proposes through the normal path; Northwind's node receives the
 proposal. Guild 2 is not listed and is never found, by its own words or any other search.
 
-The indexer is `guildnode indexer run --database URL --peer URL…` (the server branch);
-the database is `$GUILDNODE_TEST_DATABASE` (a PostgreSQL URL). Without either the test is
-skipped on a workstation and fails in CI, where both must exist.
+The indexer is `guildnode indexer run --database URL --peer URL…`, on a fresh database of
+the real PostgreSQL that tests/conftest.py provides.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -32,29 +30,9 @@ from test_run import (
     wait_until_up,
 )
 
-from guildnode.cli import main
-
 pytestmark = pytest.mark.e2e
 
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 INDEX_TIMEOUT = 60.0
-
-
-def needs(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(reason + " (CI must provide it)")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def database() -> str:
-    url = os.environ.get("GUILDNODE_TEST_DATABASE", "")
-    if not url.startswith("postgresql://"):
-        needs("GUILDNODE_TEST_DATABASE names no PostgreSQL database")
-    group = main.commands.get("indexer")
-    if group is None or "run" not in getattr(group, "commands", {}):
-        needs("`guildnode indexer run` is not on this branch yet")
-    return url
 
 
 def ok(node: RunningNode, *args: str) -> Any:

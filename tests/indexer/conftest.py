@@ -1,69 +1,19 @@
-"""A real PostgreSQL for the indexer tests, and indexers served in this process.
-
-`GUILDNODE_TEST_DATABASE` (set by .ci/run) names a database whose role may create
-databases; without it the tests start a throwaway cluster of their own (needs Debian's
-`postgresql` installed). Where neither works the tests skip — except in CI, where they fail.
-Each test gets a fresh database, dropped afterwards.
-"""
+"""Indexers served in this process, on the real PostgreSQL of `tests/postgres.py`."""
 
 from __future__ import annotations
 
-import os
-import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from asgi_lifespan import LifespanManager
 
 from guildnode.indexer.app import Indexer, IndexerSettings, create_indexer_app
-from guildnode.indexer.cluster import ClusterError, TempCluster
-
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-@pytest.fixture(scope="session")
-def pg_admin() -> Iterator[str]:
-    """A DSN through which the tests create and drop their databases."""
-    given = os.environ.get("GUILDNODE_TEST_DATABASE")
-    if given:
-        yield given
-        return
-    cluster = TempCluster(durable=False)
-    try:
-        cluster.start()
-    except ClusterError as exc:
-        cluster.stop()
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is needed in CI: {exc}")
-        pytest.skip(str(exc))
-    try:
-        yield cluster.dsn()
-    finally:
-        cluster.stop()
-
-
-def _with_database(dsn: str, database: str) -> str:
-    return str(psycopg.conninfo.make_conninfo(dsn, dbname=database))
-
-
-@pytest.fixture
-def database(pg_admin: str) -> Iterator[str]:
-    """A fresh, empty database; its DSN."""
-    name = f"gn_test_{secrets.token_hex(6)}"
-    with psycopg.connect(pg_admin, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"'.encode())
-    try:
-        yield _with_database(pg_admin, name)
-    finally:
-        with psycopg.connect(pg_admin, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)'.encode())
 
 
 @dataclass

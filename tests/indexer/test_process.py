@@ -129,7 +129,7 @@ def test_indexer_run_follows_a_member_process_and_keeps_it_over_a_restart(
 ) -> None:
     node, made = member
     args = ["indexer", "run", "--database", database, "--peer", node.url, "--interval", "1"]
-    args += ["--data", str(tmp_path / "indexer")]
+    args += ["--allow-private-peers", "--data", str(tmp_path / "indexer")]  # all on 127.0.0.1
     indexer = Process(args, tmp_path / "indexer-log")
     client = httpx.Client(timeout=10, trust_env=False)
     try:
