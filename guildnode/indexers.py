@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from .errors import NodeError
 from .peers import MAX_PAGE_BYTES, PeerError, normalise_url
 from .protocol import ProtocolError, parse_json, public_key_from_did
-from .search import Query, SearchError, SearchResult, ask, probe
+from .protocol.search import Query
+from .search import SearchError, SearchResult, ask, probe
 
 if TYPE_CHECKING:
     from .federation import Federation

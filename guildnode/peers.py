@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .addresses import PrivateAddress, guarded_transport
-from .protocol import Identity, ProtocolError, parse_json
+from .protocol import Identity, ProtocolError, VerifiedRecord, parse_json, verify_record
 from .protocol.httpsig import sign_request
 
 MAX_PAGE_BYTES = 1_048_576 + 4096
@@ -273,3 +273,24 @@ class PeerClient:
         if not isinstance(info, dict) or not isinstance(info.get("did"), str):
             raise PeerError("bad_response", f"{base_url}/.well-known/guildnode names no DID.")
         return info
+
+    async def fork_proof(
+        self, base_url: str, author: str
+    ) -> tuple[Traffic, tuple[VerifiedRecord, VerifiedRecord] | str]:
+        """`GET /sync/forks/{author}` (SPEC §9.10): the two verified records of the proof, or
+        why there is none to keep: `bad_fork_proof`, or the code of a record that fails
+        verification. Whether the two make a fork is the store's to judge."""
+        answer = await self.request(
+            "GET", f"{base_url}/sync/forks/{author}", limit=2 * 16_384 + 1024
+        )
+        data = answer.json() if answer.status == 200 else None
+        records = data.get("records") if isinstance(data, dict) else None
+        if not isinstance(records, list) or len(records) != 2:
+            return answer.traffic, "bad_fork_proof"
+        try:
+            first, second = (verify_record(r) for r in records)
+        except ProtocolError as exc:
+            return answer.traffic, exc.code
+        if first.author != author:
+            return answer.traffic, "bad_fork_proof"
+        return answer.traffic, (first, second)

@@ -14,7 +14,6 @@ once, with every indexer that returned it) and each indexer's answer says how fr
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,17 +24,20 @@ from .briefs import Brief
 from .peers import PeerClient, PeerError, normalise_url
 from .protocol import ProtocolError, VerifiedRecord, public_key_from_did, verify_record
 from .protocol.kinds import MAX_SAFE_INTEGER
+from .protocol.search import (
+    BRIEF_ONLY,
+    CURRENCY,
+    DEFAULT_LIMIT,
+    KINDS,
+    MAX_LIMIT,
+    MAX_WORDS,
+    RECORD_ID,
+    SKILL,
+    Query,
+)
 
-KINDS = {"briefs": "brief", "people": "profile", "guilds": "guild"}
-MAX_LIMIT = 100
-DEFAULT_LIMIT = 20
-MAX_WORDS = 200
 # 100 records of at most 16 KiB each, escaped at worst, and the envelope around them.
 ANSWER_BYTES = 4 * 1_048_576
-_SKILL = re.compile(r"[a-z0-9][a-z0-9+#._-]{0,39}")
-_CURRENCY = re.compile(r"[A-Z]{3}")
-_RECORD_ID = re.compile(r"[0-9a-f]{64}")
-_BRIEF_ONLY = ("currency", "min_budget", "max_budget", "guild")
 
 
 class SearchError(Exception):
@@ -49,38 +51,6 @@ class SearchError(Exception):
         self.status = status
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
-    """A checked search: what (`briefs`, `people`, `guilds`), the words, the filters."""
-
-    what: str
-    q: str = ""
-    skill: str | None = None
-    currency: str | None = None
-    min_budget: int | None = None
-    max_budget: int | None = None
-    guild: str | None = None
-    limit: int = DEFAULT_LIMIT
-
-    @property
-    def kind(self) -> str:
-        return KINDS[self.what]
-
-    def params(self) -> dict[str, str]:
-        """The query string the indexers get: only what was asked."""
-        values = {
-            "q": self.q,
-            "skill": self.skill,
-            "currency": self.currency,
-            "min_budget": self.min_budget,
-            "max_budget": self.max_budget,
-            "guild": self.guild,
-        }
-        found = {k: str(v) for k, v in values.items() if v not in (None, "")}
-        found["limit"] = str(self.limit)
-        return found
-
-
 def make_query(what: str, fields: Mapping[str, Any] | None = None, /, **named: Any) -> Query:
     """A `Query` from untrusted input; raises `SearchError("invalid_query", …)` naming the
     first field at fault. Empty strings count as absent."""
@@ -91,24 +61,24 @@ def make_query(what: str, fields: Mapping[str, Any] | None = None, /, **named: A
     if what not in KINDS:
         raise bad(f"One searches briefs, people or guilds, not {what[:40]!r}.")
     given = {k: v for k, v in {**(fields or {}), **named}.items() if v not in (None, "")}
-    unknown = set(given) - {"q", "skill", "limit", *_BRIEF_ONLY}
+    unknown = set(given) - {"q", "skill", "limit", *BRIEF_ONLY}
     if unknown:
         raise bad(f"Unknown search fields: {', '.join(sorted(unknown))}.")
-    if what != "briefs" and set(given) & set(_BRIEF_ONLY):
+    if what != "briefs" and set(given) & set(BRIEF_ONLY):
         raise bad("Currency, budget and guild filters apply to briefs only.")
     q = str(given.get("q", "")).strip()
     if len(q) > MAX_WORDS:
         raise bad(f"The search words are longer than {MAX_WORDS} characters.")
     skill = given.get("skill")
-    if skill is not None and not (isinstance(skill, str) and _SKILL.fullmatch(skill)):
+    if skill is not None and not (isinstance(skill, str) and SKILL.fullmatch(skill)):
         raise bad("A skill is lower-case letters, digits and +#._- (at most 40).")
     currency = given.get("currency")
-    if currency is not None and not (isinstance(currency, str) and _CURRENCY.fullmatch(currency)):
+    if currency is not None and not (isinstance(currency, str) and CURRENCY.fullmatch(currency)):
         raise bad("A currency is three capital letters (ISO 4217), such as EUR.")
     guild = given.get("guild")
-    if guild is not None and not (isinstance(guild, str) and _RECORD_ID.fullmatch(guild)):
+    if guild is not None and not (isinstance(guild, str) and RECORD_ID.fullmatch(guild)):
         raise bad("A guild is the 64-hex-digit id of its charter.")
-    budgets = [_whole(given.get(name), name, 0, MAX_SAFE_INTEGER) for name in _BRIEF_ONLY[1:3]]
+    budgets = [_whole(given.get(name), name, 0, MAX_SAFE_INTEGER) for name in BRIEF_ONLY[1:3]]
     if None not in budgets and budgets[0] > budgets[1]:  # type: ignore[operator]
         raise bad("min_budget is above max_budget.")
     limit = _whole(given.get("limit"), "limit", 1, MAX_LIMIT)

@@ -1,4 +1,4 @@
-"""`SyncReport`: what one anti-entropy round with one peer did."""
+"""`SyncReport`: what one anti-entropy round with one peer did; `Tally`: its counts."""
 
 from __future__ import annotations
 
@@ -11,22 +11,16 @@ from ..ingest import IngestResult
 from ..peers import PeerError, Traffic
 
 
-@dataclass
-class SyncReport:
-    """What one round with one peer did."""
+@dataclass(kw_only=True)
+class Tally:
+    """Ingest results counted: accepted, duplicates, and rejections by code."""
 
-    peer: str
-    url: str
-    idle: bool = False
     accepted: int = 0
     duplicates: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
-    error: PeerError | None = None
-    traffic: Traffic = field(default_factory=Traffic)
-    unfinished: bool = False
 
-    def count(self, results: Sequence[IngestResult]) -> None:
-        """Count ingest results: accepted, duplicates, and rejections by code."""
+    def count(self, results: Sequence[IngestResult]) -> bool:
+        """Count `results`; True when every record was taken (or already held)."""
         for result in results:
             if result.status == "accepted":
                 self.accepted += 1
@@ -35,6 +29,19 @@ class SyncReport:
             else:
                 assert result.error is not None
                 self.rejected[result.error.code] += 1
+        return all(result.status != "rejected" for result in results)
+
+
+@dataclass
+class SyncReport(Tally):
+    """What one round with one peer did."""
+
+    peer: str
+    url: str
+    idle: bool = False
+    error: PeerError | None = None
+    traffic: Traffic = field(default_factory=Traffic)
+    unfinished: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..peers import BATCH_BYTES, MAX_HEADS_BYTES, MAX_PAGE_BYTES, PeerError
-from ..protocol import ProtocolError, verify_record
 from ..scope import Scope
 from .base import PAGE
 from .batch import BatchMixin
@@ -250,22 +249,11 @@ class RoundsMixin(BatchMixin):
             report.rejected[result.error.code] += 1
 
     async def _fetch_fork(self, url: str, author: str, report: SyncReport) -> None:
-        answer = await self.client.request(
-            "GET", f"{url}/sync/forks/{author}", limit=2 * 16_384 + 1024
-        )
-        report.traffic.add(answer.traffic)
-        if answer.status != 200:
-            report.rejected["bad_fork_proof"] += 1
+        traffic, proof = await self.client.fork_proof(url, author)
+        report.traffic.add(traffic)
+        if isinstance(proof, str):
+            report.rejected[proof] += 1
             return
-        data = answer.json()
-        records = data.get("records") if isinstance(data, dict) else None
-        if not isinstance(records, list) or len(records) != 2:
-            report.rejected["bad_fork_proof"] += 1
-            return
-        try:
-            first, second = (verify_record(r) for r in records)
-        except ProtocolError as exc:
-            report.rejected[exc.code] += 1
-            return
+        first, second = proof
         if not self.node.keep_fork_proof(first, second):
             report.rejected["bad_fork_proof"] += 1

@@ -30,8 +30,8 @@ from ..api.errors import install_error_handlers
 from ..datadir import DataDir
 from ..ingest import Ingest
 from ..peers import PeerClient, PeerError
-from ..settings import Settings
 from ..protocol import PROTOCOL_VERSION, VerifiedRecord, format_timestamp
+from ..settings import Settings
 from ..store import ForkProof
 from . import DEFAULT_PORT
 from .follow import Follower, PeerRound

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from ..ingest import Ingest, IngestResult
+from ..federation.report import Tally
+from ..ingest import Ingest
 from ..peers import (
     MAX_HEADS_BYTES,
     MAX_PAGE_BYTES,
@@ -30,7 +28,7 @@ from ..peers import (
     PeerError,
     normalise_url,
 )
-from ..protocol import ChainHead, ProtocolError, public_key_from_did, verify_record
+from ..protocol import ChainHead, ProtocolError, public_key_from_did
 from .store import IndexStore
 
 log = logging.getLogger("guildnode.indexer")
@@ -51,27 +49,12 @@ class RemoteHead:
 
 
 @dataclass
-class PeerRound:
+class PeerRound(Tally):
     """What one round with one peer did."""
 
     url: str
-    accepted: int = 0
-    duplicates: int = 0
-    rejected: Counter[str] = field(default_factory=Counter)
     error: PeerError | None = None
     idle: bool = False
-
-    def count(self, results: list[IngestResult]) -> bool:
-        """Count a page's results; True when every record was taken (or already held)."""
-        for result in results:
-            if result.status == "accepted":
-                self.accepted += 1
-            elif result.status == "duplicate":
-                self.duplicates += 1
-            else:
-                assert result.error is not None
-                self.rejected[result.error.code] += 1
-        return all(result.status != "rejected" for result in results)
 
 
 def parse_heads(data: Any) -> dict[str, RemoteHead]:
@@ -295,20 +278,10 @@ class Follower:
         return records if clean else None
 
     async def _fetch_fork(self, url: str, author: str, report: PeerRound) -> None:
-        answer = await self.client.request(
-            "GET", f"{url}/sync/forks/{author}", limit=2 * 16_384 + 1024
-        )
-        data = answer.json() if answer.status == 200 else None
-        records = data.get("records") if isinstance(data, dict) else None
-        if not isinstance(records, list) or len(records) != 2:
-            report.rejected["bad_fork_proof"] += 1
+        _, proof = await self.client.fork_proof(url, author)
+        if isinstance(proof, str):
+            report.rejected[proof] += 1
             return
-        try:
-            first, second = (verify_record(r) for r in records)
-        except ProtocolError as exc:
-            report.rejected[exc.code] += 1
-            return
-        if first.author != author or not await asyncio.to_thread(
-            self.ingest.keep_fork_proof, first, second
-        ):
+        first, second = proof
+        if not await asyncio.to_thread(self.ingest.keep_fork_proof, first, second):
             report.rejected["bad_fork_proof"] += 1

@@ -12,49 +12,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ..api.errors import ApiError
-from ..protocol.schemas import DEFS
+from ..protocol.search import (
+    BRIEF_ONLY,
+    CURRENCY,
+    MAX_LIMIT,
+    MAX_WORDS,
+    RECORD_ID,
+    SKILL,
+    Query,
+)
 from .schema import TEXT_SEARCH_CONFIG
 from .store import IndexStore
 
-MAX_Q = 200
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
-
-
-def _pattern(name: str) -> re.Pattern[str]:
-    # The schemas' patterns are anchored ^…$; fullmatch without them, so that "$" cannot
-    # match before a trailing newline.
-    return re.compile(str(DEFS[name]["pattern"]).removeprefix("^").removesuffix("$"))
-
-
-_SKILL = _pattern("skill")
-_RECORD_ID = _pattern("record_id")
-_CURRENCY = re.compile("[A-Z]{3}")
-_DIGITS = re.compile("[0-9]{1,16}")
 # C0 controls and DEL: never words; NUL would not even reach PostgreSQL as text.
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
+_DIGITS = re.compile("[0-9]{1,16}")
 
 PARAMETERS: dict[str, tuple[str, ...]] = {
-    "briefs": ("q", "skill", "currency", "min_budget", "max_budget", "guild", "limit"),
+    "briefs": ("q", "skill", *BRIEF_ONLY, "limit"),
     "people": ("q", "skill", "limit"),
     "guilds": ("q", "skill", "limit"),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    what: str  # "briefs" | "people" | "guilds"
-    q: str = ""
-    skill: str | None = None
-    currency: str | None = None
-    min_budget: int | None = None
-    max_budget: int | None = None
-    guild: str | None = None
-    limit: int = DEFAULT_LIMIT
 
 
 def _bad(name: str, sentence: str) -> ApiError:
@@ -82,15 +63,15 @@ def parse_query(what: str, params: Sequence[tuple[str, str]]) -> Query:
             raise _bad(name, "is given more than once.")
         seen[name] = value
     q = seen.get("q", "")
-    if len(q) > MAX_Q:
-        raise _bad("q", f"is {len(q)} characters long; at most {MAX_Q} are searched.")
+    if len(q) > MAX_WORDS:
+        raise _bad("q", f"is {len(q)} characters long; at most {MAX_WORDS} are searched.")
     if _CONTROL.search(q.replace("\t", " ").replace("\n", " ").replace("\r", " ")):
         raise _bad("q", "holds a control character.")
     values: dict[str, Any] = {"q": re.sub(r"\s+", " ", q).strip()}
     checks: Mapping[str, tuple[re.Pattern[str], str]] = {
-        "skill": (_SKILL, "is not a skill (lower case: letters, digits and +#._-, ≤ 40)."),
-        "currency": (_CURRENCY, "is not a currency code (three capital letters)."),
-        "guild": (_RECORD_ID, "is not a guild charter's record id (64 lowercase hex)."),
+        "skill": (SKILL, "is not a skill (lower case: letters, digits and +#._-, ≤ 40)."),
+        "currency": (CURRENCY, "is not a currency code (three capital letters)."),
+        "guild": (RECORD_ID, "is not a guild charter's record id (64 lowercase hex)."),
     }
     for name, (pattern, sentence) in checks.items():
         if name in seen:

@@ -27,7 +27,8 @@ from fakes import (
 
 from guildnode.peers import PeerClient
 from guildnode.protocol import Identity
-from guildnode.search import Query, SearchError, ask, make_query
+from guildnode.protocol.search import Query
+from guildnode.search import SearchError, ask, make_query
 
 pytestmark = pytest.mark.anyio
 
