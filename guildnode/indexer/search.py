@@ -117,13 +117,16 @@ def sql_for(query: Query, now: int) -> tuple[str, list[Any]]:
     if query.guild is not None:
         where.append("t.guilds @> ARRAY[%s]::text[]")
         params.append(query.guild)
-    rank = "ts_rank(t.doc, w.query) DESC, " if query.q else ""
+    # Rank and cut on the search table alone, then fetch the few records that made it: a
+    # join before the LIMIT would read the record of every match, not of the `limit` best.
+    rank = "ts_rank(t.doc, w.query)" if query.q else "0"
     sql = (
-        f"SELECT r.canonical FROM {table} t"
+        f"SELECT r.canonical FROM (SELECT t.id, {rank} AS rank, t.created_at FROM {table} t"
         " CROSS JOIN websearch_to_tsquery(%s::regconfig, %s) AS w (query)"
-        " JOIN records r ON r.id = t.id"
         + (f" WHERE {' AND '.join(where)}" if where else "")
-        + f" ORDER BY {rank}t.created_at DESC, t.id LIMIT %s"
+        + " ORDER BY rank DESC, t.created_at DESC, t.id LIMIT %s) AS top"
+        " JOIN records r ON r.id = top.id"
+        " ORDER BY top.rank DESC, top.created_at DESC, top.id"
     )
     params.append(query.limit)
     return sql, params
