@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import derive
@@ -20,6 +20,7 @@ from .check import CheckReport, check_store
 from .datadir import DataDir
 from .errors import NodeError
 from .guilds import Charter, Membership, membership
+from .identities import Identities
 from .ingest import Ingest, IngestResult
 from .market import Market
 from .money import ISO_4217
@@ -47,6 +48,7 @@ class _Derived:
     revoked: set[str]
     table: VouchTable
     charters: dict[str, Charter]
+    identities: Identities
 
 
 class Node:
@@ -240,19 +242,26 @@ class Node:
         """Vouches, revocations and charters as values, rebuilt when records arrive."""
         version = self.store.refs_version
         if self._derived_cache is None or self._derived_cache[0] != version:
-            vouches = derive.vouches(self.store)
-            revoked = derive.revoked(self.store, vouches)
+            ids = derive.identities(self.store)
+            vouches = derive.vouches(self.store, ids)
+            revoked = derive.revoked(self.store, vouches, ids)
             evidence = self.market.evidence
-            earned = evidence.feedback_vouches()
+            earned = [
+                replace(v, author=ids.member(v.author), subject=ids.member(v.subject))
+                for v in evidence.feedback_vouches()
+            ]
+            completed = {
+                cid: frozenset(ids.member(p) for p in parties)
+                for cid, parties in evidence.completed().items()
+            }
             self._derived_cache = (
                 version,
                 _Derived(
                     vouches=vouches,
                     revoked=revoked,
-                    table=VouchTable.build(
-                        vouches + earned, revoked=revoked, completed=evidence.completed()
-                    ),
-                    charters=derive.charters(self.store),
+                    table=VouchTable.build(vouches + earned, revoked=revoked, completed=completed),
+                    charters=derive.charters(self.store, ids),
+                    identities=ids,
                 ),
             )
         return self._derived_cache[1]
@@ -265,9 +274,10 @@ class Node:
         if cached is None:
             if len(self._trust_cache) > 32:
                 self._trust_cache.clear()
+            derived = self._derived()
             cached = trust(
-                self._derived().table,
-                self.did,
+                derived.table,
+                derived.identities.member(self.did),
                 now=self.now(),
                 context=context or None,
                 blocked=self.store.blocked(),
@@ -294,6 +304,14 @@ class Node:
         except ProtocolError as exc:
             raise NodeError(exc.code, exc.detail) from None
 
+    def identities(self) -> Identities:
+        """Which keys form one member, and where each key's effect ends (SPEC §14)."""
+        return self._derived().identities
+
+    def member(self, did: str) -> str:
+        """The current key of `did`'s member (SPEC §14.1): what trust and guilds call it."""
+        return self._derived().identities.member(did)
+
     def charters(self) -> dict[str, Charter]:
         """Every guild charter held, by id."""
         return self._derived().charters
@@ -309,7 +327,7 @@ class Node:
         derived = self._derived()
         return membership(
             self.charter(guild_id),
-            derive.applications(self.store, guild_id),
+            derive.applications(self.store, guild_id, derived.identities),
             derived.vouches,
             now=self.now(),
             revoked=derived.revoked,
@@ -370,7 +388,7 @@ class Node:
 
     def briefs(self) -> list[Brief]:
         """Every brief held in a served chain."""
-        return derive.briefs(self.store)
+        return derive.briefs(self.store, self._derived().identities)
 
     def brief(self, brief_id: str) -> Brief:
         for brief in self.briefs():
