@@ -66,6 +66,7 @@ class Node:
         self._derived_cache: tuple[int, _Derived] | None = None
         self._trust_cache: dict[tuple[int, str | None, int], TrustView] = {}
         self.on_publish: list[Callable[[VerifiedRecord], None]] = []
+        self.on_rotate: list[Callable[[Identity], None]] = []
         self.market = Market(self)
 
     @property
@@ -106,6 +107,36 @@ class Node:
             )
             self.store.commit([record])
             self._advance_scope([record], [])
+        for listener in self.on_publish:
+            listener(record)
+        return record
+
+    def switch_identity(self, new: Identity) -> None:
+        """Sign with `new` from now on (SPEC §14.9); the data directory keeps the old key.
+        Called with the write lock held, between a `rotate` and the new key's `succeed`."""
+        self.datadir.replace_identity(new)
+        self.identity = new
+        self._scope = None
+        self._trust_cache.clear()
+        for listener in self.on_rotate:
+            listener(new)
+
+    def publish_as(self, identity: Identity, kind: str, body: dict[str, Any]) -> VerifiedRecord:
+        """Sign a record with another key the owner holds (a paper recovery key, SPEC §14.3)
+        and append it to that key's chain here, as any held chain."""
+        with self._write_lock:
+            head = self.store.head(identity.did)
+            now = self.now()
+            record = sign_record(
+                identity,
+                kind=kind,
+                body=body,
+                seq=head.seq + 1 if head else 1,
+                prev=head.id if head else None,
+                created_at=max(now, head.created_at) if head else now,
+            )
+            self.store.commit([record])
+            self._scope = None
         for listener in self.on_publish:
             listener(record)
         return record
