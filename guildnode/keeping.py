@@ -166,18 +166,21 @@ def recover_with_paper(node: Node, seed: str, key: str, from_seq: int) -> dict[s
         raise NodeError(
             "invalid_argument", "The paper key is not a 32-byte base64url seed."
         ) from None
-    recovery = _recovery_in_force(node, node.identities(), key, before=from_seq)
-    if recovery is None or paper.did not in recovery["keys"]:
-        raise NodeError(
-            "not_recovery_key",
-            f"That paper key is not a recovery key of {key} before its record {from_seq} "
-            "(sync first, so that this node holds the old chain).",
-        )
+    # A fresh node may hold nothing of the old chain yet: its `succeed` brings the old key
+    # into scope (SPEC §14.8) and the next sync fetches it. What it does hold is checked.
+    checked = node.store.head(key) is not None
+    if checked:
+        recovery = _recovery_in_force(node, node.identities(), key, before=from_seq)
+        if recovery is None or paper.did not in recovery["keys"]:
+            raise NodeError(
+                "not_recovery_key",
+                f"That paper key is not a recovery key of {key} before its record {from_seq}.",
+            )
     vote = node.publish_as(
         paper, "compromise", {"key": key, "from_seq": from_seq, "successor": node.did}
     )
     claim = node.publish("succeed", {"predecessor": key, "via": vote.id})
-    return {"vote": published(vote), "succeed": published(claim)}
+    return {"vote": published(vote), "succeed": published(claim), "checked": checked}
 
 
 def _fresh(node: Node) -> None:
