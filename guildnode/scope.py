@@ -117,7 +117,8 @@ def compute_scope(reader: RefReader, owner: str, now: int) -> Scope:
     core = set(owners)
     for key in owners:
         core |= contract_parties(reader, key)
-    hop1 = {subject for _, subject in pairs(authors=owners)}
+    # A vouchee's other keys are the same member: their vouches widen the scope too.
+    hop1 = linked_keys(reader, {subject for _, subject in pairs(authors=owners)})
     hop2 = {subject for _, subject in pairs(authors=hop1)} if hop1 else set()
     vouchers = {author for author, _ in pairs(subjects=owners)}
     core |= hop1 | hop2 | vouchers
