@@ -68,6 +68,7 @@ class Node:
         self.on_publish: list[Callable[[VerifiedRecord], None]] = []
         self.on_rotate: list[Callable[[Identity], None]] = []
         self.market = Market(self)
+        self._finish_rotation()
 
     @property
     def did(self) -> str:
@@ -110,6 +111,23 @@ class Node:
         for listener in self.on_publish:
             listener(record)
         return record
+
+    def _finish_rotation(self) -> None:
+        """A rotation interrupted after the key file changed (SPEC §14.9): the new key has no
+        record yet and the last earlier key's last record rotates to it. Publish the
+        `succeed` now, so the rotation takes effect."""
+        if self.store.head(self.did) is not None:
+            return
+        earlier = self.datadir.previous_identities()
+        last = self.store.latest(earlier[-1].did, "rotate") if earlier else None
+        if last is None:
+            return
+        rotation = parse_json(last)
+        head = self.store.head(earlier[-1].did)
+        if head is None or head.seq != rotation["seq"]:
+            return
+        if rotation["body"]["successor"] == self.did:
+            self.publish("succeed", {"predecessor": earlier[-1].did, "via": head.id})
 
     def switch_identity(self, new: Identity) -> None:
         """Sign with `new` from now on (SPEC §14.9); the data directory keeps the old key.

@@ -228,3 +228,31 @@ async def test_a_paper_key_recovers_on_a_fresh_node(make_node) -> None:
     again = await post(fresh, "recover", fields)
     assert again.status_code == 400
     assert again.json()["error"]["code"] == "key_already_used"
+
+
+def test_a_rotation_cut_short_after_the_key_changed_is_finished_at_start(tmp_path) -> None:
+    from guildnode.datadir import DataDir
+    from guildnode.node import Node
+    from guildnode.protocol import Identity
+
+    datadir = DataDir(tmp_path / "node")
+    old = datadir.create()
+    node = Node(datadir)
+    new = Identity.generate()
+    rotation = node.publish("rotate", {"successor": new.did})
+    datadir.replace_identity(new)  # the crash comes before the new key's succeed
+    node.close()
+    node = Node(datadir)
+    try:
+        assert node.did == new.did
+        assert node.member(old.did) == new.did
+        first = json.loads(node.store.canonical_at(new.did, 1) or b"{}")
+        assert first["body"] == {"predecessor": old.did, "via": rotation.id}
+    finally:
+        node.close()
+    node = Node(datadir)  # and only once
+    try:
+        head = node.store.head(new.did)
+        assert head is not None and head.seq == 1
+    finally:
+        node.close()
