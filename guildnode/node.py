@@ -67,6 +67,7 @@ class Node:
         self._trust_cache: dict[tuple[int, str | None, int], TrustView] = {}
         self.on_publish: list[Callable[[VerifiedRecord], None]] = []
         self.on_rotate: list[Callable[[Identity], None]] = []
+        self._held = [self.identity, *reversed(datadir.previous_identities())]
         self.market = Market(self)
         self._finish_rotation()
 
@@ -112,6 +113,11 @@ class Node:
             listener(record)
         return record
 
+    def held_identities(self) -> list[Identity]:
+        """The node's keys: the current one, then the earlier ones, newest first (SPEC
+        §14.6: what was sealed to an earlier key still opens)."""
+        return list(self._held)
+
     def _finish_rotation(self) -> None:
         """A rotation interrupted after the key file changed (SPEC §14.9): the new key has no
         record yet and the last earlier key's last record rotates to it. Publish the
@@ -134,6 +140,7 @@ class Node:
         Called with the write lock held, between a `rotate` and the new key's `succeed`."""
         self.datadir.replace_identity(new)
         self.identity = new
+        self._held = [new, *(k for k in self._held if k.did != new.did)]
         self._scope = None
         self._trust_cache.clear()
         for listener in self.on_rotate:
