@@ -13,8 +13,9 @@ import binascii
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import ConfigDict, ValidationError, validate_call
+from pydantic import ConfigDict, validate_call
 
+from . import actions
 from .errors import NodeError
 from .identities import Identities
 from .node import Node
@@ -229,12 +230,4 @@ ACTIONS: dict[str, Callable[..., dict[str, Any]]] = {
 
 def run(node: Node, name: str, fields: dict[str, Any]) -> dict[str, Any]:
     """Run the identity action `name` with `fields`; a bad name or field is a `NodeError`."""
-    action = ACTIONS.get(name)
-    if action is None:
-        raise NodeError("not_found", f"There is no identity action {name!r}.", 404)
-    try:
-        return action(node, **fields)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"] if part != "node") or name
-        raise NodeError("invalid_argument", f"{where}: {first['msg']}.") from None
+    return actions.invoke(ACTIONS, node, name, fields)
