@@ -256,3 +256,41 @@ def test_a_rotation_cut_short_after_the_key_changed_is_finished_at_start(tmp_pat
         assert head is not None and head.seq == 1
     finally:
         node.close()
+
+
+async def test_the_identity_page_rotates_names_a_paper_key_and_marks(make_node) -> None:
+    import re
+
+    from test_ui import form_token, sign_in
+
+    served = await make_node("ui")
+    await sign_in(served)
+    old = served.node.did
+    page = await served.client.get("/identity")
+    assert page.status_code == 200 and old in page.text
+    token = await form_token(served, "/identity")
+    made = await served.client.post(
+        "/identity/recovery", data={"keys": "", "threshold": "1", "paper": "on", "csrftoken": token}
+    )
+    assert made.status_code == 200
+    seed = re.search(r'<p class="mono wrap">([A-Za-z0-9_=-]{43,44})</p>', made.text)
+    assert seed is not None  # shown on this answer only
+    assert seed.group(1) not in (await served.client.get("/identity")).text
+    bad = await served.client.post(
+        "/identity/recovery", data={"keys": old, "threshold": "1", "csrftoken": token}
+    )
+    assert bad.status_code == 400 and "invalid_recovery" in bad.text
+    rotated = await served.client.post(
+        "/identity/rotate", data={"reason": "New laptop.", "csrftoken": token}
+    )
+    assert rotated.status_code == 303
+    assert served.node.did != old and served.node.member(old) == served.node.did
+    marked = await served.client.post(
+        "/identity/compromise", data={"key": old, "from_seq": "1", "csrftoken": token}
+    )
+    assert marked.status_code == 303
+    assert served.node.identities().cut(old) == 0
+    shown = (await served.client.get("/identity")).text
+    assert "records after 0 have no effect" in shown
+    person = (await served.client.get(f"/people/{old}")).text
+    assert "An earlier key" in person
