@@ -1,5 +1,6 @@
 """Identity over time with real processes (SPEC §14): three `guildnode run` nodes agree on
-who is one member after a rotation — B synced the old key before, C never saw it — and a
+who is one member after a rotation — B synced the old key before, C never saw it — on guild
+membership and trust, and the contract's two parties on its state; and a
 thief's rotation is undone by a recovery on every node whichever arrives first, unless the
 recovery comes after the 72-hour window. Ports from binding port 0; sync by `guildnode sync`.
 """
@@ -84,6 +85,31 @@ def test_a_rotation_is_one_member_on_every_node(trio: dict[str, RunningNode]) ->
     )
     sync(a, b)
     assert members(b, guild) == {old, b.did}
+    # …and B hires A through the guild: a contract, active before the rotation.
+    brief_fields = {
+        "guilds": [guild],
+        "title": "Rotate our keys",
+        "description": "Key hygiene.",
+        "acceptance_criteria": ["Done"],
+        "budget_min": 1000,
+        "budget_max": 5000,
+        "currency": "EUR",
+    }
+    brief = post(b, "/api/briefs", brief_fields)["id"]
+    sync(a)
+    pitch = {"brief": brief, "pitch": "I can.", "amount": 2000, "currency": "EUR"}
+    proposal = post(a, "/api/work/propose", pitch | {"duration_days": 10})["id"]
+    sync(b)
+    milestones = [
+        {"title": "One", "amount": 1000, "due_days": 5},
+        {"title": "Two", "amount": 1000, "due_days": 9},
+    ]
+    terms = {"proposal": proposal, "scope": "Rotate.", "acceptance_criteria": ["Done"]}
+    contract = post(b, "/api/work/offer", terms | {"milestones": milestones})["id"]
+    sync(a)
+    post(a, "/api/work/accept", {"offer": contract})
+    sync(b)
+    assert get(b, f"/api/contracts/{contract}")["state"] == "active"
 
     # A rotates. B, which synced the old key, and C, which never saw it, follow.
     [rotated] = clis_ok((a, ["identity", "rotate", "--reason", "New laptop.", "--json"]))
@@ -108,6 +134,20 @@ def test_a_rotation_is_one_member_on_every_node(trio: dict[str, RunningNode]) ->
     state = get(a, "/api/identity")
     assert state["signing_key_is_current"] is True
     assert state["keys"][0]["cut"] is not None
+
+    # The contract goes on: A (now NEW) submits, B approves; both parties derive the same
+    # state and milestones, and C, not a party, derives no contract at all.
+    post(a, "/api/work/submit", {"contract": contract, "milestone": 0})
+    sync(b)
+    post(b, "/api/work/approve", {"contract": contract, "milestone": 0})
+    sync(a)
+    views = [get(node, f"/api/contracts/{contract}") for node in (a, b)]
+    assert views[0]["state"] == views[1]["state"] == "active"
+    assert [m["status"] for m in views[0]["milestones"]] == [
+        m["status"] for m in views[1]["milestones"]
+    ]
+    assert views[0]["milestones"][0]["status"] != views[0]["milestones"][1]["status"]
+    assert get(c, "/api/contracts")["contracts"] == []
 
 
 class Key:
