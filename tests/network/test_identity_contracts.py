@@ -62,3 +62,27 @@ async def test_a_freelancer_rotates_mid_contract_and_the_contract_goes_on(make_n
     assert views[0].freelancer == views[1].freelancer == new
     assert [m.approved_at is not None for m in views[0].milestones] == [True, False]
     assert [m.approved_at is not None for m in views[1].milestones] == [True, False]
+
+    # It ends after the rotation: the receipts (naming the new key) pair with the offer's
+    # public parties read as members, and the feedback counts on a node outside the contract.
+    f.node.market.milestone(contract, 1, "submitted")
+    await settle(nodes, lambda: o.node.market.contract(contract).milestones[1].submitted_at)
+    o.node.market.milestone(contract, 1, "approved")
+    for index in (0, 1):
+        o.node.market.payment(contract, index, "paid")
+    await settle(nodes, lambda: all(m.paid_at for m in f.node.market.contract(contract).milestones))
+    for index in (0, 1):
+        f.node.market.payment(contract, index, "received")
+    await settle(nodes, lambda: o.node.market.contract(contract).payment == "on_time")
+    f.node.market.complete(contract)
+    h = nodes["h"]
+    await settle(
+        nodes, lambda: everywhere(nodes, lambda n: contract in n.market.evidence.completed())
+    )
+    assert h.node.market.evidence.completed()[contract] == {did["o"], new}
+    f.node.market.duties.give_feedback(contract, rating=3)
+    o.node.market.duties.give_feedback(contract, rating=3)
+    await settle(
+        nodes, lambda: everywhere(nodes, lambda n: len(n.market.evidence.counted_feedback()) == 2)
+    )
+    assert h.node.market.evidence.payment_record(did["o"])["on_time"] == 1
