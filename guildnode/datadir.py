@@ -98,11 +98,15 @@ class DataDir:
         kept = self.previous_identities()
         if old.did not in {k.did for k in kept}:
             kept.append(old)
+        self.keep_previous(kept)
+        self._replace_private(KEY_FILE, json.dumps({"did": new.did, "seed": _seed_text(new)}))
+
+    def keep_previous(self, earlier: list[Identity]) -> None:
+        """Write the earlier keys (oldest first), as a restore brings them (0600)."""
         self._replace_private(
             PREVIOUS_KEYS_FILE,
-            json.dumps([{"did": k.did, "seed": _seed_text(k)} for k in kept]),
+            json.dumps([{"did": k.did, "seed": _seed_text(k)} for k in earlier]),
         )
-        self._replace_private(KEY_FILE, json.dumps({"did": new.did, "seed": _seed_text(new)}))
 
     def previous_identities(self) -> list[Identity]:
         """The node's earlier keys, oldest first."""

@@ -69,3 +69,23 @@ def test_every_identity_command_has_help() -> None:
         assert name in result.output
     result = CliRunner().invoke(main, ["identity", "recovery", "set", "--help"])
     assert "--paper" in result.output and "--threshold" in result.output
+
+
+def test_a_backup_after_a_rotation_restores_the_earlier_keys(tmp_path: Path) -> None:
+    data = tmp_path / "ada"
+    assert run(data, "init", "--name", "Ada")[0] == 0
+    old = json.loads((data / "identity.key").read_text())["did"]
+    new = ok(data, "identity", "rotate")["new"]
+    archive = tmp_path / "ada.archive"
+    env = {"GUILDNODE_PASSPHRASE": "correct horse battery staple"}
+    exported = CliRunner().invoke(main, ["--data", str(data), "export", str(archive)], env=env)
+    assert exported.exit_code == 0, exported.output
+    earlier_seed = json.loads((data / "previous-keys.json").read_text())[0]["seed"]
+    assert earlier_seed not in archive.read_text()  # sealed by the passphrase
+    restored = tmp_path / "restored"
+    imported = CliRunner().invoke(main, ["--data", str(restored), "import", str(archive)], env=env)
+    assert imported.exit_code == 0, imported.output
+    kept = json.loads((restored / "previous-keys.json").read_text())
+    assert [k["did"] for k in kept] == [old]
+    assert (restored / "previous-keys.json").stat().st_mode & 0o777 == 0o600
+    assert [k["did"] for k in ok(restored, "identity", "show")["keys"]] == [old, new]
