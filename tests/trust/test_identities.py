@@ -17,6 +17,7 @@ from guildnode import derive
 from guildnode.identities import WINDOW, Identities, IdentityRecord, resolve
 from guildnode.protocol import Identity, VerifiedRecord, sign_record
 from guildnode.store import Store
+from guildnode.trust import VouchTable, trust
 
 T0 = 1_790_000_000
 HOUR = 3600
@@ -278,8 +279,12 @@ def _derived_in_store(order: Sequence[VerifiedRecord], batch: int) -> tuple[Any,
             for start in range(0, len(order), batch):
                 store.commit(order[start : start + batch])
             ids = derive.identities(store)
-            vouches = sorted((v.id, v.author, v.subject) for v in derive.vouches(store, ids))
-            return ids, vouches
+            held = derive.vouches(store, ids)
+            vouches = sorted((v.id, v.author, v.subject) for v in held)
+            table = VouchTable.build(held, revoked=derive.revoked(store, held, ids))
+            view = trust(table, ids.member(DIDS[0]), now=T0 + 400 * HOUR)
+            scores = {did: view.score(ids.member(did)) for did in DIDS}
+            return ids, vouches, scores
         finally:
             store.close()
 
@@ -296,5 +301,5 @@ def test_every_arrival_order_into_a_store_derives_the_same(
 ) -> None:
     one = _derived_in_store(_arrival(records, picks1), 1)
     two = _derived_in_store(_arrival(records, picks2), batch)
-    assert one == two
+    assert one == two  # the same members, the same vouches with effect, the same trust
     assert one[0] == resolved(records)
