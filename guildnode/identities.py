@@ -176,16 +176,16 @@ def resolve(records: Iterable[IdentityRecord], created_at: CreatedAt) -> Identit
             None,
         )
         recoveries = sorted((p, s) for p, s in met if s is not None)
-        recovery = recoveries[0] if recoveries else None
-        if recovery is not None and (rotation is None or recovery[0] <= rotation.seq):
+        if rotation is not None:  # SPEC §14.3 step 5: every met group starts after it
+            successors[key] = str(rotation.body["successor"])
+            first_cut[key] = rotation.seq
+        elif recoveries:  # step 6: the recovery rotation with the lowest (from_seq, successor)
+            recovery = recoveries[0]
             successor = str(recovery[1])
             claim = claims.get(successor)
             if claim is not None and claim[0] == key and claim[1] in met[recovery]:
                 successors[key] = successor
             first_cut[key] = recovery[0] - 1
-        elif rotation is not None:
-            successors[key] = str(rotation.body["successor"])
-            first_cut[key] = rotation.seq
         elif limit is not None:
             first_cut[key] = limit
 
