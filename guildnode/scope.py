@@ -141,18 +141,19 @@ LINK_ROUNDS = 8  # SPEC §14.8: how far one scope computation follows links betw
 
 def linked_keys(reader: RefReader, dids: set[str]) -> set[str]:
     """`dids` with the keys linked to them (SPEC §14.8 rule 7): the predecessor a key's
-    `succeed` names and the keys claiming it, the successors of its `rotate`s and the keys
-    rotating to it, its recovery keys (their votes are in their chains) and the successors
-    their votes on it name. A stranger's vote never widens the scope."""
+    `succeed` names, the successors of its `rotate`s, its recovery keys (their votes are in
+    their chains) and the successors their votes on it name. What a stranger writes never
+    widens the scope."""
     found = set(dids)
     frontier = set(dids)
     for _ in range(LINK_ROUNDS):
         if not frontier:
             break
         new: set[str] = set()
+        # Only links a key of the member made count: a stranger's rotate or succeed naming a
+        # key here never brings the stranger in.
         for kind in ("succeed", "rotate"):
             new |= {r.value for r in reader.refs(kind, authors=frontier) if r.role != "via"}
-            new |= {r.author for r in reader.refs(kind, values=frontier)}
         recoverers = {r.value for r in reader.refs("recovery", authors=frontier)}
         new |= recoverers
         if recoverers:
@@ -186,11 +187,7 @@ def names_owner(record: VerifiedRecord, scope: Scope) -> bool:
         return any(key.get("to") == scope.owner for key in body.get("keys", ()))
     if kind == "receipt":
         return scope.owner in (body.get("organisation"), body.get("freelancer"))
-    # SPEC §14.8: links to the owner's key, and votes on it.
-    if kind == "rotate":
-        return bool(body.get("successor") == scope.owner)
-    if kind == "succeed":
-        return bool(body.get("predecessor") == scope.owner)
+    # SPEC §14.8: votes on the owner's key reach the owner (as a guest's, within the quotas).
     if kind == "compromise":
         return scope.owner in (body.get("key"), body.get("successor"))
     return False

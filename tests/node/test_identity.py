@@ -294,3 +294,21 @@ async def test_the_identity_page_rotates_names_a_paper_key_and_marks(make_node) 
     assert "records after 0 have no effect" in shown
     person = (await served.client.get(f"/people/{old}")).text
     assert "An earlier key" in person
+
+
+async def test_what_a_stranger_writes_about_the_owner_never_widens_the_scope(
+    make_node, author
+) -> None:
+    served = await make_node()
+    stranger = author(81)
+    owner = served.node.did
+    claim = stranger.next("rotate", {"successor": owner})
+    [refused] = await served.inbox([claim.to_wire()], welcome=False)
+    assert refused["status"] == "rejected" and refused["error"]["code"] == "out_of_scope"
+    stranger.records.clear()
+    vote = stranger.next("compromise", {"key": owner, "from_seq": 1, "successor": stranger.did})
+    [guest] = await served.inbox([vote.to_wire()], welcome=False)
+    assert guest["status"] == "accepted"  # it names the owner: a guest's record, in quota
+    assert stranger.did not in served.node.scope()
+    assert served.node.member(owner) == owner  # and it has no effect
+    assert served.node.identities().cut(owner) is None
