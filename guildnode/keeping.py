@@ -63,9 +63,12 @@ def rotate(node: Node, reason: str | None = None) -> dict[str, Any]:
     if reason:
         body["reason"] = reason
     old = node.did
+    profile = node.profile(old)
     rotation = node.publish("rotate", body)
     node.switch_identity(new)
     succeed = node.publish("succeed", {"predecessor": old, "via": rotation.id})
+    if profile is not None:  # the new key's chain starts without one: carry it over
+        node.publish("profile", profile)
     return {
         "old": old,
         "new": new.did,

@@ -152,6 +152,7 @@ async def post(served: Any, action: str, fields: dict[str, Any]) -> Any:
 async def test_the_owner_rotates_and_stays_one_member(make_node, author) -> None:
     served = await make_node()
     node = served.node
+    node.set_profile(name="Ada", skills=["python"])
     friend = author(61)
     node.vouch(friend.did, level=3)
     guild = node.found_guild("Rotators", "Keys change.", vouches_required=1, cooling_days=0)
@@ -164,6 +165,7 @@ async def test_the_owner_rotates_and_stays_one_member(make_node, author) -> None
     assert data["succeed"]["record"]["body"] == {"predecessor": old, "via": data["rotate"]["id"]}
     me = (await served.client.get("/api/me", headers=served.owner)).json()
     assert me["did"] == node.did
+    assert me["name"] == "Ada"  # the profile carried over to the new key's chain
     state = (await served.client.get("/api/identity", headers=served.owner)).json()
     assert [k["did"] for k in state["keys"]] == [old, node.did]
     assert state["signing_key_is_current"] is True
