@@ -233,7 +233,9 @@ def histories(draw: st.DrawFn) -> list[VerifiedRecord]:
             )
             chains.add(a, "succeed", {"predecessor": predecessor, "via": via})
         elif kind == "rotate":
-            chains.add(a, "rotate", {"successor": other.did})
+            via = chains.add(a, "rotate", {"successor": other.did})
+            if not chains.records.get(other.did) and draw(st.booleans()):  # often accepted
+                chains.add(other, "succeed", {"predecessor": a.did, "via": via})
         elif kind == "recovery":
             keys = draw(st.lists(st.sampled_from(DIDS), min_size=1, max_size=3, unique=True))
             chains.add(a, "recovery", {"keys": keys, "threshold": draw(st.integers(1, 3))})
@@ -241,7 +243,10 @@ def histories(draw: st.DrawFn) -> list[VerifiedRecord]:
             body: dict[str, Any] = {"key": other.did, "from_seq": draw(st.integers(1, 4))}
             if draw(st.booleans()):
                 body["successor"] = KEYS[draw(index)].did
-            chains.add(a, "compromise", body)
+            vote = chains.add(a, "compromise", body)
+            heir = KEYS[DIDS.index(body.get("successor", a.did))]
+            if "successor" in body and not chains.records.get(heir.did) and draw(st.booleans()):
+                chains.add(heir, "succeed", {"predecessor": other.did, "via": vote})
         else:
             chains.add(a, "vouch", {"subject": other.did, "level": 2})
     return chains.all()
