@@ -45,6 +45,11 @@ def identity_page(
     )
 
 
+def _short(did: str) -> str:
+    """A DID short enough for a message on a phone."""
+    return did[:20] + "…" if len(did) > 20 else did
+
+
 @router.get("/identity")
 def identity(request: Request, node: NodeDep) -> HTMLResponse:
     return identity_page(request, node)
@@ -68,7 +73,7 @@ async def rotate(request: Request, node: NodeDep, session: SessionDep) -> Respon
         )
     except NodeError as exc:
         return await _refused(request, node, exc, values)
-    session.say(f"Rotated your key: you now sign as {done['new']}.")
+    session.say(f"Rotated your key: you now sign as {_short(done['new'])}.")
     return RedirectResponse("/identity", status_code=303)
 
 
@@ -105,5 +110,6 @@ async def compromise(request: Request, node: NodeDep, session: SessionDep) -> Re
         await run_in_threadpool(act)
     except (NodeError, Refused) as exc:
         return await _refused(request, node, exc, values)
-    session.say(f"Marked {values.get('key')} compromised from record {values.get('from_seq')}.")
+    key = _short(values.get("key", ""))
+    session.say(f"Marked the key {key} compromised from record {values.get('from_seq')}.")
     return RedirectResponse("/identity", status_code=303)
