@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from guildnode import derive
 from guildnode.identities import WINDOW, Identities, IdentityRecord, resolve
 from guildnode.protocol import Identity, VerifiedRecord, sign_record
-from guildnode.store import Store
+from guildnode.store import ForkProof, Store
 from guildnode.trust import VouchTable, trust
 
 T0 = 1_790_000_000
@@ -308,3 +308,31 @@ def test_every_arrival_order_into_a_store_derives_the_same(
     two = _derived_in_store(_arrival(records, picks2), batch)
     assert one == two  # the same members, the same vouches with effect, the same trust
     assert one[0] == resolved(records)
+
+
+def test_a_fork_between_owner_and_thief_freezes_the_key_and_recovery_wins(tmp_path: Path) -> None:
+    chains = Chains()
+    chains.add(OLD, "recovery", {"keys": [FRIEND1.did], "threshold": 1})
+    chains.add(OLD, "vouch", {"subject": FRIEND2.did, "level": 2})
+    own = chains.records[OLD.did][-1]
+    chains.records[OLD.did].pop()  # the thief writes another seq 2: a rotate to THIEF
+    via = chains.add(OLD, "rotate", {"successor": THIEF.did})
+    stolen = chains.records[OLD.did][-1]
+    chains.add(THIEF, "succeed", {"predecessor": OLD.did, "via": via})
+    vote = chains.add(
+        FRIEND1,
+        "compromise",
+        {"key": OLD.did, "from_seq": 2, "successor": RESCUE.did},
+        at=stolen.created_at + 30 * 86_400,  # long after any window
+    )
+    chains.add(RESCUE, "succeed", {"predecessor": OLD.did, "via": vote})
+    store = Store(tmp_path / "node.db")
+    try:
+        store.commit(chains.all())
+        assert derive.identities(store).member(OLD.did) == THIEF.did  # the fork is not known
+        store.commit([], [ForkProof(OLD.did, 2, stolen.canonical, own.canonical)])
+        ids = derive.identities(store)
+        assert ids.member(OLD.did) == RESCUE.did
+        assert ids.member(THIEF.did) == THIEF.did
+    finally:
+        store.close()
