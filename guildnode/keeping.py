@@ -65,7 +65,7 @@ def rotate(node: Node, reason: str | None = None) -> dict[str, Any]:
     old = node.did
     profile = node.profile(old)
     rotation = node.publish("rotate", body)
-    node.switch_identity(new)
+    node.keyring.switch(new)
     succeed = node.publish("succeed", {"predecessor": old, "via": rotation.id})
     if profile is not None:  # the new key's chain starts without one: carry it over
         node.publish("profile", profile)
@@ -180,7 +180,7 @@ def recover_with_paper(node: Node, seed: str, key: str, from_seq: int) -> dict[s
                 "not_recovery_key",
                 f"That paper key is not a recovery key of {key} before its record {from_seq}.",
             )
-    vote = node.publish_as(
+    vote = node.keyring.publish_as(
         paper, "compromise", {"key": key, "from_seq": from_seq, "successor": node.did}
     )
     claim = node.publish("succeed", {"predecessor": key, "via": vote.id})

@@ -83,7 +83,7 @@ class Market:
         node = self.node
         # SPEC §14.6: records sealed to the owner's earlier keys open with those keys.
         opener: dict[str, Identity] = {}
-        for identity in reversed(node.held_identities()):
+        for identity in reversed(node.keyring.held()):
             for kind in SEALED_KINDS:
                 for ref in node.store.refs(kind, values=[identity.did]):
                     opener[ref.record_id] = identity

@@ -22,6 +22,7 @@ from .errors import NodeError
 from .guilds import Charter, Membership, membership
 from .identities import Identities
 from .ingest import Ingest, IngestResult
+from .keyring import Keyring
 from .market import Market
 from .money import ISO_4217
 from .protocol import (
@@ -66,10 +67,9 @@ class Node:
         self._derived_cache: tuple[int, _Derived] | None = None
         self._trust_cache: dict[tuple[int, str | None, int], TrustView] = {}
         self.on_publish: list[Callable[[VerifiedRecord], None]] = []
-        self.on_rotate: list[Callable[[Identity], None]] = []
-        self._held = [self.identity, *reversed(datadir.previous_identities())]
+        self.keyring = Keyring(self)
         self.market = Market(self)
-        self._finish_rotation()
+        self.keyring.finish_rotation()
 
     @property
     def did(self) -> str:
@@ -88,67 +88,20 @@ class Node:
     # -- writing ----------------------------------------------------------------------
 
     def publish(
-        self, kind: str, body: dict[str, Any], expires_at: int | None = None
+        self,
+        kind: str,
+        body: dict[str, Any],
+        expires_at: int | None = None,
+        *,
+        signer: Identity | None = None,
     ) -> VerifiedRecord:
-        """Sign a record with the owner's key and append it to the owner's chain.
+        """Sign a record with the owner's key (or `signer`, another key the owner holds) and
+        append it to that key's chain.
 
         `created` is the clock, or the previous record's `created` if the clock went back
         (SPEC §7.3). Raises `ProtocolError` if the record would be invalid.
         """
-        with self._write_lock:
-            head = self.store.head(self.did)
-            now = self.now()
-            record = sign_record(
-                self.identity,
-                kind=kind,
-                body=body,
-                seq=head.seq + 1 if head else 1,
-                prev=head.id if head else None,
-                created_at=max(now, head.created_at) if head else now,
-                expires_at=expires_at,
-            )
-            self.store.commit([record])
-            self._advance_scope([record], [])
-        for listener in self.on_publish:
-            listener(record)
-        return record
-
-    def held_identities(self) -> list[Identity]:
-        """The node's keys: the current one, then the earlier ones, newest first (SPEC
-        §14.6: what was sealed to an earlier key still opens)."""
-        return list(self._held)
-
-    def _finish_rotation(self) -> None:
-        """A rotation interrupted after the key file changed (SPEC §14.9): the new key has no
-        record yet and the last earlier key's last record rotates to it. Publish the
-        `succeed` now, so the rotation takes effect."""
-        if self.store.head(self.did) is not None:
-            return
-        earlier = self.datadir.previous_identities()
-        last = self.store.latest(earlier[-1].did, "rotate") if earlier else None
-        if last is None:
-            return
-        rotation = parse_json(last)
-        head = self.store.head(earlier[-1].did)
-        if head is None or head.seq != rotation["seq"]:
-            return
-        if rotation["body"]["successor"] == self.did:
-            self.publish("succeed", {"predecessor": earlier[-1].did, "via": head.id})
-
-    def switch_identity(self, new: Identity) -> None:
-        """Sign with `new` from now on (SPEC §14.9); the data directory keeps the old key.
-        Called with the write lock held, between a `rotate` and the new key's `succeed`."""
-        self.datadir.replace_identity(new)
-        self.identity = new
-        self._held = [new, *(k for k in self._held if k.did != new.did)]
-        self._scope = None
-        self._trust_cache.clear()
-        for listener in self.on_rotate:
-            listener(new)
-
-    def publish_as(self, identity: Identity, kind: str, body: dict[str, Any]) -> VerifiedRecord:
-        """Sign a record with another key the owner holds (a paper recovery key, SPEC §14.3)
-        and append it to that key's chain here, as any held chain."""
+        identity = signer or self.identity
         with self._write_lock:
             head = self.store.head(identity.did)
             now = self.now()
@@ -159,12 +112,21 @@ class Node:
                 seq=head.seq + 1 if head else 1,
                 prev=head.id if head else None,
                 created_at=max(now, head.created_at) if head else now,
+                expires_at=expires_at,
             )
             self.store.commit([record])
-            self._scope = None
+            if signer is None:
+                self._advance_scope([record], [])
+            else:
+                self._scope = None
         for listener in self.on_publish:
             listener(record)
         return record
+
+    def forget_derived(self) -> None:
+        """Drop the cached scope and trust (the owner's key changed, SPEC §14.9)."""
+        self._scope = None
+        self._trust_cache.clear()
 
     def scope(self) -> Scope:
         """The owner's replication scope, recomputed when records arrive (and each minute,

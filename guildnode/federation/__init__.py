@@ -78,7 +78,7 @@ class Federation(RoundsMixin, DiscoveryMixin, PushMixin):
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.node.on_publish.append(self._enqueue)
-        self.node.on_rotate.append(self._sign_as)
+        self.node.keyring.on_rotate.append(self._sign_as)
         self._tasks.append(asyncio.create_task(self._push_worker(), name="push"))
         if self.settings.sync_interval > 0:
             self._tasks.append(asyncio.create_task(self._anti_entropy(), name="anti-entropy"))
@@ -87,7 +87,7 @@ class Federation(RoundsMixin, DiscoveryMixin, PushMixin):
         with contextlib.suppress(ValueError):
             self.node.on_publish.remove(self._enqueue)
         with contextlib.suppress(ValueError):
-            self.node.on_rotate.remove(self._sign_as)
+            self.node.keyring.on_rotate.remove(self._sign_as)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
