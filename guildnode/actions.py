@@ -9,7 +9,7 @@ that route.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, validate_call
 
@@ -17,6 +17,7 @@ from .errors import NodeError
 from .node import Node
 from .protocol import VerifiedRecord
 
+T = TypeVar("T")
 Amount = Annotated[int, Field(ge=0, le=2**53 - 1)]  # minor units
 Days = Annotated[int, Field(ge=0, le=365)]
 
@@ -166,7 +167,13 @@ ACTIONS: dict[str, Callable[..., VerifiedRecord]] = {
 
 def run(node: Node, name: str, fields: dict[str, Any]) -> VerifiedRecord:
     """Run the action `name` with `fields`; a bad name or field is a `NodeError`."""
-    action = ACTIONS.get(name)
+    return invoke(ACTIONS, node, name, fields)
+
+
+def invoke(table: dict[str, Callable[..., T]], node: Node, name: str, fields: dict[str, Any]) -> T:
+    """Call `table[name]` (a `validate_call`ed function) with `fields`; an unknown name is
+    `404 not_found`, a bad field `invalid_argument` naming it."""
+    action = table.get(name)
     if action is None:
         raise NodeError("not_found", f"There is no action {name!r}.", 404)
     try:

@@ -3,11 +3,12 @@
 An archive is one JSON document:
 `{"format": "guildnode-archive/1", "did", "key": {kdf, opslimit, memlimit, salt, nonce,
 ciphertext}, "records": [...], "forks": [...], "peers": [...], "blocked": [...], "drafts":
-{nonce, ciphertext}}`. The key is the Ed25519 seed encrypted with NaCl's secretbox under a
-key stretched from the passphrase by Argon2id, and so is the owner's feedback committed but
-not yet revealed (`drafts`, private until then); records travel as their canonical JSON
-and are verified again on import, so a damaged or altered archive is refused rather than
-half-restored.
+{nonce, ciphertext}, "previous": {nonce, ciphertext}}`. The key is the Ed25519 seed
+encrypted with NaCl's secretbox under a key stretched from the passphrase by Argon2id, and so
+is the owner's feedback committed but not yet revealed (`drafts`, private until then), and so
+are the seeds of the node's earlier keys after a rotation (`previous`, SPEC §14.6: they open
+what was sealed to them); records travel as their canonical JSON and are verified again on
+import, so a damaged or altered archive is refused rather than half-restored.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ def export_archive(node: Node, passphrase: str) -> dict[str, Any]:
     sealed = box.encrypt(node.identity.secret_seed())
     # Feedback committed but not yet revealed is private until then: it travels sealed too.
     drafts = box.encrypt(json.dumps(node.store.drafts(), sort_keys=True).encode("utf-8"))
+    earlier = [_b64(k.secret_seed()) for k in node.datadir.previous_identities()]
+    previous = box.encrypt(json.dumps(earlier).encode("ascii"))
     return {
         "format": FORMAT,
         "did": node.did,
@@ -87,6 +90,7 @@ def export_archive(node: Node, passphrase: str) -> dict[str, Any]:
         "peers": [{"did": p["did"], "url": p["url"]} for p in node.store.peers()],
         "blocked": sorted(node.store.blocked()),
         "drafts": {"nonce": _b64(drafts.nonce), "ciphertext": _b64(drafts.ciphertext)},
+        "previous": {"nonce": _b64(previous.nonce), "ciphertext": _b64(previous.ciphertext)},
     }
 
 
@@ -136,6 +140,20 @@ def _open_drafts(archive: dict[str, Any], box: nacl.secret.SecretBox) -> dict[st
     return drafts
 
 
+def _open_previous(archive: dict[str, Any], box: nacl.secret.SecretBox) -> list[Identity]:
+    sealed = archive.get("previous")
+    if sealed is None:
+        return []
+    try:
+        nonce, ciphertext = (
+            base64.b64decode(sealed[name], validate=True) for name in ("nonce", "ciphertext")
+        )
+        seeds = json.loads(box.decrypt(ciphertext, nonce))
+        return [Identity(base64.b64decode(seed, validate=True)) for seed in seeds]
+    except (KeyError, TypeError, ValueError, nacl.exceptions.CryptoError) as exc:
+        raise ArchiveError("damaged_archive", f"The earlier keys are damaged ({exc}).") from None
+
+
 def import_archive(path: Path, archive: dict[str, Any], passphrase: str) -> Node:
     """Restore `archive` into the empty data directory `path`; returns the open node.
 
@@ -143,6 +161,7 @@ def import_archive(path: Path, archive: dict[str, Any], passphrase: str) -> Node
     the data directory is left as it was."""
     identity, box = open_key(archive, passphrase)
     drafts = _open_drafts(archive, box)
+    earlier = _open_previous(archive, box)
     datadir = DataDir(path)
     if datadir.has_identity():
         raise ArchiveError("not_empty", f"{path} already holds an identity; restore elsewhere.")
@@ -165,6 +184,8 @@ def import_archive(path: Path, archive: dict[str, Any], passphrase: str) -> Node
     except DataDirError as exc:
         datadir.release()
         raise ArchiveError("not_empty", str(exc)) from None
+    if earlier:
+        datadir.keep_previous(earlier)
     node = Node(datadir)
     wires = [record.to_wire() for record in verified]
     for start in range(0, len(wires), 200):

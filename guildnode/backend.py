@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from . import actions, views
+from . import actions, keeping, views
 from . import indexers as indexing
 from .datadir import DataDir, DataDirError, DataDirLocked
 from .errors import NodeError
@@ -67,6 +67,8 @@ class Backend(Protocol):
     def remove_indexer(self, url: str) -> dict[str, Any]: ...
     def search(self, what: str, params: dict[str, str]) -> dict[str, Any]: ...
     def follow(self, record: str, author: str, source: str | None) -> dict[str, Any]: ...
+    def identity(self, action: str, fields: dict[str, Any]) -> dict[str, Any]: ...
+    def identity_state(self, did: str | None) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
 
@@ -184,6 +186,14 @@ class DirectBackend:
 
     def work(self, action: str, fields: dict[str, Any]) -> dict[str, Any]:
         return self._call(lambda: published(actions.run(self.node, action, fields)))
+
+    def identity(self, action: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return self._call(lambda: keeping.run(self.node, action, fields))
+
+    def identity_state(self, did: str | None) -> dict[str, Any]:
+        if did is None:
+            return self._call(lambda: keeping.state(self.node))
+        return self._call(lambda: keeping.show(self.node, did))
 
     def proposals(self, brief: str | None) -> dict[str, Any]:
         return views.proposals(self.node, brief)
@@ -324,6 +334,12 @@ class RemoteBackend:
 
     def work(self, action: str, fields: dict[str, Any]) -> dict[str, Any]:
         return self._call("POST", f"/api/work/{action}", json=fields)
+
+    def identity(self, action: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", f"/api/identity/{action}", json=fields)
+
+    def identity_state(self, did: str | None) -> dict[str, Any]:
+        return self._call("GET", "/api/identity" + (f"/{did}" if did else ""))
 
     def proposals(self, brief: str | None) -> dict[str, Any]:
         return self._call("GET", "/api/proposals", params=_present(brief=brief))

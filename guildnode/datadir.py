@@ -2,7 +2,8 @@
 
 Files: `identity.key` (the Ed25519 seed, mode 0600), `token` (the owner's API token, 0600),
 `node.db` (SQLite), `node.lock` (held by the one process that writes), `node.json` (where
-a running node listens, so the CLI can reach it).
+a running node listens, so the CLI can reach it), `previous-keys.json` (the seeds of earlier
+keys after a rotation, 0600).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ TOKEN_FILE = "token"
 DB_FILE = "node.db"
 LOCK_FILE = "node.lock"
 RUNNING_FILE = "node.json"
+PREVIOUS_KEYS_FILE = (
+    "previous-keys.json"  # SPEC §14.6: earlier keys, to open what was sealed to them
+)
 
 
 class DataDirError(Exception):
@@ -37,6 +41,10 @@ def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
+
+
+def _seed_text(identity: Identity) -> str:
+    return base64.urlsafe_b64encode(identity.secret_seed()).decode("ascii")
 
 
 class DataDir:
@@ -81,6 +89,42 @@ class DataDir:
         if data.get("did") != identity.did:
             raise DataDirError(f"{path} is damaged: its key does not match its DID.")
         return identity
+
+    def replace_identity(self, new: Identity) -> None:
+        """Make `new` the node's key (SPEC §14.9: after a rotation or a recovery), keeping the
+        current one among the earlier keys first. Each file is written whole at mode 0600
+        and moved into place, so a crash leaves the old key or the new one, never neither."""
+        old = self.load_identity()
+        kept = self.previous_identities()
+        if old.did not in {k.did for k in kept}:
+            kept.append(old)
+        self.keep_previous(kept)
+        self._replace_private(KEY_FILE, json.dumps({"did": new.did, "seed": _seed_text(new)}))
+
+    def keep_previous(self, earlier: list[Identity]) -> None:
+        """Write the earlier keys (oldest first), as a restore brings them (0600)."""
+        self._replace_private(
+            PREVIOUS_KEYS_FILE,
+            json.dumps([{"did": k.did, "seed": _seed_text(k)} for k in earlier]),
+        )
+
+    def previous_identities(self) -> list[Identity]:
+        """The node's earlier keys, oldest first."""
+        path = self.path / PREVIOUS_KEYS_FILE
+        try:
+            rows = json.loads(path.read_text())
+            found = [Identity(base64.urlsafe_b64decode(row["seed"])) for row in rows]
+        except FileNotFoundError:
+            return []
+        except (ValueError, KeyError, TypeError):
+            raise DataDirError(f"{path} is damaged: it holds no valid keys.") from None
+        return found
+
+    def _replace_private(self, name: str, text: str) -> None:
+        temporary = self.path / f".{name}.new"
+        temporary.unlink(missing_ok=True)
+        _write_private(temporary, text)
+        os.replace(temporary, self.path / name)
 
     def token(self) -> str:
         try:

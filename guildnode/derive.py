@@ -10,18 +10,43 @@ from typing import Any
 
 from .briefs import Brief
 from .guilds import Application, Charter
+from .identities import KINDS, Identities, IdentityRecord, resolve
 from .protocol import parse_json, parse_timestamp
 from .store import Store
 from .trust import Vouch
 
+_NONE = Identities()
 
-def vouches(store: Store) -> list[Vouch]:
-    """Every vouch held in a served chain."""
+
+def identities(store: Store) -> Identities:
+    """Which keys form one member and where each key's effect ends (SPEC §14), from the
+    records of the four identity kinds in served chains."""
+    records = [
+        IdentityRecord(
+            rid, record["kind"], record["author"], record["seq"], created, record["body"]
+        )
+        for kind in KINDS
+        for rid, record, created in served(store, kind)
+    ]
+    if not records:
+        return _NONE
+
+    def created_at(key: str, seq: int) -> int | None:
+        frozen = store.frozen_at(key)
+        canonical = None if frozen is not None and seq > frozen else store.canonical_at(key, seq)
+        return None if canonical is None else parse_timestamp(parse_json(canonical)["created"])
+
+    return resolve(records, created_at)
+
+
+def vouches(store: Store, ids: Identities = _NONE) -> list[Vouch]:
+    """Every vouch held in a served chain that has effect (SPEC §14.6), its author and
+    subject read as their members' current keys."""
     return [
         Vouch(
             id=ref.record_id,
-            author=ref.author,
-            subject=ref.value,
+            author=ids.member(ref.author),
+            subject=ids.member(ref.value),
             level=ref.level or 1,
             created_at=ref.created_at,
             context=ref.context,
@@ -29,13 +54,18 @@ def vouches(store: Store) -> list[Vouch]:
             evidence=ref.evidence,
         )
         for ref in store.refs("vouch")
+        if ids.has_effect(ref.author, ref.seq)
     ]
 
 
-def revoked(store: Store, targets: list[Vouch]) -> set[str]:
-    """Ids among `targets` revoked by their own author."""
+def revoked(store: Store, targets: list[Vouch], ids: Identities = _NONE) -> set[str]:
+    """Ids among `targets` revoked by their own author (a key of the same member)."""
     authors = {v.id: v.author for v in targets}
-    return {ref.value for ref in store.refs("revoke") if authors.get(ref.value) == ref.author}
+    return {
+        ref.value
+        for ref in store.refs("revoke")
+        if ids.has_effect(ref.author, ref.seq) and authors.get(ref.value) == ids.member(ref.author)
+    }
 
 
 def served(store: Store, kind: str) -> Iterator[tuple[str, dict[str, Any], int]]:
@@ -47,8 +77,8 @@ def served(store: Store, kind: str) -> Iterator[tuple[str, dict[str, Any], int]]
             yield rid, parse_json(canonical), created[rid]
 
 
-def briefs(store: Store) -> list[Brief]:
-    """Every brief held in a served chain."""
+def briefs(store: Store, ids: Identities = _NONE) -> list[Brief]:
+    """Every brief held in a served chain that has effect (SPEC §14.6)."""
     return [
         Brief(
             id=rid,
@@ -58,21 +88,25 @@ def briefs(store: Store) -> list[Brief]:
             body=record["body"],
         )
         for rid, record, created_at in served(store, "brief")
+        if ids.has_effect(record["author"], record["seq"])
     ]
 
 
-def charters(store: Store) -> dict[str, Charter]:
-    """Every guild charter held, by id."""
+def charters(store: Store, ids: Identities = _NONE) -> dict[str, Charter]:
+    """Every guild charter held that has effect, by id; its author and founders read as
+    their members' current keys (SPEC §14.6)."""
     found: dict[str, Charter] = {}
     for rid, record, created_at in served(store, "guild"):
+        if not ids.has_effect(record["author"], record["seq"]):
+            continue
         body = record["body"]
         admission = body["admission"]
         found[rid] = Charter(
             id=rid,
-            author=record["author"],
+            author=ids.member(record["author"]),
             name=body["name"],
             purpose=body["purpose"],
-            founders=tuple(body["founders"]),
+            founders=tuple(dict.fromkeys(ids.member(f) for f in body["founders"])),
             vouches_required=admission["vouches_required"],
             created_at=created_at,
             cooling_days=admission.get("cooling_days", 7),
@@ -81,10 +115,22 @@ def charters(store: Store) -> dict[str, Charter]:
     return found
 
 
-def applications(store: Store, guild: str | None = None) -> list[Application]:
+def applications(
+    store: Store, guild: str | None = None, ids: Identities = _NONE
+) -> list[Application]:
+    """`apply` and `leave` records with effect, by member, ordered across the member's keys
+    by `Identities.position` (SPEC §14.6)."""
     values = None if guild is None else [guild]
     return [
-        Application(ref.record_id, ref.author, ref.value, kind, ref.seq, ref.created_at)
+        Application(
+            ref.record_id,
+            ids.member(ref.author),
+            ref.value,
+            kind,
+            ids.position(ref.author, ref.seq),
+            ref.created_at,
+        )
         for kind in ("apply", "leave")
         for ref in store.refs(kind, values=values)
+        if ids.has_effect(ref.author, ref.seq)
     ]

@@ -12,12 +12,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import feedback
+from . import derive, feedback
+from .identities import Identities
 from .protocol import parse_json
 from .trust import Vouch
 
 if TYPE_CHECKING:
     from .store import Store
+
+# SPEC §14.6: the DIDs of each kind read as members' current keys. A feedback body is never
+# rewritten: its commitment hashes it, and it is compared as written.
+_MEMBER_FIELDS = {"receipt": ("organisation", "freelancer"), "commit": ("subject",)}
 
 
 class Evidence:
@@ -25,17 +30,34 @@ class Evidence:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._members: tuple[int, Identities] | None = None
+
+    def members(self) -> Identities:
+        """The store's identities (SPEC §14), resolved again when records arrive."""
+        version = self.store.refs_version
+        if self._members is None or self._members[0] != version:
+            self._members = (version, derive.identities(self.store))
+        return self._members[1]
 
     def _public(self, kind: str, contract_id: str | None = None) -> list[tuple[str, Any]]:
-        """(id, wire record) of the held `kind` records about a contract (or all)."""
+        """(id, wire record) of the held `kind` records about a contract (or all) that have
+        effect, their author (and a receipt's parties, a commit's subject) as members."""
         values = None if contract_id is None else [contract_id]
+        ids = self.members()
         found = []
         for ref in self.store.refs(kind, values=values):
-            if ref.role != "contract":
+            if ref.role != "contract" or not ids.has_effect(ref.author, ref.seq):
                 continue
             canonical = self.store.get(ref.record_id)
-            if canonical is not None:
-                found.append((ref.record_id, parse_json(canonical)))
+            if canonical is None:
+                continue
+            record = parse_json(canonical)
+            if not ids.is_trivial():
+                body = dict(record["body"])
+                for field in _MEMBER_FIELDS.get(kind, ()):
+                    body[field] = ids.member(body[field])
+                record = {**record, "author": ids.member(record["author"]), "body": body}
+            found.append((ref.record_id, record))
         return found
 
     def receipts(self, contract_id: str | None = None) -> list[feedback.Receipt]:
@@ -53,9 +75,11 @@ class Evidence:
     def parties(self) -> dict[str, frozenset[str]]:
         """Every contract id → its two parties, from the public recipients of its first
         offer (anyone holding the organisation's chain can tell who the parties are)."""
+        ids = self.members()
         found: dict[str, set[str]] = {}
         for ref in self.store.refs("offer"):
-            found.setdefault(ref.record_id, {ref.author}).add(ref.value)
+            author = ids.member(ref.author)
+            found.setdefault(ref.record_id, {author}).add(ids.member(ref.value))
         return {rid: frozenset(p) for rid, p in found.items() if len(p) == 2}
 
     def counted_feedback(self) -> list[feedback.Counted]:

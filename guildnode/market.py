@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from . import contracts as rules
@@ -28,6 +28,7 @@ from .errors import NodeError
 from .evidence import Evidence
 from .money import ISO_4217
 from .protocol import (
+    Identity,
     ProtocolError,
     VerifiedRecord,
     format_timestamp,
@@ -38,6 +39,7 @@ from .protocol.kinds import SEALED_KINDS
 from .protocol.sealed import open_sealed, recipients, seal
 
 if TYPE_CHECKING:
+    from .identities import Identities
     from .node import Node
 
 DAY = 86_400
@@ -49,6 +51,17 @@ class _Opened:
 
     event: Event | None
     problem: str | None = None
+    seq: int = 0
+
+
+def _as_member(event: Event, members: Identities) -> Event:
+    """SPEC §14.6: the event's author and an offer's parties as their members' current keys,
+    so a contract goes on when a party rotates."""
+    body = dict(event.body)
+    for party in ("organisation", "freelancer"):
+        if party in body:
+            body[party] = members.member(body[party])
+    return replace(event, author=members.member(event.author), body=body)
 
 
 class Market:
@@ -68,9 +81,13 @@ class Market:
     def events(self) -> list[Event]:
         """Every sealed record the owner is a party to and could open (opened once each)."""
         node = self.node
-        ids: set[str] = set()
-        for kind in SEALED_KINDS:
-            ids |= {ref.record_id for ref in node.store.refs(kind, values=[node.did])}
+        # SPEC §14.6: records sealed to the owner's earlier keys open with those keys.
+        opener: dict[str, Identity] = {}
+        for identity in reversed(node.keyring.held()):
+            for kind in SEALED_KINDS:
+                for ref in node.store.refs(kind, values=[identity.did]):
+                    opener[ref.record_id] = identity
+        ids = set(opener)
         with self._lock:
             for rid in ids - self._opened.keys():
                 canonical = node.store.get(rid)
@@ -79,7 +96,7 @@ class Market:
                 record = parse_json(canonical)
                 try:
                     inner = open_sealed(
-                        node.identity, record["author"], record["kind"], record["body"]
+                        opener[rid], record["author"], record["kind"], record["body"]
                     )
                 except ProtocolError as exc:
                     self._opened[rid] = _Opened(None, exc.detail)
@@ -100,9 +117,18 @@ class Market:
                         created_at=parse_timestamp(record["created"]),
                         expires_at=parse_timestamp(expires) if expires else None,
                         body=inner,
-                    )
+                    ),
+                    seq=record["seq"],
                 )
-            return [o.event for rid in ids if (o := self._opened[rid]).event is not None]
+            opened = [o for rid in ids if (o := self._opened[rid]).event is not None]
+        members = node.identities()
+        if members.is_trivial():
+            return [o.event for o in opened if o.event is not None]
+        return [
+            _as_member(o.event, members)
+            for o in opened
+            if o.event is not None and members.has_effect(o.event.author, o.seq)
+        ]
 
     def unreadable(self) -> dict[str, str]:
         """Sealed records addressed to the owner that do not open, with the reason."""

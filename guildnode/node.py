@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import derive
@@ -20,7 +20,9 @@ from .check import CheckReport, check_store
 from .datadir import DataDir
 from .errors import NodeError
 from .guilds import Charter, Membership, membership
+from .identities import Identities
 from .ingest import Ingest, IngestResult
+from .keyring import Keyring
 from .market import Market
 from .money import ISO_4217
 from .protocol import (
@@ -47,6 +49,7 @@ class _Derived:
     revoked: set[str]
     table: VouchTable
     charters: dict[str, Charter]
+    identities: Identities
 
 
 class Node:
@@ -64,7 +67,9 @@ class Node:
         self._derived_cache: tuple[int, _Derived] | None = None
         self._trust_cache: dict[tuple[int, str | None, int], TrustView] = {}
         self.on_publish: list[Callable[[VerifiedRecord], None]] = []
+        self.keyring = Keyring(self)
         self.market = Market(self)
+        self.keyring.finish_rotation()
 
     @property
     def did(self) -> str:
@@ -83,18 +88,25 @@ class Node:
     # -- writing ----------------------------------------------------------------------
 
     def publish(
-        self, kind: str, body: dict[str, Any], expires_at: int | None = None
+        self,
+        kind: str,
+        body: dict[str, Any],
+        expires_at: int | None = None,
+        *,
+        signer: Identity | None = None,
     ) -> VerifiedRecord:
-        """Sign a record with the owner's key and append it to the owner's chain.
+        """Sign a record with the owner's key (or `signer`, another key the owner holds) and
+        append it to that key's chain.
 
         `created` is the clock, or the previous record's `created` if the clock went back
         (SPEC §7.3). Raises `ProtocolError` if the record would be invalid.
         """
+        identity = signer or self.identity
         with self._write_lock:
-            head = self.store.head(self.did)
+            head = self.store.head(identity.did)
             now = self.now()
             record = sign_record(
-                self.identity,
+                identity,
                 kind=kind,
                 body=body,
                 seq=head.seq + 1 if head else 1,
@@ -103,10 +115,18 @@ class Node:
                 expires_at=expires_at,
             )
             self.store.commit([record])
-            self._advance_scope([record], [])
+            if signer is None:
+                self._advance_scope([record], [])
+            else:
+                self._scope = None
         for listener in self.on_publish:
             listener(record)
         return record
+
+    def forget_derived(self) -> None:
+        """Drop the cached scope and trust (the owner's key changed, SPEC §14.9)."""
+        self._scope = None
+        self._trust_cache.clear()
 
     def scope(self) -> Scope:
         """The owner's replication scope, recomputed when records arrive (and each minute,
@@ -240,19 +260,26 @@ class Node:
         """Vouches, revocations and charters as values, rebuilt when records arrive."""
         version = self.store.refs_version
         if self._derived_cache is None or self._derived_cache[0] != version:
-            vouches = derive.vouches(self.store)
-            revoked = derive.revoked(self.store, vouches)
+            ids = derive.identities(self.store)
+            vouches = derive.vouches(self.store, ids)
+            revoked = derive.revoked(self.store, vouches, ids)
             evidence = self.market.evidence
-            earned = evidence.feedback_vouches()
+            earned = [
+                replace(v, author=ids.member(v.author), subject=ids.member(v.subject))
+                for v in evidence.feedback_vouches()
+            ]
+            completed = {
+                cid: frozenset(ids.member(p) for p in parties)
+                for cid, parties in evidence.completed().items()
+            }
             self._derived_cache = (
                 version,
                 _Derived(
                     vouches=vouches,
                     revoked=revoked,
-                    table=VouchTable.build(
-                        vouches + earned, revoked=revoked, completed=evidence.completed()
-                    ),
-                    charters=derive.charters(self.store),
+                    table=VouchTable.build(vouches + earned, revoked=revoked, completed=completed),
+                    charters=derive.charters(self.store, ids),
+                    identities=ids,
                 ),
             )
         return self._derived_cache[1]
@@ -265,9 +292,10 @@ class Node:
         if cached is None:
             if len(self._trust_cache) > 32:
                 self._trust_cache.clear()
+            derived = self._derived()
             cached = trust(
-                self._derived().table,
-                self.did,
+                derived.table,
+                derived.identities.member(self.did),
                 now=self.now(),
                 context=context or None,
                 blocked=self.store.blocked(),
@@ -294,6 +322,14 @@ class Node:
         except ProtocolError as exc:
             raise NodeError(exc.code, exc.detail) from None
 
+    def identities(self) -> Identities:
+        """Which keys form one member, and where each key's effect ends (SPEC §14)."""
+        return self._derived().identities
+
+    def member(self, did: str) -> str:
+        """The current key of `did`'s member (SPEC §14.1): what trust and guilds call it."""
+        return self._derived().identities.member(did)
+
     def charters(self) -> dict[str, Charter]:
         """Every guild charter held, by id."""
         return self._derived().charters
@@ -309,7 +345,7 @@ class Node:
         derived = self._derived()
         return membership(
             self.charter(guild_id),
-            derive.applications(self.store, guild_id),
+            derive.applications(self.store, guild_id, derived.identities),
             derived.vouches,
             now=self.now(),
             revoked=derived.revoked,
@@ -370,7 +406,7 @@ class Node:
 
     def briefs(self) -> list[Brief]:
         """Every brief held in a served chain."""
-        return derive.briefs(self.store)
+        return derive.briefs(self.store, self._derived().identities)
 
     def brief(self, brief_id: str) -> Brief:
         for brief in self.briefs():

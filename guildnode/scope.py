@@ -112,12 +112,17 @@ def compute_scope(reader: RefReader, owner: str, now: int) -> Scope:
     def pairs(**filters: Iterable[str]) -> set[tuple[str, str]]:
         return reader.vouch_pairs(now, max_life=MAX_VOUCH_LIFE, **filters)
 
-    core = {owner} | contract_parties(reader, owner)
-    hop1 = {subject for _, subject in pairs(authors=[owner])}
+    # SPEC §14.8: the owner's earlier (and later) keys act for the owner here too.
+    owners = linked_keys(reader, {owner})
+    core = set(owners)
+    for key in owners:
+        core |= contract_parties(reader, key)
+    # A vouchee's other keys are the same member: their vouches widen the scope too.
+    hop1 = linked_keys(reader, {subject for _, subject in pairs(authors=owners)})
     hop2 = {subject for _, subject in pairs(authors=hop1)} if hop1 else set()
-    vouchers = {author for author, _ in pairs(subjects=[owner])}
+    vouchers = {author for author, _ in pairs(subjects=owners)}
     core |= hop1 | hop2 | vouchers
-    guilds = owner_guilds(reader, owner)
+    guilds = frozenset().union(*(owner_guilds(reader, key) for key in owners))
     if guilds:
         charters = reader.refs("guild", record_ids=guilds)
         founders = {ref.value for ref in charters} | {ref.author for ref in charters}
@@ -126,8 +131,38 @@ def compute_scope(reader: RefReader, owner: str, now: int) -> Scope:
         core |= members
         contexts = [f"guild:{guild}" for guild in guilds]
         core |= {subject for _, subject in pairs(authors=members, contexts=contexts)}
+        core = linked_keys(reader, core)
         return Scope(owner, frozenset(core), guilds, frozenset(hop1), frozenset(members))
-    return Scope(owner, frozenset(core), guilds, frozenset(hop1))
+    return Scope(owner, frozenset(linked_keys(reader, core)), guilds, frozenset(hop1))
+
+
+LINK_ROUNDS = 8  # SPEC §14.8: how far one scope computation follows links between keys
+
+
+def linked_keys(reader: RefReader, dids: set[str]) -> set[str]:
+    """`dids` with the keys linked to them (SPEC §14.8 rule 7): the predecessor a key's
+    `succeed` names, the successors of its `rotate`s, its recovery keys (their votes are in
+    their chains) and the successors their votes on it name. What a stranger writes never
+    widens the scope."""
+    found = set(dids)
+    frontier = set(dids)
+    for _ in range(LINK_ROUNDS):
+        if not frontier:
+            break
+        new: set[str] = set()
+        # Only links a key of the member made count: a stranger's rotate or succeed naming a
+        # key here never brings the stranger in.
+        for kind in ("succeed", "rotate"):
+            new |= {r.value for r in reader.refs(kind, authors=frontier) if r.role != "via"}
+        recoverers = {r.value for r in reader.refs("recovery", authors=frontier)}
+        new |= recoverers
+        if recoverers:
+            votes = reader.refs("compromise", authors=recoverers)
+            on_ours = {r.record_id for r in votes if r.role == "key" and r.value in found}
+            new |= {r.value for r in votes if r.role == "successor" and r.record_id in on_ours}
+        frontier = new - found
+        found |= frontier
+    return found
 
 
 def contract_parties(reader: RefReader, owner: str) -> set[str]:
@@ -152,4 +187,7 @@ def names_owner(record: VerifiedRecord, scope: Scope) -> bool:
         return any(key.get("to") == scope.owner for key in body.get("keys", ()))
     if kind == "receipt":
         return scope.owner in (body.get("organisation"), body.get("freelancer"))
+    # SPEC §14.8: votes on the owner's key reach the owner (as a guest's, within the quotas).
+    if kind == "compromise":
+        return scope.owner in (body.get("key"), body.get("successor"))
     return False

@@ -75,14 +75,16 @@ def trust_of(node: Node, did: str, context: str | None) -> dict[str, Any]:
     """An identity's trust from the owner's point of view, with why."""
     node.check_did(did)
     view = node.trust_view(context)
-    score = view.score(did)
+    member = node.member(did)  # SPEC §14.6: an earlier key's trust is its member's
+    score = view.score(member)
     return {
         "did": did,
+        "member": member,
         "name": display_name(node, did),
         "context": context,
         "score": score,
         "relative": score / RESTART,  # the owner is 1.0
-        "rank": view.rank(did),
+        "rank": view.rank(member),
         "known": len(view.ranked()),
         "blocked": did in node.store.blocked(),
         # How they paid, when they hired: contracts both parties' receipts agree on.
@@ -93,7 +95,7 @@ def trust_of(node: Node, did: str, context: str | None) -> dict[str, Any]:
                 "words": path_in_words(node, path),
                 "vouches": [edge.vouch.id for edge in path.edges],
             }
-            for path in view.paths(did)
+            for path in view.paths(member)
         ],
     }
 
@@ -122,7 +124,7 @@ def guild_view(node: Node, guild: Membership) -> dict[str, Any]:
         "cooling_days": charter.cooling_days,
         "skills": list(charter.skills),
         "valid": charter.is_valid(),
-        "you_are_member": guild.is_member(node.did),
+        "you_are_member": guild.is_member(node.member(node.did)),
         "members": [
             {
                 "did": did,

@@ -122,8 +122,12 @@ SEEDS: dict[str, bytes] = {
     "bob": bytes([2]) * 32,
     "acme": bytes([3]) * 32,
     "carol": bytes([4]) * 32,
+    "dora": bytes([5]) * 32,
+    "dora_new": bytes([6]) * 32,
+    "dora_paper": bytes([7]) * 32,
 }
 ALICE, BOB, ACME, CAROL = (Identity(SEEDS[name]) for name in ("alice", "bob", "acme", "carol"))
+DORA, DORA_NEW, DORA_PAPER = (Identity(SEEDS[n]) for n in ("dora", "dora_new", "dora_paper"))
 
 # An X25519 key's did:key (multicodec 0xec01), from protocol/vectors/did-key-ed25519.json.
 X25519_DID = "did:key:z6LSeu9HkTHSfLLeUs2nnzUSNedgDUevfNQgQjQC23ZCit6F"
@@ -529,6 +533,39 @@ def _valid_records() -> list[tuple[str, VerifiedRecord]]:
         ("unknown_kind_at_size_limit", at_limit),
         *contract_story,
         ("listed_guild", bob_listed_guild),
+        *_identity_records(),
+    ]
+
+
+def _identity_records() -> list[tuple[str, VerifiedRecord]]:
+    """SPEC §6.14–§6.17, §14: Dora names a paper key, rotates to a new key that accepts, and the
+    paper key marks the old key compromised from the record after the rotation."""
+    recovery = _sign(DORA, "recovery", {"keys": [DORA_PAPER.did], "threshold": 1})
+    rotate = _sign(
+        DORA,
+        "rotate",
+        {"successor": DORA_NEW.did, "reason": "New laptop."},
+        seq=2,
+        prev=recovery.id,
+        created_at=T0 + DAY,
+    )
+    succeed = _sign(
+        DORA_NEW,
+        "succeed",
+        {"predecessor": DORA.did, "via": rotate.id},
+        created_at=T0 + DAY + 60,
+    )
+    compromise = _sign(
+        DORA_PAPER,
+        "compromise",
+        {"key": DORA.did, "from_seq": 3, "reason": "The old laptop was stolen."},
+        created_at=T0 + 2 * DAY,
+    )
+    return [
+        ("recovery", recovery),
+        ("rotate", rotate),
+        ("succeed", succeed),
+        ("compromise", compromise),
     ]
 
 
@@ -928,6 +965,11 @@ def _invalid_vectors() -> list[Wire]:
         ),
         rec("body_tampered_after_signing", tampered, "bad_signature"),
         rec("signed_by_another_key", variant(lambda d: None, identity=BOB), "bad_signature"),
+        rec(
+            "rotate_signed_by_the_successor_not_the_author",
+            forge(DORA_NEW, unsigned(DORA, "rotate", {"successor": DORA_NEW.did})),
+            "bad_signature",
+        ),
         # SPEC §8 and §6.
         rec("record_of_16385_bytes", big, "record_too_large"),
         rec("vouch_level_4", variant(set_body("level", 4)), "invalid_body"),
@@ -983,6 +1025,13 @@ def _invalid_new_bodies() -> list[Wire]:
         ("feedback_unknown_dimension", "feedback", {**feedback, "dimensions": {"price": 3}}),
         ("receipt_with_an_amount", "receipt", {**receipt, "amount": 240_000}),
         ("receipt_payment_partial", "receipt", {**receipt, "payment": "partial"}),
+        # SPEC §6.14–§6.17
+        ("rotate_successor_not_a_did", "rotate", {"successor": "did:web:example.com"}),
+        ("succeed_without_via", "succeed", {"predecessor": BOB.did}),
+        ("recovery_without_keys", "recovery", {"keys": [], "threshold": 1}),
+        ("recovery_threshold_0", "recovery", {"keys": [BOB.did], "threshold": 0}),
+        ("recovery_key_named_twice", "recovery", {"keys": [BOB.did, BOB.did], "threshold": 1}),
+        ("compromise_from_seq_0", "compromise", {"key": BOB.did, "from_seq": 0}),
     ]
     return [
         {
@@ -1042,6 +1091,34 @@ def _accepted_vectors() -> list[Wire]:
             "sealed_body_without_its_author", unreadable["author_not_among_recipients"], "accepted"
         ),
         case("feedback_without_a_commitment_or_contract", lone_feedback, "accepted"),
+        # SPEC §14: valid records of no effect; ingest never judges who may rotate or recover.
+        case(
+            "rotate_to_oneself",
+            _sign(DORA, "rotate", {"successor": DORA.did}),
+            "accepted",
+        ),
+        case(
+            "succeed_not_at_seq_1",
+            _sign(
+                CAROL,
+                "succeed",
+                {"predecessor": DORA.did, "via": "d" * 64},
+                seq=2,
+                prev=self_vouch.id,
+            ),
+            "accepted",
+            held=[self_vouch],
+        ),
+        case(
+            "recovery_threshold_above_its_keys",
+            _sign(BOB, "recovery", {"keys": [CAROL.did], "threshold": 2}),
+            "accepted",
+        ),
+        case(
+            "compromise_vote_by_a_stranger",
+            _sign(CAROL, "compromise", {"key": DORA.did, "from_seq": 1, "successor": CAROL.did}),
+            "accepted",
+        ),
     ]
 
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import actions, views
+from .. import actions, keeping, views
 from ..peers import PeerError
 from ..views import peer_view, published, whoami
 from .deps import FederationDep, NodeDep, OwnerDep
@@ -248,3 +248,24 @@ def list_contracts(node: NodeDep, state: str | None = Query(None)) -> dict[str, 
 @router.get("/contracts/{contract_id}", summary="One contract, with its timeline")
 def show_contract(contract_id: str, node: NodeDep) -> dict[str, Any]:
     return views.contract_view(node, node.market.contract(contract_id))
+
+
+@router.get("/identity", summary="Your member: its keys, their cut-offs, the recovery set (§14)")
+def identity_state(node: NodeDep) -> dict[str, Any]:
+    return keeping.state(node)
+
+
+@router.get("/identity/{did}", summary="Anyone's member: its keys and their cut-offs (§14)")
+def identity_of(did: str, node: NodeDep) -> dict[str, Any]:
+    return keeping.show(node, did)
+
+
+@router.post(
+    "/identity/{action}",
+    summary="rotate, recovery (set), compromise (a mark, or a recovery vote), succeed or "
+    "recover (with a paper key) (SPEC §14.9)",
+)
+async def identity_action(
+    action: str, node: NodeDep, fields: Annotated[dict[str, Any], Body(default_factory=dict)]
+) -> dict[str, Any]:
+    return await run_in_threadpool(lambda: keeping.run(node, action, fields))

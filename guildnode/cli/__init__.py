@@ -34,6 +34,7 @@ from . import (  # noqa: E402, F401
     guilds,
     identity,
     indexer,
+    keeping,
     peers,
     search,  # after `indexer`: it adds `indexer add|list|remove` to that group
     trust,

@@ -27,6 +27,7 @@ import httpx
 
 from ..node import Node
 from ..peers import PeerClient, PeerError
+from ..protocol import Identity
 from ..settings import Settings
 from .base import PAGE
 from .discovery import DiscoveryMixin
@@ -77,6 +78,7 @@ class Federation(RoundsMixin, DiscoveryMixin, PushMixin):
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.node.on_publish.append(self._enqueue)
+        self.node.keyring.on_rotate.append(self._sign_as)
         self._tasks.append(asyncio.create_task(self._push_worker(), name="push"))
         if self.settings.sync_interval > 0:
             self._tasks.append(asyncio.create_task(self._anti_entropy(), name="anti-entropy"))
@@ -84,6 +86,8 @@ class Federation(RoundsMixin, DiscoveryMixin, PushMixin):
     async def stop(self) -> None:
         with contextlib.suppress(ValueError):
             self.node.on_publish.remove(self._enqueue)
+        with contextlib.suppress(ValueError):
+            self.node.keyring.on_rotate.remove(self._sign_as)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -91,6 +95,10 @@ class Federation(RoundsMixin, DiscoveryMixin, PushMixin):
                 await task
         self._tasks.clear()
         await self.client.aclose()
+
+    def _sign_as(self, identity: Identity) -> None:
+        """After a rotation (SPEC §14.9) requests to peers are signed with the new key."""
+        self.client.identity = identity
 
     # -- sync --------------------------------------------------------------------------
 

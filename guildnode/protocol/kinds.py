@@ -231,4 +231,16 @@ def references(kind: str, body: dict[str, Any]) -> list[tuple[str, str]]:
             ("party", body["freelancer"]),
             ("contract", body["contract"]),
         ]
+    # SPEC §14.7: the keys one member's records link, so that scope follows them.
+    if kind == "rotate":
+        return [("successor", body["successor"])]
+    if kind == "succeed":
+        return [("predecessor", body["predecessor"]), ("via", body["via"])]
+    if kind == "recovery":
+        return [("recoverer", did) for did in body["keys"]]
+    if kind == "compromise":
+        pairs = [("key", body["key"])]
+        if "successor" in body:
+            pairs.append(("successor", body["successor"]))
+        return pairs
     return []

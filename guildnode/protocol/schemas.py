@@ -234,6 +234,32 @@ BODY_SCHEMAS |= {
     ),
 }
 
+# SPEC §6.14–§6.17, §14: identity over time. Who may rotate, recover or mark a key, and which
+# record wins, are rules of effect (§14), never of validity.
+BODY_SCHEMAS |= {
+    "rotate": _object({"successor": _ref("did")}, {"reason": _text(500)}),
+    "succeed": _object({"predecessor": _ref("did"), "via": _ref("record_id")}),
+    "recovery": _object(
+        {
+            "keys": {
+                "type": "array",
+                "items": _ref("did"),
+                "minItems": 1,
+                "maxItems": 10,
+                "uniqueItems": True,
+            },
+            "threshold": {"type": "integer", "minimum": 1, "maximum": 10},
+        }
+    ),
+    "compromise": _object(
+        {
+            "key": _ref("did"),
+            "from_seq": {"type": "integer", "minimum": 1, "maximum": MAX_SAFE_INTEGER},
+        },
+        {"successor": _ref("did"), "reason": _text(500)},
+    ),
+}
+
 # SPEC §6.10: the bodies inside the seal, checked when a party opens one.
 INNER_SCHEMAS: dict[str, dict[str, Any]] = {
     "proposal": _object(

@@ -33,6 +33,7 @@ UI_PREFIXES = (
     "/briefs",
     "/contracts",
     "/peers",
+    "/identity",
     "/profile",
     "/static/",
     "/api/ui/",

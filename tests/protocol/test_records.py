@@ -174,6 +174,10 @@ FULL_BODIES: dict[str, dict[str, Any]] = {
         "outcome": "completed",
         "payment": "on_time",
     },
+    "rotate": {"successor": BOB.did, "reason": "New laptop."},
+    "succeed": {"predecessor": ALICE.did, "via": OTHER_ID},
+    "recovery": {"keys": [ALICE.did, BOB.did], "threshold": 2},
+    "compromise": {"key": ALICE.did, "from_seq": 3, "successor": BOB.did, "reason": "Stolen."},
 }
 
 MINIMAL_BODIES: dict[str, dict[str, Any]] = {
@@ -206,6 +210,10 @@ MINIMAL_BODIES: dict[str, dict[str, Any]] = {
         "outcome": "cancelled",
         "payment": "none_due",
     },
+    "rotate": {"successor": BOB.did},
+    "succeed": {"predecessor": ALICE.did, "via": OTHER_ID},
+    "recovery": {"keys": [BOB.did], "threshold": 1},
+    "compromise": {"key": ALICE.did, "from_seq": 1},
 }
 
 # The largest values each schema allows.
@@ -258,6 +266,15 @@ BOUNDARY_BODIES: dict[str, dict[str, Any]] = {
         "freelancer": BOB.did,
         "outcome": "completed",
         "payment": "unpaid",
+    },
+    "rotate": {"successor": BOB.did, "reason": "r" * 500},
+    "succeed": {"predecessor": ALICE.did, "via": OTHER_ID},
+    "recovery": {"keys": [Identity(bytes([n]) * 32).did for n in range(10, 20)], "threshold": 10},
+    "compromise": {
+        "key": ALICE.did,
+        "from_seq": 2**53 - 1,
+        "successor": BOB.did,
+        "reason": "r" * 500,
     },
 }
 
@@ -886,6 +903,13 @@ INVALID_BODIES = [
     ("receipt", _with("receipt", outcome="abandoned"), "body.outcome must be one of"),
     ("receipt", _with("receipt", payment="yes"), "body.payment must be one of"),
     ("receipt", _with("receipt", amount=100), "has the field 'amount'"),
+    # SPEC §6.14-§6.17: identity over time
+    ("rotate", _with("rotate", successor="did:web:x.example"), "body.successor does not match"),
+    ("rotate", _without("rotate", "successor"), "lacks the required field 'successor'"),
+    ("succeed", _without("succeed", "via"), "lacks the required field 'via'"),
+    ("recovery", _with("recovery", keys=[]), "body.keys"),
+    ("recovery", _with("recovery", threshold=11), "body.threshold must be between 1 and 10"),
+    ("compromise", _with("compromise", from_seq=0), "body.from_seq must be between"),
 ]
 
 
