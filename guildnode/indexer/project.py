@@ -16,7 +16,10 @@ from ..protocol import VerifiedRecord
 
 # SPEC §13.1: the kinds whose bodies an indexer keeps. Every other kind — the sealed kinds
 # (SPEC §6.9) above all — is kept as a chain link only: its envelope, never its body.
-BODY_KINDS = frozenset({"profile", "guild", "brief", "vouch", "revoke", "receipt", "feedback"})
+BODY_KINDS = frozenset(
+    {"profile", "guild", "brief", "vouch", "revoke", "receipt", "feedback"}
+    | {"rotate", "succeed", "recovery", "compromise"}  # public, and how keys link (§14)
+)
 
 
 def kept_canonical(record: VerifiedRecord) -> bytes | None:
