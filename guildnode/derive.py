@@ -80,16 +80,32 @@ def served(store: Store, kind: str) -> Iterator[tuple[str, dict[str, Any], int]]
 def briefs(store: Store, ids: Identities = _NONE) -> list[Brief]:
     """Every brief held in a served chain that has effect (SPEC §14.6)."""
     return [
-        Brief(
-            id=rid,
-            author=record["author"],
-            created_at=created_at,
-            expires_at=parse_timestamp(record["expires"]) if "expires" in record else None,
-            body=record["body"],
-        )
+        _brief(rid, record, created_at)
         for rid, record, created_at in served(store, "brief")
         if ids.has_effect(record["author"], record["seq"])
     ]
+
+
+def brief(store: Store, brief_id: str, ids: Identities = _NONE) -> Brief | None:
+    """The brief `brief_id` when `briefs` would list it, in two small queries."""
+    found = store.refs("brief", record_ids=[brief_id])
+    canonical = store.get(brief_id) if found else None
+    if canonical is None:
+        return None
+    record = parse_json(canonical)
+    if not ids.has_effect(record["author"], record["seq"]):
+        return None
+    return _brief(brief_id, record, found[0].created_at)
+
+
+def _brief(rid: str, record: dict[str, Any], created_at: int) -> Brief:
+    return Brief(
+        id=rid,
+        author=record["author"],
+        created_at=created_at,
+        expires_at=parse_timestamp(record["expires"]) if "expires" in record else None,
+        body=record["body"],
+    )
 
 
 def charters(store: Store, ids: Identities = _NONE) -> dict[str, Charter]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from . import contracts as rules
@@ -26,53 +25,29 @@ from .contracts import Contract, Event
 from .duties import Duties
 from .errors import NodeError
 from .evidence import Evidence
+from .ledger import Ledger
 from .money import ISO_4217
 from .protocol import (
-    Identity,
     ProtocolError,
     VerifiedRecord,
     format_timestamp,
-    parse_json,
     parse_timestamp,
 )
-from .protocol.kinds import SEALED_KINDS
-from .protocol.sealed import open_sealed, recipients, seal
+from .protocol.sealed import seal
 
 if TYPE_CHECKING:
-    from .identities import Identities
     from .node import Node
 
 DAY = 86_400
 
 
-@dataclass(frozen=True, slots=True)
-class _Opened:
-    """What the owner could read of one sealed record: the event, or why not."""
-
-    event: Event | None
-    problem: str | None = None
-    seq: int = 0
-
-
-def _as_member(event: Event, members: Identities) -> Event:
-    """SPEC §14.6: the event's author and an offer's parties as their members' current keys,
-    so a contract goes on when a party rotates."""
-    body = dict(event.body)
-    for party in ("organisation", "freelancer"):
-        if party in body:
-            body[party] = members.member(body[party])
-    return replace(event, author=members.member(event.author), body=body)
-
-
 class Market:
     def __init__(self, node: Node) -> None:
         self.node = node
-        self._opened: dict[str, _Opened] = {}
-        self._lock = threading.Lock()
         # One action at a time, here and in `Duties`: a guard and the publish it allows are
         # one step, and no receipt or commitment is ever published twice by racing requests.
         self.acting = threading.RLock()
-        self._cache: tuple[int, int, dict[str, Contract]] | None = None
+        self.ledger = Ledger(node)
         self.evidence = Evidence(node.store)
         self.duties = Duties(self)
 
@@ -80,81 +55,33 @@ class Market:
 
     def events(self) -> list[Event]:
         """Every sealed record the owner is a party to and could open (opened once each)."""
-        node = self.node
-        # SPEC §14.6: records sealed to the owner's earlier keys open with those keys.
-        opener: dict[str, Identity] = {}
-        for identity in reversed(node.keyring.held()):
-            for kind in SEALED_KINDS:
-                for ref in node.store.refs(kind, values=[identity.did]):
-                    opener[ref.record_id] = identity
-        ids = set(opener)
-        with self._lock:
-            for rid in ids - self._opened.keys():
-                canonical = node.store.get(rid)
-                if canonical is None:
-                    continue
-                record = parse_json(canonical)
-                try:
-                    inner = open_sealed(
-                        opener[rid], record["author"], record["kind"], record["body"]
-                    )
-                except ProtocolError as exc:
-                    self._opened[rid] = _Opened(None, exc.detail)
-                    continue
-                parties = set(recipients(record["body"]))
-                if record["kind"] == "offer" and parties != {
-                    inner["organisation"],
-                    inner["freelancer"],
-                }:
-                    self._opened[rid] = _Opened(None, "an offer must be sealed to its two parties")
-                    continue
-                expires = record.get("expires")
-                self._opened[rid] = _Opened(
-                    Event(
-                        id=rid,
-                        kind=record["kind"],
-                        author=record["author"],
-                        created_at=parse_timestamp(record["created"]),
-                        expires_at=parse_timestamp(expires) if expires else None,
-                        body=inner,
-                    ),
-                    seq=record["seq"],
-                )
-            opened = [o for rid in ids if (o := self._opened[rid]).event is not None]
-        members = node.identities()
-        if members.is_trivial():
-            return [o.event for o in opened if o.event is not None]
-        return [
-            _as_member(o.event, members)
-            for o in opened
-            if o.event is not None and members.has_effect(o.event.author, o.seq)
-        ]
+        return self.ledger.events()
 
     def unreadable(self) -> dict[str, str]:
         """Sealed records addressed to the owner that do not open, with the reason."""
-        self.events()
-        return {rid: o.problem for rid, o in self._opened.items() if o.problem}
+        return self.ledger.unreadable()
 
     def briefs(self) -> dict[str, Brief]:
         """The briefs the node holds, by id."""
         return {b.id: b for b in self.node.briefs()}
 
     def contracts(self, state: str | None = None) -> list[Contract]:
-        """The owner's contracts (newest first), derived afresh when records arrive."""
-        node = self.node
-        key = (node.store.refs_version, node.now() // 60)
-        if self._cache is None or self._cache[:2] != key:
-            derived = rules.derive(self.events(), briefs=self.briefs(), now=node.now())
-            self._cache = (*key, derived)
-        found = [c for c in self._cache[2].values() if state is None or c.state == state]
+        """The owner's contracts (newest first), each derived again only when its records
+        or its time moved it (`ledger`)."""
+        found = [
+            c
+            for c in self.ledger.contracts(self.node.now()).values()
+            if state is None or c.state == state
+        ]
         return sorted(found, key=lambda c: (-_started(c), c.id))
 
     def derive_now(self) -> dict[str, Contract]:
-        """Every contract of the owner's records, derived afresh (`contracts` may cache)."""
+        """Every contract of the owner's records, derived afresh from all of them: what the
+        ledger keeps must always equal it (tests/contracts/test_ledger.py)."""
         return rules.derive(self.events(), briefs=self.briefs(), now=self.node.now())
 
     def contract(self, contract_id: str) -> Contract:
-        found = self.derive_now().get(contract_id)
+        found = self.ledger.contract(contract_id, self.node.now())
         if found is None:
             raise _error("not_found", f"No contract {contract_id} is known here.", 404)
         return found
@@ -165,9 +92,9 @@ class Market:
         return [p for p in found if brief_id is None or p.brief == brief_id]
 
     def _event(self, record_id: str, kind: str) -> Event:
-        for event in self.events():
-            if event.id == record_id and event.kind == kind:
-                return event
+        event = self.ledger.event(record_id)
+        if event is not None and event.kind == kind:
+            return event
         raise _error("not_found", f"No {kind} {record_id} addressed to you is held here.", 404)
 
     # -- publishing -----------------------------------------------------------------------
@@ -213,12 +140,16 @@ class Market:
     def _refusal(
         self, kind: str, inner: dict[str, Any], expires_at: int | None
     ) -> tuple[str, str] | None:
-        now = self.node.now()
-        hypothetical = Event("0" * 64, kind, self.node.did, now, expires_at, inner)
-        briefs = self.briefs()
-        return rules.refusal(
-            rules.derive(self.events(), briefs=briefs, now=now), hypothetical, now, briefs=briefs
-        )
+        node = self.node
+        now = node.now()
+        hypothetical = Event("0" * 64, kind, node.did, now, expires_at, inner)
+        # Only the contract the record names, and the brief a first offer or proposal names,
+        # take part in judging it (`contracts.refusal`).
+        brief_id = inner.get("brief") if kind in ("proposal", "offer") else None
+        brief = None if brief_id is None else self.ledger.brief(brief_id)
+        briefs = {} if brief is None else {brief.id: brief}
+        held = self.ledger.thread_of(hypothetical, now)
+        return rules.refusal(held, hypothetical, now, briefs=briefs)
 
     def propose(
         self,
