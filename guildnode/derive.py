@@ -12,6 +12,7 @@ from .briefs import Brief
 from .guilds import Application, Charter
 from .identities import KINDS, Identities, IdentityRecord, resolve
 from .protocol import parse_json, parse_timestamp
+from .protocol.kinds import references
 from .store import Store
 from .trust import Vouch
 
@@ -87,15 +88,20 @@ def briefs(store: Store, ids: Identities = _NONE) -> list[Brief]:
 
 
 def brief(store: Store, brief_id: str, ids: Identities = _NONE) -> Brief | None:
-    """The brief `brief_id` when `briefs` would list it, in two small queries."""
-    found = store.refs("brief", record_ids=[brief_id])
-    canonical = store.get(brief_id) if found else None
+    """The brief `brief_id` when `briefs` would list it (a `brief` with references, in a
+    served chain, with effect), by its id alone: no scan of the references."""
+    canonical = store.get(brief_id)
     if canonical is None:
         return None
     record = parse_json(canonical)
+    if record["kind"] != "brief" or not references("brief", record["body"]):
+        return None
+    frozen = store.frozen_at(record["author"])
+    if frozen is not None and record["seq"] > frozen:
+        return None
     if not ids.has_effect(record["author"], record["seq"]):
         return None
-    return _brief(brief_id, record, found[0].created_at)
+    return _brief(brief_id, record, parse_timestamp(record["created"]))
 
 
 def _brief(rid: str, record: dict[str, Any], created_at: int) -> Brief:
