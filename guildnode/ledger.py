@@ -23,7 +23,7 @@ checks it against random arrival orders).
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -95,6 +95,7 @@ class Ledger:
         self._lock = threading.RLock()
         self._opened: dict[str, _Opened] = {}
         self.generation = 0  # counts the times everything was derived afresh
+        self.derivations: Counter[str] = Counter()  # how often each contract was derived
         self._reset(None, Identities())
 
     def _reset(self, world: tuple[object, ...] | None, ids: Identities) -> None:
@@ -215,6 +216,7 @@ class Ledger:
         brief = derive.brief(self.node.store, brief_id, self._ids)
         briefs = {} if brief is None else {brief_id: brief}
         contract = rules.derive(thread, briefs=briefs, now=now).get(root)
+        self.derivations[root] += 1
         changes = [e.created_at for e in thread if e.created_at > now]
         if contract is not None and contract.next_due is not None:
             changes.append(contract.next_due)
