@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from guildnode import contracts as rules
+from guildnode import views
 from guildnode.datadir import DataDir
 from guildnode.ledger import Ledger
 from guildnode.node import Node
@@ -186,6 +187,7 @@ def _measure(
             ):
                 raise BenchFailure("an action had no effect")
             out = {"first": first, "accept": accept, "approve": approve}
+            out["list"] = _median_ms([lambda: views.contracts(node, None) for _ in range(3)])
             if full:
                 events = fresh.events()
                 out["full"] = _median_ms(
@@ -222,6 +224,10 @@ def main() -> int:
     print(
         f"one full derivation of every contract (before the ledger, each action ran it at "
         f"least twice): {large['full']:.0f} ms at {n}, {small['full']:.2f} ms at 10"
+    )
+    print(
+        f"listing every contract (GET /api/contracts' view, next steps included): "
+        f"{large['list']:.0f} ms at {n}, {small['list']:.2f} ms at 10"
     )
     sys.stdout.flush()
     return 0

@@ -108,6 +108,7 @@ class Ledger:
         self._enders: set[str] = set()
         self._by_brief: dict[str, set[str]] = defaultdict(set)
         self._kept: dict[str, _Kept] = {}
+        self._actions: dict[tuple[str, str], tuple[_Kept, int, tuple[str, ...]]] = {}
         self._version = -1
         self.generation += 1
 
@@ -158,6 +159,23 @@ class Ledger:
             roots = {self._root_of(eid) for eid in self._enders}
             found = self._found((r for r in roots if r is not None), now)
             return {cid: c for cid, c in found.items() if c.ended_at is not None}
+
+    def actions(self, contract: Contract, did: str, now: int) -> list[str]:
+        """`contract.actions(did, now)`, worked out once while the contract is kept: what a
+        party may do changes only where the contract does, and at the very second it was
+        derived at (a record of that second makes a step `too_soon`)."""
+        with self._lock:
+            kept = self._kept.get(contract.id)
+            if kept is None or kept.contract is not contract or not kept.holds(now):
+                return contract.actions(did, now)
+            cached = self._actions.get((contract.id, did))
+            if cached is not None and cached[0] is kept:
+                then, found = cached[1], cached[2]
+                if now == then or (now > kept.at and then > kept.at):
+                    return list(found)
+            found = contract.actions(did, now)
+            self._actions[(contract.id, did)] = (kept, now, tuple(found))
+            return found
 
     def thread_of(self, event: Event, now: int) -> dict[str, Contract]:
         """The contract `event` (held or not) would belong to at `now`, by id, or nothing:
