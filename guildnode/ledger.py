@@ -170,9 +170,9 @@ class Ledger:
                 return contract.actions(did, now)
             cached = self._actions.get((contract.id, did))
             if cached is not None and cached[0] is kept:
-                then, found = cached[1], cached[2]
+                then = cached[1]
                 if now == then or (now > kept.at and then > kept.at):
-                    return list(found)
+                    return list(cached[2])
             found = contract.actions(did, now)
             self._actions[(contract.id, did)] = (kept, now, tuple(found))
             return found
