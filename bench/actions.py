@@ -75,24 +75,28 @@ class _Chains:
         return self.sign(key, kind, seal(key, kind, inner, [to]), at)
 
 
-def _terms(brief: str, org: str, freelancer: str, start: int) -> dict[str, Any]:
+def offer_terms(
+    brief: str, org: str, freelancer: str, start: int, amounts: tuple[int, ...] = (100, 200)
+) -> dict[str, Any]:
+    """An offer's terms: one milestone per amount, due every 5 days from `start`, 30 days in
+    all (also what tests/contracts/test_ledger.py offers)."""
     return {
         "brief": brief,
         "organisation": org,
         "freelancer": freelancer,
         "scope": "Build the thing",
         "acceptance_criteria": ["It works"],
-        "price": {"amount": 300, "currency": "EUR"},
+        "price": {"amount": sum(amounts), "currency": "EUR"},
         "milestones": [
-            {"title": "Design", "amount": 100, "due": format_timestamp(start + 10 * DAY)},
-            {"title": "Build", "amount": 200, "due": format_timestamp(start + 20 * DAY)},
+            {"title": f"Part {i}", "amount": a, "due": format_timestamp(start + (i + 1) * 5 * DAY)}
+            for i, a in enumerate(amounts)
         ],
         "starts": format_timestamp(start),
         "ends": format_timestamp(start + 30 * DAY),
     }
 
 
-def _brief(title: str) -> dict[str, Any]:
+def brief_body(title: str) -> dict[str, Any]:
     return {
         "guilds": [GUILD],
         "title": title,
@@ -109,17 +113,17 @@ def _workload(
     """The records, the open offers to accept, and the contracts awaiting an approval."""
     chains = _Chains()
     people = [_key(1000 + n) for n in range(PEOPLE)]
-    briefs = {p.did: chains.sign(p, "brief", _brief("Theirs"), t0 - DAY).id for p in people}
-    mine = chains.sign(owner, "brief", _brief("Mine"), t0 - DAY).id
+    briefs = {p.did: chains.sign(p, "brief", brief_body("Theirs"), t0 - DAY).id for p in people}
+    mine = chains.sign(owner, "brief", brief_body("Mine"), t0 - DAY).id
     steps: list[tuple[int, Identity, VerifiedRecord, str]] = []  # (n, other, offer, role)
     for n in range(contracts):
         other = people[n % PEOPLE]
         if n % 2:  # the owner hires
-            body = _terms(mine, owner.did, other.did, t0)
+            body = offer_terms(mine, owner.did, other.did, t0)
             offer = chains.sealed(owner, "offer", body, other.did, t0 + n % 600)
             steps.append((n, other, offer, "organisation"))
         else:
-            body = _terms(briefs[other.did], other.did, owner.did, t0)
+            body = offer_terms(briefs[other.did], other.did, owner.did, t0)
             offer = chains.sealed(other, "offer", body, owner.did, t0 + n % 600)
             steps.append((n, other, offer, "freelancer"))
     to_accept = [o.id for _, _, o, role in steps if role == "freelancer"][:repeats]

@@ -15,17 +15,17 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.actions import brief_body, offer_terms
 from guildnode import contracts as rules
 from guildnode.datadir import DataDir
 from guildnode.ledger import Ledger
 from guildnode.node import Node
-from guildnode.protocol import Identity, VerifiedRecord, format_timestamp, sign_record
+from guildnode.protocol import Identity, VerifiedRecord, sign_record
 from guildnode.protocol.sealed import seal
 
 T0 = 1_790_000_000
 DAY = 86_400
 HOUR = 3_600
-GUILD = "ab" * 32
 UNHELD = "cd" * 32  # a brief no node here holds (contract 3's: B's own brief would be by
 # its old key, and a brief's author is not read as its member, SPEC §14.6)
 OWNER = Identity(bytes([1]) * 32)  # the freelancer, whose node it is
@@ -75,31 +75,7 @@ class Chain:
 
 
 def terms(brief: str, org: str, *, at: int = T0, amounts: tuple[int, ...] = (100, 200)) -> Any:
-    return {
-        "brief": brief,
-        "organisation": org,
-        "freelancer": OWNER.did,
-        "scope": "Build the thing",
-        "acceptance_criteria": ["It works"],
-        "price": {"amount": sum(amounts), "currency": "EUR"},
-        "milestones": [
-            {"title": f"Part {i}", "amount": a, "due": format_timestamp(at + (i + 1) * 5 * DAY)}
-            for i, a in enumerate(amounts)
-        ],
-        "starts": format_timestamp(at),
-        "ends": format_timestamp(at + 30 * DAY),
-    }
-
-
-def brief_body(title: str) -> dict[str, Any]:
-    return {
-        "guilds": [GUILD],
-        "title": title,
-        "description": "Work",
-        "acceptance_criteria": ["It works"],
-        "budget": {"min": 1, "max": 1000, "currency": "EUR"},
-        "engagement": "fixed",
-    }
+    return offer_terms(brief, org, OWNER.did, at, amounts)
 
 
 def scenario() -> tuple[list[list[VerifiedRecord]], VerifiedRecord]:
