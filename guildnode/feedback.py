@@ -256,7 +256,7 @@ def as_vouches(counted: Iterable[Counted]) -> list[Vouch]:
     return sorted(vouches, key=lambda v: v.id)
 
 
-def _receipt_pairs(
+def receipt_pairs(
     receipts: Iterable[Receipt], parties: Mapping[str, frozenset[str]]
 ) -> dict[str, tuple[Receipt, Receipt]]:
     """contract → (organisation's, freelancer's) first receipts, where both of the contract's
@@ -287,7 +287,7 @@ def paired(
     outcome): the contracts feedback may count on (SPEC §12.4)."""
     return {
         contract: frozenset({org.author, freelancer.author})
-        for contract, (org, freelancer) in _receipt_pairs(receipts, parties).items()
+        for contract, (org, freelancer) in receipt_pairs(receipts, parties).items()
     }
 
 
@@ -298,7 +298,7 @@ def completed(
     `completed` argument of `trust.VouchTable.build`)."""
     return {
         contract: frozenset({org.author, freelancer.author})
-        for contract, (org, freelancer) in _receipt_pairs(receipts, parties).items()
+        for contract, (org, freelancer) in receipt_pairs(receipts, parties).items()
         if org.body["outcome"] == freelancer.body["outcome"] == "completed"
     }
 
@@ -310,7 +310,7 @@ def payment_record(
     `payment` both receipts agree on (none_due is not counted), or `disputed` when they
     differ. Every organisation's counts have the four keys of `PAYMENT_COUNTS`."""
     record: dict[str, dict[str, int]] = {}
-    for org, freelancer in _receipt_pairs(receipts, parties).values():
+    for org, freelancer in receipt_pairs(receipts, parties).values():
         said = org.body["payment"], freelancer.body["payment"]
         outcome = said[0] if said[0] == said[1] else "disputed"
         if outcome == "none_due":

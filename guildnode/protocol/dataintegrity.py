@@ -68,7 +68,9 @@ def _jcs(value: Any, what: str) -> bytes:
     try:
         return canonicalize(value)
     except ProtocolError as exc:
-        raise CredentialError("malformed_json", f"The {what} is outside JCS's profile: {exc.detail}")
+        raise CredentialError(
+            "malformed_json", f"The {what} is outside JCS's profile: {exc.detail}"
+        ) from None
 
 
 def hash_data(document: dict[str, Any], proof_config: dict[str, Any]) -> bytes:
@@ -129,9 +131,7 @@ def verify_proof(secured: dict[str, Any]) -> str:
         if not isinstance(options.get(field), str):
             raise CredentialError("malformed_proof", f"The proof's {field} is not a string.")
     if options["proofPurpose"] != PROOF_PURPOSE:
-        raise CredentialError(
-            "malformed_proof", f"The proof's purpose is not {PROOF_PURPOSE}."
-        )
+        raise CredentialError("malformed_proof", f"The proof's purpose is not {PROOF_PURPOSE}.")
     signature = _proof_value(proof.get("proofValue"))
     did = _key_of(options["verificationMethod"])
     unsecured = {k: v for k, v in secured.items() if k != "proof"}
