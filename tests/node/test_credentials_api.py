@@ -1,0 +1,50 @@
+"""GET /api/credentials (SPEC §19.5): owner only; vouches reach the node by POST /inbox and
+only those that count now are exported; the answer verifies offline."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from guildnode.protocol.credentials import verify_file
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_credentials_need_the_owner(make_node) -> None:
+    served = await make_node()
+    for headers in ({}, {"Authorization": "Bearer not-the-token"}):
+        response = await served.client.get("/api/credentials", headers=headers)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "unauthorized"
+
+
+async def test_only_vouches_that_count_now_are_exported(make_node, author) -> None:
+    served = await make_node()
+    node = served.node
+    ola, ben, cy = author(31), author(32), author(33)
+    now = node.now()
+    kept = ola.next("vouch", {"subject": node.did, "level": 3, "context": "go"})
+    undone = ben.next("vouch", {"subject": node.did, "level": 2})
+    revoke = ben.next("revoke", {"target": undone.id})
+    lapsed = cy.next("vouch", {"subject": node.did, "level": 1}, created_at=now - 100,
+                     expires_at=now - 10)  # fmt: skip
+    other = cy.next("vouch", {"subject": ola.did, "level": 2}, created_at=now - 5)  # not for us
+    results = await served.inbox([r.to_wire() for r in (kept, undone, revoke, lapsed, other)])
+    assert [r["status"] for r in results] == ["accepted"] * 5
+
+    response = await served.client.get("/api/credentials", headers=served.owner)
+    assert response.status_code == 200
+    exported = response.json()
+    assert exported["holder"] == node.did
+    [only] = exported["verifiableCredential"]
+    assert only["evidence"][0]["record"] == kept.to_wire()
+    assert only["credentialSubject"] == {
+        "id": node.did,
+        "vouchedBy": ola.did,
+        "level": 3,
+        "context": "go",
+    }
+    report = verify_file(json.dumps(exported).encode(), now)
+    assert report.ok and [c.type for c in report.credentials] == ["GuildnodeVouchCredential"]
