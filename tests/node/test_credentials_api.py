@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_ui import sign_in
 
 from guildnode.protocol.credentials import verify_file
 
@@ -48,3 +49,21 @@ async def test_only_vouches_that_count_now_are_exported(make_node, author) -> No
     }
     report = verify_file(json.dumps(exported).encode(), now)
     assert report.ok and [c.type for c in report.credentials] == ["GuildnodeVouchCredential"]
+
+
+async def test_the_download_needs_a_session_and_verifies(make_node, author) -> None:
+    served = await make_node()
+    path = "/identity/export/guildnode-credentials.json"
+    refused = await served.client.get(path)
+    assert refused.status_code == 303 and refused.headers["location"] == "/login"
+    vouch = author(41).next("vouch", {"subject": served.node.did, "level": 2})
+    assert [r["status"] for r in await served.inbox([vouch.to_wire()])] == ["accepted"]
+    await sign_in(served)
+    response = await served.client.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["content-disposition"] == (
+        'attachment; filename="guildnode-credentials.json"'
+    )
+    report = verify_file(response.content, served.node.now())
+    assert report.ok and len(report.credentials) == 1
