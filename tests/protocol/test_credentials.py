@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from guildnode.protocol import Identity, VerifiedRecord, canonicalize, sign_record
+from guildnode.protocol import Identity, VerifiedRecord, canonicalize
 from guildnode.protocol.credentials import (
     CONTRACT,
     MEMBERSHIP,
@@ -162,134 +164,126 @@ def _b58encode(raw: bytes) -> str:
 # --- credentials built from records --------------------------------------------------------
 
 NOW = 1_800_000_000
-ME = Identity(b"\x01" * 32)
-ORG = Identity(b"\x02" * 32)
-OTHER = Identity(b"\x03" * 32)
 
 
-class Chain:
-    def __init__(self, identity: Identity) -> None:
-        self.identity, self.records = identity, list[VerifiedRecord]()
+@dataclass(frozen=True)
+class People:
+    me: Any  # conftest.Author: the member who exports
+    org: Any  # the organisation that vouches, founds a guild and hires the member
+    other: Any
 
-    def add(self, kind: str, body: dict[str, Any], **extra: Any) -> VerifiedRecord:
-        head = self.records[-1] if self.records else None
-        record = sign_record(
-            self.identity,
-            kind=kind,
-            body=body,
-            seq=len(self.records) + 1,
-            prev=head.id if head else None,
-            created_at=NOW - 10_000 + len(self.records),
-            **extra,
+    def story(self) -> dict[str, list[VerifiedRecord]]:
+        """The evidence of one credential of each type for `me`."""
+        me, org = self.me, self.org
+        vouch = org.next("vouch", {"subject": me.did, "level": 3, "context": "rust"})
+        charter = org.next(
+            "guild",
+            {
+                "name": "Rustaceans",
+                "purpose": "Rust work",
+                "founders": [org.did],
+                "admission": {"vouches_required": 1, "cooling_days": 0},
+            },
         )
-        self.records.append(record)
-        return record
+        applied = me.next("apply", {"guild": charter.id})
+        admitted = org.next(
+            "vouch", {"subject": me.did, "level": 2, "context": f"guild:{charter.id}"}
+        )
+        contract = "ef" * 32
+        parties = {"contract": contract, "organisation": org.did, "freelancer": me.did}
+        receipts = [
+            org.next("receipt", {**parties, "outcome": "completed", "payment": "on_time"}),
+            me.next("receipt", {**parties, "outcome": "completed", "payment": "on_time"}),
+        ]
+        said = {"contract": contract, "subject": me.did, "rating": 3, "salt": "A" * 22}
+        committed = org.next(
+            "commit", {"contract": contract, "subject": me.did, "commitment": commitment(said)}
+        )
+        revealed = org.next("feedback", said)
+        return {
+            VOUCH: [vouch],
+            MEMBERSHIP: [charter, applied, admitted],
+            CONTRACT: [*receipts, committed, revealed],
+        }
+
+    def made(self, kind: str) -> dict[str, Any]:
+        return credential(kind, self.me.identity, self.story()[kind], NOW)
 
 
-def story() -> dict[str, list[VerifiedRecord]]:
-    """The evidence of one credential of each type for ME."""
-    org, me = Chain(ORG), Chain(ME)
-    vouch = org.add("vouch", {"subject": ME.did, "level": 3, "context": "rust"})
-    charter = org.add(
-        "guild",
-        {
-            "name": "Rustaceans",
-            "purpose": "Rust work",
-            "founders": [ORG.did],
-            "admission": {"vouches_required": 1, "cooling_days": 0},
-        },
-    )
-    applied = me.add("apply", {"guild": charter.id})
-    admitted = org.add("vouch", {"subject": ME.did, "level": 2, "context": f"guild:{charter.id}"})
-    contract = "ef" * 32
-    parties = {"contract": contract, "organisation": ORG.did, "freelancer": ME.did}
-    receipts = [
-        org.add("receipt", {**parties, "outcome": "completed", "payment": "on_time"}),
-        me.add("receipt", {**parties, "outcome": "completed", "payment": "on_time"}),
-    ]
-    said = {"contract": contract, "subject": ME.did, "rating": 3, "salt": "A" * 22}
-    committed = org.add(
-        "commit", {"contract": contract, "subject": ME.did, "commitment": commitment(said)}
-    )
-    revealed = org.add("feedback", said)
-    return {
-        VOUCH: [vouch],
-        MEMBERSHIP: [charter, applied, admitted],
-        CONTRACT: [*receipts, committed, revealed],
-    }
-
-
-def made(kind: str) -> dict[str, Any]:
-    return credential(kind, ME, story()[kind], NOW)
+@pytest.fixture
+def people(author: Callable[[int], Any]) -> People:
+    return People(author(1), author(2), author(3))
 
 
 @pytest.mark.parametrize("kind", [VOUCH, MEMBERSHIP, CONTRACT])
-def test_each_credential_verifies_here_and_independently(kind: str) -> None:
-    secured = made(kind)
-    assert verify_credential(secured, NOW) == ME.did
+def test_each_credential_verifies_here_and_independently(kind: str, people: People) -> None:
+    records = people.story()[kind]
+    secured = credential(kind, people.me.identity, records, NOW)
+    me = people.me.did
+    assert verify_credential(secured, NOW) == me
     assert independent_verify(secured)
     assert secured["type"] == ["VerifiableCredential", kind]
-    assert secured["issuer"] == ME.did and secured["credentialSubject"]["id"] == ME.did
-    for item, record in zip(secured["evidence"], story()[kind], strict=True):
+    assert secured["issuer"] == me and secured["credentialSubject"]["id"] == me
+    for item, record in zip(secured["evidence"], records, strict=True):
         assert item["record"] == record.to_wire()
 
 
-def test_the_claims_say_what_the_records_say() -> None:
-    assert made(VOUCH)["credentialSubject"] == {
-        "id": ME.did,
-        "vouchedBy": ORG.did,
+def test_the_claims_say_what_the_records_say(people: People) -> None:
+    me, org = people.me.did, people.org.did
+    assert people.made(VOUCH)["credentialSubject"] == {
+        "id": me,
+        "vouchedBy": org,
         "level": 3,
         "context": "rust",
     }
-    member = made(MEMBERSHIP)["credentialSubject"]
-    assert member["vouchedInBy"] == [ORG.did] and member["founder"] is False
-    work = made(CONTRACT)["credentialSubject"]
-    assert work["role"] == "freelancer" and work["counterparty"] == ORG.did
+    member = people.made(MEMBERSHIP)["credentialSubject"]
+    assert member["vouchedInBy"] == [org] and member["founder"] is False
+    work = people.made(CONTRACT)["credentialSubject"]
+    assert work["role"] == "freelancer" and work["counterparty"] == org
     assert work["feedback"] == [{"rating": 3}] and work["payment"] == "on_time"
 
 
-def test_a_vouch_for_someone_else_makes_no_credential() -> None:
-    org = Chain(ORG)
-    elsewhere = org.add("vouch", {"subject": OTHER.did, "level": 3})
+def test_a_vouch_for_someone_else_makes_no_credential(people: People) -> None:
+    elsewhere = people.org.next("vouch", {"subject": people.other.did, "level": 3})
     with pytest.raises(CredentialError) as caught:
-        credential(VOUCH, ME, [elsewhere], NOW)
+        credential(VOUCH, people.me.identity, [elsewhere], NOW)
     assert caught.value.code == "evidence_mismatch"
 
 
-def test_a_membership_without_enough_vouches_makes_no_credential() -> None:
-    charter, applied, _ = story()[MEMBERSHIP]
+def test_a_membership_without_enough_vouches_makes_no_credential(people: People) -> None:
+    charter, applied, _ = people.story()[MEMBERSHIP]
     with pytest.raises(CredentialError) as caught:
-        credential(MEMBERSHIP, ME, [charter, applied], NOW)
+        credential(MEMBERSHIP, people.me.identity, [charter, applied], NOW)
     assert caught.value.code == "evidence_mismatch"
 
 
-def test_feedback_that_is_not_what_was_committed_makes_no_credential() -> None:
-    receipts = story()[CONTRACT][:2]
-    org = Chain(ORG)
+def test_feedback_that_is_not_what_was_committed_makes_no_credential(people: People) -> None:
+    receipts = people.story()[CONTRACT][:2]
+    me, org = people.me.did, people.org
     contract = receipts[0].body["contract"]
-    said = {"contract": contract, "subject": ME.did, "rating": 1, "salt": "B" * 22}
-    committed = org.add("commit", {"contract": contract, "subject": ME.did, "commitment": "0" * 64})
-    revealed = org.add("feedback", said)
+    said = {"contract": contract, "subject": me, "rating": 1, "salt": "B" * 22}
+    committed = org.next("commit", {"contract": contract, "subject": me, "commitment": "0" * 64})
+    revealed = org.next("feedback", said)
     with pytest.raises(CredentialError) as caught:
-        credential(CONTRACT, ME, [*receipts, committed, revealed], NOW)
+        credential(CONTRACT, people.me.identity, [*receipts, committed, revealed], NOW)
     assert caught.value.code == "evidence_mismatch"
 
 
-def test_a_vouch_credential_ends_when_the_vouch_stops_counting() -> None:
-    org = Chain(ORG)
-    vouch = org.add("vouch", {"subject": ME.did, "level": 1}, expires_at=NOW + 100)
-    secured = credential(VOUCH, ME, [vouch], NOW)
+def test_a_vouch_credential_ends_when_the_vouch_stops_counting(people: People) -> None:
+    body = {"subject": people.me.did, "level": 1}
+    vouch = people.org.next("vouch", body, expires_at=NOW + 100)
+    secured = credential(VOUCH, people.me.identity, [vouch], NOW)
     assert secured["validUntil"] == "2027-01-15T08:01:40Z"
-    assert verify_credential(secured, NOW + 100) == ME.did
+    assert verify_credential(secured, NOW + 100) == people.me.did
     with pytest.raises(CredentialError) as caught:
         verify_credential(secured, NOW + 101)
     assert caught.value.code == "credential_expired"
 
 
-def test_a_file_reports_every_credential() -> None:
-    file = presentation(ME.did, [made(VOUCH), made(CONTRACT)])
+def test_a_file_reports_every_credential(people: People) -> None:
+    file = presentation(people.me.did, [people.made(VOUCH), people.made(CONTRACT)])
     report = verify_file(json.dumps(file).encode(), NOW)
-    assert report.ok and report.holder == ME.did
+    assert report.ok and report.holder == people.me.did
     assert [c.type for c in report.credentials] == [VOUCH, CONTRACT]
 
 
