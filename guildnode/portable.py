@@ -9,6 +9,7 @@ Verifying needs no node: `protocol.credentials.verify_file`.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -34,13 +35,14 @@ Candidate = tuple[str, list[VerifiedRecord]]
 def export(node: Node) -> dict[str, Any]:
     """The owner's credentials file (SPEC §19.5), every credential signed now."""
     now = node.now()
+    links = key_links(node)
     made = []
-    for kind, records in candidates(node):
+    for kind, records in candidates(node, _linked(node, links)):
         try:
-            made.append(credential(kind, node.identity, records, now))
+            made.append(credential(kind, node.identity, [*records, *links], now))
         except CredentialError as exc:
-            # SPEC §19.4: only what the records say about the current key itself is exported
-            # (a vouch for an earlier key, a receipt naming one, is left out).
+            # SPEC §19.4: only what names a key linked to the current one by a rotation is
+            # exported (a vouch for a key before a recovery, say, is left out).
             if exc.code != "evidence_mismatch":
                 raise
     return presentation(node.did, made)
@@ -67,11 +69,35 @@ def _record(node: Node, record_id: str) -> VerifiedRecord:
     return verify_record(parse_json(canonical), record_id)
 
 
-def candidates(node: Node) -> Iterator[Candidate]:
-    """(credential type, evidence records) for everything the owner has earned, in a
-    stable order: vouches by record id, guilds by charter id, contracts by id."""
+def key_links(node: Node) -> list[VerifiedRecord]:
+    """The `rotate` and `succeed` records that link the owner's earlier keys to its current
+    one, nearest first (SPEC §19.4), back to the first link that is no rotation (a recovery,
+    whose votes are by other keys and not carried)."""
+    keys = node.identities().keys(node.did)
+    keys = keys[: keys.index(node.did) + 1]  # the node signs with its own key, current or not
+    links: list[VerifiedRecord] = []
+    for old, new in reversed(list(itertools.pairwise(keys))):
+        canonical = node.store.canonical_at(new, 1)
+        first = None if canonical is None else verify_record(parse_json(canonical))
+        if first is None or first.kind != "succeed" or first.body["predecessor"] != old:
+            break
+        rotate = _record(node, first.body["via"])
+        if rotate.kind != "rotate" or rotate.author != old:
+            break
+        links += [rotate, first]
+    return links
+
+
+def _linked(node: Node, links: list[VerifiedRecord]) -> frozenset[str]:
+    return frozenset({node.did, *(r.author for r in links)})
+
+
+def candidates(node: Node, linked: frozenset[str]) -> Iterator[Candidate]:
+    """(credential type, evidence records) for everything the owner has earned under its
+    `linked` keys, in a stable order: vouches by record id, guilds by charter id, contracts
+    by id."""
     me = node.member(node.did)
-    counting = _counting_vouches(node)
+    counting = _counting_vouches(node, linked)
     for vouch in sorted(counting, key=lambda r: r.id):
         yield VOUCH, [vouch]
     for guild in node.guilds():
@@ -80,7 +106,9 @@ def candidates(node: Node) -> Iterator[Candidate]:
         gid = guild.charter.id
         applies = [
             _record(node, item["id"])
-            for item in node.records(author=node.did, kind="apply")
+            for key in node.identities().keys(node.did)
+            if key in linked
+            for item in node.records(author=key, kind="apply")
             if item["record"]["body"]["guild"] == gid
         ]
         admitting = [v for v in counting if v.body.get("context") == f"guild:{gid}"]
@@ -88,8 +116,8 @@ def candidates(node: Node) -> Iterator[Candidate]:
     yield from _contracts(node, me)
 
 
-def _counting_vouches(node: Node) -> list[VerifiedRecord]:
-    """The vouches for the owner's current key that count now: with effect (SPEC §14.6),
+def _counting_vouches(node: Node, linked: frozenset[str]) -> list[VerifiedRecord]:
+    """The vouches for the owner's `linked` keys that count now: with effect (SPEC §14.6),
     not revoked, not expired, not past 365 days (§6.2), by another member."""
     now = node.now()
     ids = node.identities()
@@ -105,7 +133,7 @@ def _counting_vouches(node: Node) -> list[VerifiedRecord]:
         ):
             continue
         record = _record(node, vouch.id)
-        if record.body["subject"] == node.did:
+        if record.body["subject"] in linked:
             found.append(record)
     return found
 

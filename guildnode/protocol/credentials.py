@@ -41,28 +41,65 @@ def _mismatch(detail: str) -> CredentialError:
 # --- claims: what the records say about the issuer (SPEC §19.4) -------------------------------
 
 
+LINK_KINDS = ("rotate", "succeed")
+
+
 def claims(kind: str, issuer: str, records: Sequence[VerifiedRecord]) -> dict[str, Any]:
     """The `credentialSubject` of a credential of `kind` issued by `issuer` on `records`.
 
+    The records are the claim's evidence, then (when it names an earlier key of the issuer)
+    the `rotate` and `succeed` records that link that key to the issuer (`linked_keys`).
     Raises `evidence_mismatch` when the records do not make such a claim about the issuer
     (a vouch for someone else, a receipt of a contract the issuer was not party to, …).
     """
+    cut = next((i for i, r in enumerate(records) if r.kind in LINK_KINDS), len(records))
+    evidence, links = records[:cut], records[cut:]
+    keys = linked_keys(issuer, links)
     if kind == VOUCH:
-        return _vouch_claims(issuer, records)
-    if kind == MEMBERSHIP:
-        return _membership_claims(issuer, records)
-    if kind == CONTRACT:
-        return _contract_claims(issuer, records)
-    raise CredentialError("malformed_credential", f"{kind!r} is not a guildnode credential type.")
+        subject = _vouch_claims(issuer, set(keys), evidence)
+    elif kind == MEMBERSHIP:
+        subject = _membership_claims(issuer, set(keys), evidence)
+    elif kind == CONTRACT:
+        subject = _contract_claims(issuer, set(keys), evidence)
+    else:
+        raise CredentialError(
+            "malformed_credential", f"{kind!r} is not a guildnode credential type."
+        )
+    if links:
+        subject["keys"] = keys
+    return subject
 
 
-def _vouch_claims(issuer: str, records: Sequence[VerifiedRecord]) -> dict[str, Any]:
+def linked_keys(issuer: str, links: Sequence[VerifiedRecord]) -> list[str]:
+    """The issuer's keys, root first, as `links` show them (SPEC §19.4): pairs of a `rotate`
+    by key P naming K as `successor` and K's `succeed` at seq 1 naming P via that rotate,
+    from the issuer back. Raises `evidence_mismatch` unless every link is used, in order."""
+    keys = [issuer]
+    if len(links) % 2:
+        raise _mismatch("Key links come as pairs of a rotate and the successor's succeed.")
+    for rotate, succeed in zip(links[::2], links[1::2], strict=True):
+        if (
+            rotate.kind != "rotate"
+            or succeed.kind != "succeed"
+            or succeed.author != keys[0]
+            or succeed.seq != 1
+            or succeed.body["via"] != rotate.id
+            or succeed.body["predecessor"] != rotate.author
+            or rotate.body["successor"] != succeed.author
+            or rotate.author in keys
+        ):
+            raise _mismatch("The key links do not lead from an earlier key to the issuer.")
+        keys.insert(0, rotate.author)
+    return keys
+
+
+def _vouch_claims(issuer: str, keys: set[str], records: Sequence[VerifiedRecord]) -> dict[str, Any]:
     if len(records) != 1 or records[0].kind != "vouch":
         raise _mismatch("A vouch credential holds exactly one vouch record.")
     vouch = records[0]
     body = vouch.body
-    if body["subject"] != issuer:
-        raise _mismatch("The vouch is not for the credential's issuer.")
+    if body["subject"] not in keys or vouch.author in keys:
+        raise _mismatch("The vouch is not for the credential's issuer by someone else.")
     subject = {"id": issuer, "vouchedBy": vouch.author, "level": body["level"]}
     for name in ("context", "statement"):
         if name in body:
@@ -70,22 +107,24 @@ def _vouch_claims(issuer: str, records: Sequence[VerifiedRecord]) -> dict[str, A
     return subject
 
 
-def _membership_claims(issuer: str, records: Sequence[VerifiedRecord]) -> dict[str, Any]:
+def _membership_claims(
+    issuer: str, keys: set[str], records: Sequence[VerifiedRecord]
+) -> dict[str, Any]:
     if not records or records[0].kind != "guild":
         raise _mismatch("A membership credential starts with the guild's charter record.")
     charter, rest = records[0], records[1:]
     guild = charter.id
-    founder = issuer in charter.body["founders"]
+    founder = not keys.isdisjoint(charter.body["founders"])
     applied = False
     vouchers: set[str] = set()
     for record in rest:
-        if record.kind == "apply" and record.author == issuer and record.body["guild"] == guild:
+        if record.kind == "apply" and record.author in keys and record.body["guild"] == guild:
             applied = True
         elif (
             record.kind == "vouch"
-            and record.body["subject"] == issuer
+            and record.body["subject"] in keys
             and record.body.get("context") == f"guild:{guild}"
-            and record.author != issuer
+            and record.author not in keys
         ):
             vouchers.add(record.author)
         else:
@@ -93,7 +132,7 @@ def _membership_claims(issuer: str, records: Sequence[VerifiedRecord]) -> dict[s
                 f"Record {record.id} is not the issuer's apply or a vouch in the guild."
             )
     # SPEC §19.4: the founder who wrote the charter needs no apply; everyone else does.
-    if not applied and issuer != charter.author:
+    if not applied and charter.author not in keys:
         raise _mismatch("The evidence holds no apply of the issuer to the guild.")
     required = charter.body["admission"]["vouches_required"]
     if not founder and len(vouchers) < required:
@@ -117,7 +156,9 @@ def commitment(feedback_body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_bytes(feedback_body)).hexdigest()
 
 
-def _contract_claims(issuer: str, records: Sequence[VerifiedRecord]) -> dict[str, Any]:
+def _contract_claims(
+    issuer: str, keys: set[str], records: Sequence[VerifiedRecord]
+) -> dict[str, Any]:
     receipts = [r for r in records if r.kind == "receipt"]
     if len(receipts) != 2 or records[0].kind != "receipt" or records[1].kind != "receipt":
         raise _mismatch("A contract credential starts with exactly the two parties' receipts.")
@@ -127,11 +168,11 @@ def _contract_claims(issuer: str, records: Sequence[VerifiedRecord]) -> dict[str
         raise _mismatch("The two receipts do not name the same contract and parties.")
     if {first.author, second.author} != {org, freelancer} or org == freelancer:
         raise _mismatch("The receipts are not one by each of the contract's two parties.")
-    if issuer not in (org, freelancer):
-        raise _mismatch("The issuer is not a party to the contract.")
+    if (org in keys) == (freelancer in keys):
+        raise _mismatch("The issuer is not one of the contract's two parties.")
     if first.body["outcome"] != "completed" or second.body["outcome"] != "completed":
         raise _mismatch("The receipts do not both say the contract was completed.")
-    other = freelancer if issuer == org else org
+    other = freelancer if org in keys else org
     payments = {first.body["payment"], second.body["payment"]}
     feedback = []
     rest = records[2:]
@@ -144,7 +185,7 @@ def _contract_claims(issuer: str, records: Sequence[VerifiedRecord]) -> dict[str
             if (
                 record.author != other
                 or record.body["contract"] != contract
-                or record.body["subject"] != issuer
+                or record.body["subject"] not in keys
             ):
                 raise _mismatch(f"Record {record.id} is not the other party's on this contract.")
         if commit.body["commitment"] != commitment(reveal.body):
@@ -157,7 +198,7 @@ def _contract_claims(issuer: str, records: Sequence[VerifiedRecord]) -> dict[str
     return {
         "id": issuer,
         "contract": f"urn:guildnode:contract:{contract}",
-        "role": "organisation" if issuer == org else "freelancer",
+        "role": "organisation" if org in keys else "freelancer",
         "counterparty": other,
         "outcome": "completed",
         "payment": payments.pop() if len(payments) == 1 else "disputed",

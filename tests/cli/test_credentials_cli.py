@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -206,3 +207,25 @@ def test_an_unusable_file_fails_with_its_code(content: bytes, code: str, tmp_pat
 def test_every_code_has_a_test_here() -> None:
     covered = {*CASES, "credential_expired", "malformed_json", "malformed_presentation"}
     assert covered == set(CREDENTIAL_CODES)
+
+
+def test_after_a_rotation_the_export_carries_the_links(
+    exported: tuple[Path, Identity, Identity], tmp_path: Path
+) -> None:
+    out, member, _ = exported
+    data = tmp_path / "member"
+    shutil.copytree(out.parent / "member", data)
+    code, text = run(data, "identity", "rotate", "--json")
+    assert code == 0, text
+    new = json.loads(text)["new"]
+    again = tmp_path / "again.json"
+    assert run(data, "export-credentials", "--out", str(again))[0] == 0
+    file = json.loads(again.read_text())
+    assert file["holder"] == new and len(file["verifiableCredential"]) == 2
+    for item in file["verifiableCredential"]:
+        assert item["issuer"] == new
+        assert item["credentialSubject"]["keys"] == [member.did, new]
+        kinds = [e["record"]["kind"] for e in item["evidence"]]
+        assert kinds == ["vouch", "rotate", "succeed"]
+    code, text = run(tmp_path, "verify-credentials", str(again))
+    assert code == 0 and "All credentials verify." in text

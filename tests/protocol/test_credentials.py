@@ -287,6 +287,40 @@ def test_a_file_reports_every_credential(people: People) -> None:
     assert [c.type for c in report.credentials] == [VOUCH, CONTRACT]
 
 
+def test_a_credential_on_an_earlier_key_carries_the_links(
+    people: People, author: Callable[[int], Any]
+) -> None:
+    old, new = people.me, author(4)
+    vouch = people.org.next("vouch", {"subject": old.did, "level": 2})
+    rotate = old.next("rotate", {"successor": new.did})
+    succeed = new.next("succeed", {"predecessor": old.did, "via": rotate.id})
+    secured = credential(VOUCH, new.identity, [vouch, rotate, succeed], NOW)
+    assert secured["issuer"] == new.did
+    assert secured["credentialSubject"]["keys"] == [old.did, new.did]
+    assert verify_credential(secured, NOW) == new.did
+    assert independent_verify(secured)
+    with pytest.raises(CredentialError) as caught:  # without the links, nothing to claim
+        credential(VOUCH, new.identity, [vouch], NOW)
+    assert caught.value.code == "evidence_mismatch"
+
+
+def test_links_that_do_not_lead_to_the_issuer_make_no_credential(
+    people: People, author: Callable[[int], Any]
+) -> None:
+    old, new, thief = people.me, author(4), author(5)
+    vouch = people.org.next("vouch", {"subject": old.did, "level": 2})
+    rotate = old.next("rotate", {"successor": new.did})
+    succeed = new.next("succeed", {"predecessor": old.did, "via": rotate.id})
+    claimed = thief.next("succeed", {"predecessor": old.did, "via": rotate.id})
+    for links in ([rotate], [succeed, rotate], [rotate, claimed]):
+        with pytest.raises(CredentialError) as caught:
+            credential(VOUCH, new.identity, [vouch, *links], NOW)
+        assert caught.value.code == "evidence_mismatch"
+    with pytest.raises(CredentialError) as caught:  # the thief cannot use the rotation
+        credential(VOUCH, thief.identity, [vouch, rotate, claimed], NOW)
+    assert caught.value.code == "evidence_mismatch"
+
+
 def test_every_code_is_in_spec_section_19() -> None:
     spec = (REPO / "protocol" / "SPEC.md").read_text(encoding="utf-8")
     chapter = spec[spec.index("## §19 ") :]
