@@ -18,7 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
-from .protocol import canonical_bytes, parse_timestamp
+from .protocol import parse_timestamp
+from .protocol.credentials import commitment as commitment  # SPEC §12.4, one definition
 from .trust import Vouch
 
 DAY = 86_400
@@ -87,12 +88,6 @@ class Counted:
     skills: tuple[str, ...]
     created_at: int
     body: dict[str, Any]
-
-
-def commitment(feedback_body: Mapping[str, Any]) -> str:
-    """Hex sha256 of the canonical bytes (SPEC §2.1) of a `feedback` body. Raises
-    `ProtocolError` (`invalid_string`) when the body holds a lone surrogate."""
-    return hashlib.sha256(canonical_bytes(dict(feedback_body))).hexdigest()
 
 
 def counting_commits(

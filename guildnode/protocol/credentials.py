@@ -14,7 +14,7 @@ never state more than it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,9 +151,10 @@ def _membership_claims(
     }
 
 
-def commitment(feedback_body: dict[str, Any]) -> str:
-    """SPEC §12.4: the lowercase hex SHA-256 of a feedback body's canonical bytes."""
-    return hashlib.sha256(canonical_bytes(feedback_body)).hexdigest()
+def commitment(feedback_body: Mapping[str, Any]) -> str:
+    """SPEC §12.4: the lowercase hex SHA-256 of a `feedback` body's canonical bytes (§2.1).
+    Raises `ProtocolError` (`invalid_string`) when the body holds a lone surrogate."""
+    return hashlib.sha256(canonical_bytes(dict(feedback_body))).hexdigest()
 
 
 def _contract_claims(
