@@ -9,6 +9,7 @@ implementation uses the `base58` package).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -241,6 +242,64 @@ def test_the_claims_say_what_the_records_say(people: People) -> None:
     work = people.made(CONTRACT)["credentialSubject"]
     assert work["role"] == "freelancer" and work["counterparty"] == org
     assert work["feedback"] == [{"rating": 3}] and work["payment"] == "on_time"
+
+
+def test_an_organisation_exports_its_side_of_a_contract(people: People) -> None:
+    receipts = people.story()[CONTRACT][:2]
+    secured = credential(CONTRACT, people.org.identity, receipts, NOW)
+    work = secured["credentialSubject"]
+    assert (work["role"], work["counterparty"], work["feedback"]) == (
+        "organisation",
+        people.me.did,
+        [],
+    )
+    assert verify_credential(secured, NOW) == people.org.did and independent_verify(secured)
+    with pytest.raises(CredentialError) as caught:  # a stranger cannot present it as theirs
+        credential(CONTRACT, people.other.identity, receipts, NOW)
+    assert caught.value.code == "evidence_mismatch"
+
+
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        return [p for key, child in value.items() for p in _leaves(child, (*path, key))]
+    if isinstance(value, list):
+        return [p for i, child in enumerate(value) for p in _leaves(child, (*path, i))]
+    return [path]
+
+
+def _changed(value: Any) -> Any:
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, str):
+        return value[:-1] + ("A" if value[-1:] != "A" else "B")
+    return "x"
+
+
+@pytest.mark.parametrize("kind", [VOUCH, MEMBERSHIP, CONTRACT])
+def test_every_value_of_a_credential_is_covered(kind: str, people: People) -> None:
+    """Change any one value anywhere in a credential — a claim, a date, the proof, a byte of
+    an embedded record — and it no longer verifies, here or independently."""
+    secured = people.made(kind)
+    paths = _leaves(secured)
+    assert len(paths) > 20
+    for path in paths:
+        broken = copy.deepcopy(secured)
+        holder = broken
+        for step in path[:-1]:
+            holder = holder[step]
+        holder[path[-1]] = _changed(holder[path[-1]])
+        with pytest.raises(CredentialError):
+            verify_credential(broken, NOW)
+        assert not _independently_ok(broken), path
+
+
+def _independently_ok(secured: dict[str, Any]) -> bool:
+    try:
+        return independent_verify(secured)
+    except (AssertionError, ValueError):
+        return False
 
 
 def test_a_vouch_for_someone_else_makes_no_credential(people: People) -> None:
