@@ -26,7 +26,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from guildnode.protocol import Identity, VerifiedRecord, canonicalize
+from guildnode.protocol import (
+    Identity,
+    VerifiedRecord,
+    canonicalize,
+    parse_timestamp,
+    verify_record,
+)
 from guildnode.protocol.credentials import (
     CONTRACT,
     MEMBERSHIP,
@@ -378,6 +384,41 @@ def test_links_that_do_not_lead_to_the_issuer_make_no_credential(
     with pytest.raises(CredentialError) as caught:  # the thief cannot use the rotation
         credential(VOUCH, thief.identity, [vouch, rotate, claimed], NOW)
     assert caught.value.code == "evidence_mismatch"
+
+
+CREDENTIALS: dict[str, Any] = json.loads(
+    (REPO / "protocol" / "vectors" / "credentials.json").read_text(encoding="utf-8")
+)
+
+
+@pytest.mark.parametrize("case", CREDENTIALS["valid"], ids=lambda case: case["name"])
+def test_valid_credential_vectors_verify(case: dict[str, Any]) -> None:
+    now = parse_timestamp(CREDENTIALS["now"])
+    item = case["credential"]
+    assert verify_credential(item, now) == item["issuer"]
+    assert independent_verify(item)
+    # Built again from records.json's records with the issuer's seed: the same bytes.
+    stored = json.loads((REPO / "protocol" / "vectors" / "records.json").read_text("utf-8"))
+    seeds = {i["name"]: bytes.fromhex(i["seed"]) for i in stored["identities"]}
+    records = {v["name"]: verify_record(v["record"]) for v in stored["valid"]}
+    evidence = [records[name] for name in case["evidence"]]
+    issuer = Identity(seeds[case["issuer"]])
+    assert credential(item["type"][1], issuer, evidence, now) == item
+
+
+@pytest.mark.parametrize("case", CREDENTIALS["invalid"], ids=lambda case: case["name"])
+def test_invalid_credential_vectors_fail_with_their_code(case: dict[str, Any]) -> None:
+    with pytest.raises(CredentialError) as caught:
+        verify_credential(case["credential"], parse_timestamp(case["now"]))
+    assert caught.value.code == case["error"]
+
+
+def test_the_credential_vectors_cover_every_credential_code() -> None:
+    covered = {case["error"] for case in CREDENTIALS["invalid"]}
+    # The file-level codes are about a whole file, not one credential.
+    assert covered == set(CREDENTIAL_CODES) - {"malformed_json", "malformed_presentation"}
+    kinds = {case["credential"]["type"][1] for case in CREDENTIALS["valid"]}
+    assert kinds == {VOUCH, MEMBERSHIP, CONTRACT}
 
 
 def test_every_code_is_in_spec_section_19() -> None:
