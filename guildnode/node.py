@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -164,6 +164,17 @@ class Node:
         `scoped`, records of authors outside the replication scope (or `scope`, if given) are
         refused (SPEC §9.7). See `Ingest.batch`."""
         return self._ingest.batch(unverified, scoped=scoped, scope=scope)
+
+    def ingest_stream(
+        self,
+        batches: Iterable[Sequence[Any]],
+        *,
+        scoped: bool = False,
+        scope: Scope | None = None,
+    ) -> Iterator[list[IngestResult]]:
+        """`ingest` of each batch in turn, each batch's results yielded once durable, with
+        the next batch verified while this one commits. See `Ingest.stream`."""
+        return self._ingest.stream(batches, scoped=scoped, scope=scope)
 
     def keep_fork_proof(self, first: VerifiedRecord, second: VerifiedRecord) -> bool:
         """Keep a fork proof learnt from a peer (SPEC §7.5); see `Ingest.keep_fork_proof`."""
