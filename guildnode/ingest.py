@@ -61,8 +61,9 @@ class _Done:
 
 
 @dataclass(frozen=True, slots=True)
-class _Verifying:
-    """A batch being verified, chunk by chunk, in order."""
+class Verifying:
+    """A batch being verified, chunk by chunk, in order (`Ingest.begin`); `Ingest.finish`
+    places and commits it."""
 
     parts: list[_Done | Future[list[VerifiedRecord | ProtocolError]]]
 
@@ -187,7 +188,7 @@ class Ingest:
         With `scoped`, records of authors outside the replication scope are refused
         (SPEC §9.7), as they are from peers; `scope` is the one to use (a sync round passes
         the scope it planned with, rather than have it computed again for every page)."""
-        return self._settle(self._verifying(unverified).result(), scoped=scoped, scope=scope)
+        return self.finish(self.begin(unverified), scoped=scoped, scope=scope)
 
     def stream(
         self,
@@ -200,21 +201,24 @@ class Ingest:
         durable, exactly as consecutive calls of `batch` would answer; but the next batch's
         checks and signatures run while this one is placed and committed (SQLite and
         libsodium both release the GIL), so a stream keeps both cores busy."""
-        ahead: _Verifying | None = None
+        ahead: Verifying | None = None
         for unverified in batches:
-            started = self._verifying(unverified)
+            started = self.begin(unverified)
             if ahead is not None:
-                yield self._settle(ahead.result(), scoped=scoped, scope=scope)
+                yield self.finish(ahead, scoped=scoped, scope=scope)
             ahead = started
         if ahead is not None:
-            yield self._settle(ahead.result(), scoped=scoped, scope=scope)
+            yield self.finish(ahead, scoped=scoped, scope=scope)
 
-    def _settle(
-        self, verdicts: list[Verdict], *, scoped: bool, scope: Scope | None
+    def finish(
+        self, verifying: Verifying, *, scoped: bool = False, scope: Scope | None = None
     ) -> list[IngestResult]:
-        """Place verified records in their chains and commit them (the second half of
-        `batch`), under the write lock."""
+        """The second half of `batch`: wait for the batch `begin` started to be verified,
+        then place its records in their chains and commit them, under the write lock. A
+        caller that holds several batches may `begin` the next before it `finish`es this
+        one; it must `finish` them in the order it began them."""
         node = self._node
+        verdicts: list[Verdict] = verifying.result()
         results: list[IngestResult] = []
         with self._write_lock:
             if scoped:
@@ -291,17 +295,18 @@ class Ingest:
             node.market.settle()
         return results
 
-    def _verifying(self, unverified: Sequence[Any]) -> _Verifying:
-        """Start verifying a batch: the Python checks on this thread, a chunk at a time, each
-        chunk's signatures handed to the verifying threads as soon as it is checked, so that
-        libsodium (which releases the GIL) works while the next chunk is checked."""
+    def begin(self, unverified: Sequence[Any]) -> Verifying:
+        """The first half of `batch`: start verifying a batch. The Python checks run on this
+        thread, a chunk at a time, each chunk's signatures handed to the verifying threads as
+        soon as it is checked, so that libsodium (which releases the GIL) works while the
+        next chunk is checked; the signatures may still be under way on return."""
         if len(unverified) < PARALLEL_VERIFY_THRESHOLD:
-            return _Verifying([_Done(_finish([_check(item) for item in unverified]))])
+            return Verifying([_Done(_finish([_check(item) for item in unverified]))])
         parts: list[_Done | Future[list[VerifiedRecord | ProtocolError]]] = []
         for start in range(0, len(unverified), VERIFY_CHUNK):
             checked = [_check(item) for item in unverified[start : start + VERIFY_CHUNK]]
             parts.append(self._pool.submit(_finish, checked))
-        return _Verifying(parts)
+        return Verifying(parts)
 
     def keep_fork_proof(self, first: VerifiedRecord, second: VerifiedRecord) -> bool:
         """Keep a fork proof learnt from a peer: two verified records of one author at one
