@@ -237,6 +237,9 @@ class Ingest:
             self._advance_scope(appends, forks)
         if any(_moves_my_contracts(r, node.did) for r in appends):
             node.market.settle()
+        if appends:
+            for listener in node.on_ingest:
+                listener(appends)
         return results
 
     def _verify_all(self, unverified: Sequence[Any]) -> list[VerifiedRecord | ProtocolError]:
