@@ -120,10 +120,12 @@ def test_the_stream_pushes_when_a_record_is_stored_and_ends_on_shutdown(
 def test_the_streams_are_bounded_and_a_closed_one_frees_its_slot(node: RunningNode) -> None:
     with signed_in(node) as client:
         with ExitStack() as open_streams:
+            readers = []  # kept: a reader closed early closes its connection
             for _ in range(MAX_STREAMS):
                 response = open_streams.enter_context(client.stream("GET", STREAM))
                 assert response.status_code == 200
-                next(events(response))  # the stream holds its slot once it runs
+                readers.append(events(response))
+                assert next(readers[-1])[0] == "notices"  # the stream holds its slot now
             refused = client.get(STREAM)
             assert refused.status_code == 503
             assert refused.json()["error"]["code"] == "too_many_streams"
