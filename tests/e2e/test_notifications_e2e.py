@@ -28,9 +28,7 @@ STREAM = "/notifications/stream"
 def signed_in(node: RunningNode) -> Iterator[httpx.Client]:
     """A client holding the owner's UI session cookie, as a browser would."""
     with httpx.Client(base_url=node.url, timeout=10, trust_env=False) as client:
-        link = client.post(
-            "/api/ui/login-link", headers={"authorization": f"Bearer {node.token}"}
-        )
+        link = client.post("/api/ui/login-link", headers={"authorization": f"Bearer {node.token}"})
         assert link.status_code == 200, link.text
         assert client.get(link.json()["url"]).status_code == 303
         yield client
