@@ -78,7 +78,8 @@ def _title(node: Node, contract: Contract) -> str:
 
 def contract_steps(node: Node) -> Iterator[Notice]:
     """An offer or a counter-offer to answer, a milestone to approve, a payment to confirm:
-    each is an action `Contract.actions` lists for the owner now."""
+    each is an action `Contract.actions` lists for the owner now, answering the other
+    party's step (their submission, their payment)."""
     me, now = node.did, node.now()
     for contract in node.market.contracts():
         if contract.state not in ("offered", "countered", "active"):
@@ -104,19 +105,22 @@ def contract_steps(node: Node) -> Iterator[Notice]:
             if name not in ("approve", "received"):
                 continue
             milestone = contract.milestones[int(index)]
+            asked_by = milestone.submitted_at if name == "approve" else milestone.paid_at
+            if asked_by is None:  # a party may attest first; only the other's step asks
+                continue
             number = milestone.index + 1
             if name == "approve":
-                at, kind = milestone.submitted_at, "milestone"
+                kind = "milestone"
                 text = f"{who} submitted milestone {number} of {title}"
                 words = "Review it and approve it"
             else:
-                at, kind = milestone.paid_at, "payment"
+                kind = "payment"
                 text = f"{who} says milestone {number} of {title} is paid"
                 words = "Confirm you received the payment"
             yield Notice(
                 key=f"{kind}:{contract.id}:{milestone.index}",
                 kind=kind,
-                at=at or now,
+                at=asked_by,
                 title=text,
                 action=words,
                 link=f"/contracts/{contract.id}#milestone-{number}",
