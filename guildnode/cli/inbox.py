@@ -11,7 +11,8 @@ from .context import Context, backend, emit, json_option, pass_context
 def _inbox_text(data: dict[str, Any]) -> str:
     if not data["notices"]:
         return "Nothing waits on you."
-    lines = [f"{data['count']} thing{'s' if data['count'] != 1 else ''} wait on you:"]
+    count = data["count"]
+    lines = [f"{count} thing waits on you:" if count == 1 else f"{count} things wait on you:"]
     for notice in data["notices"]:
         lines.append(f"- {notice['title']}")
         lines.append(f"  {notice['action']}: {notice['link']} in the web UI (guildnode ui)")

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import signed_headers
-from test_run import RunningNode, spawn, wait_until_up
+from test_run import RunningNode, cli_ok, spawn, wait_until_up
 
 from guildnode.protocol import Identity, sign_record
 from guildnode.ui.live import MAX_STREAMS
@@ -106,6 +106,13 @@ def test_the_stream_pushes_when_a_record_is_stored_and_ends_on_shutdown(
         assert notice["notices"][0]["kind"] == "application"
         assert notice["notices"][0]["link"] == f"/guilds/{guild}#applicant-{applicant.did}"
 
+        # The CLI asks the running node for the same list.
+        listed = json.loads(cli_ok(node.data, "inbox", "--json"))
+        assert listed == notice
+        text = cli_ok(node.data, "inbox")
+        assert text.startswith("1 thing waits on you:")
+        assert f"/guilds/{guild}#applicant-{applicant.did}" in text
+
         # Shut down with the stream open: the node ends it and exits promptly.
         stopping = time.monotonic()
         node.process.send_signal(signal.SIGTERM)
@@ -113,6 +120,9 @@ def test_the_stream_pushes_when_a_record_is_stored_and_ends_on_shutdown(
         assert all(name != "notices" for name, _ in rest)
         assert node.process.wait(timeout=10) == -signal.SIGTERM  # uvicorn re-raises it
         assert time.monotonic() - stopping < 5
+
+    # With no node running, the CLI derives the same list from the data directory.
+    assert json.loads(cli_ok(node.data, "inbox", "--json")) == notice
 
 
 def test_the_streams_are_bounded_and_a_closed_one_frees_its_slot(node: RunningNode) -> None:
