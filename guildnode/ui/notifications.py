@@ -25,7 +25,8 @@ STREAM_HEADERS = {"cache-control": "no-store", "x-accel-buffering": "no"}
 
 @router.get("/notifications", dependencies=[Depends(require_session)])
 def notifications(request: Request, node: NodeDep) -> HTMLResponse:
-    return render(request, "notifications.html", notices=notices.notices(node))
+    found = notices.notices(node)
+    return render(request, "notifications.html", notices=found, waiting=len(found))
 
 
 @router.get("/notifications/stream")

@@ -8,9 +8,11 @@ both nodes, stands for the days that pass; sync is push and "sync now".
 
 from __future__ import annotations
 
+import html
 import time
 from typing import Any
 
+import httpx
 import pytest
 
 pytestmark = pytest.mark.anyio
@@ -67,6 +69,25 @@ async def work(served: Any, action: str, *others: Any, **fields: Any) -> str:
     return str(answer.json()["id"])
 
 
+async def the_page_shows(served: Any, notice: dict[str, Any]) -> None:
+    """The owner's Notifications page lists `notice` with its link, the header's badge
+    counts it, and the link's anchor is on the page it leads to."""
+    issued = await served.client.post("/api/ui/login-link", headers=served.owner)
+    token = httpx.URL(issued.json()["url"]).params["token"]
+    assert (await served.client.get("/login", params={"token": token})).status_code == 303
+    page = (await served.client.get("/notifications")).text
+    assert f'<li data-key="{notice["key"]}"' in page
+    assert f'<a href="{html.escape(notice["link"])}">' in page
+    assert '<span class="badge" data-notice-count>1</span>' in page
+    path, _, anchor = notice["link"].partition("#")
+    assert f'id="{anchor}"' in (await served.client.get(path)).text
+    served.client.cookies.clear()
+    assert (await served.client.get("/notifications")).headers["location"] == "/login"
+    refused = await served.client.get("/notifications/stream")
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "unauthorized"
+
+
 async def test_each_notification_appears_and_goes_when_acted_on(make_node: Any) -> None:
     clock = Clock()
     org = await make_node("org", clock=clock)
@@ -87,6 +108,7 @@ async def test_each_notification_appears_and_goes_when_acted_on(make_node: Any) 
     assert notice["key"] == f"application:{guild}:{org.node.did}"
     assert notice["link"] == f"/guilds/{guild}#applicant-{org.node.did}"
     assert "Northwind" in notice["title"] and "Weavers" in notice["title"]
+    await the_page_shows(fay, notice)
     assert await kinds(org) == []
     fay.node.vouch(org.node.did, level=2, context=f"guild:{guild}")  # also carries its briefs
     await sync(fay, org)
@@ -108,6 +130,7 @@ async def test_each_notification_appears_and_goes_when_acted_on(make_node: Any) 
     assert notice["link"] == f"/briefs/{brief}#proposal-{proposal}"
     assert "Fay" in notice["title"] and "Port a parser" in notice["title"]
     assert await kinds(fay) == []
+    await the_page_shows(org, notice)
 
     # An offer answers the proposal, and waits on the freelancer.
     contract = await work(
@@ -119,6 +142,7 @@ async def test_each_notification_appears_and_goes_when_acted_on(make_node: Any) 
     notice = await only(fay, "offer")
     assert notice["key"] == f"offer:{contract}"
     assert notice["link"] == f"/contracts/{contract}#answer"
+    await the_page_shows(fay, notice)
 
     # A counter-offer moves it back to the organisation.
     counter = await work(
@@ -137,6 +161,7 @@ async def test_each_notification_appears_and_goes_when_acted_on(make_node: Any) 
     notice = await only(org, "milestone")
     assert notice["key"] == f"milestone:{contract}:0"
     assert notice["link"] == f"/contracts/{contract}#milestone-1"
+    await the_page_shows(org, notice)
     await work(org, "approve", fay, contract=contract, milestone=0)
     assert await kinds(org) == []
 
@@ -156,6 +181,7 @@ async def test_each_notification_appears_and_goes_when_acted_on(make_node: Any) 
     assert notice["key"] == f"feedback:{contract}"
     assert notice["link"] == f"/contracts/{contract}#feedback"
     assert "14 days" in notice["title"]
+    await the_page_shows(org, notice)
     clock.advance(13)
     assert "1 day" in (await only(org, "feedback"))["title"]
     await work(org, "feedback", fay, contract=contract, rating=3)
