@@ -13,11 +13,12 @@ notice from one it has shown already.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import derive
+from .briefs import Brief
 from .contracts import Contract
 from .feedback import REVEAL_AFTER_DAYS
 from .guilds import current_applicants
@@ -71,8 +72,8 @@ def proposals_received(node: Node) -> Iterator[Notice]:
         )
 
 
-def _title(node: Node, contract: Contract) -> str:
-    brief = node.market.briefs().get(contract.brief)
+def _title(briefs: Mapping[str, Brief], contract: Contract) -> str:
+    brief = briefs.get(contract.brief)
     return f"“{brief.body['title']}”" if brief else f"brief {contract.brief[:12]}"
 
 
@@ -81,11 +82,12 @@ def contract_steps(node: Node) -> Iterator[Notice]:
     each is an action `Contract.actions` lists for the owner now, answering the other
     party's step (their submission, their payment)."""
     me, now = node.did, node.now()
+    briefs = node.market.briefs()
     for contract in node.market.contracts():
         if contract.state not in ("offered", "countered", "active"):
             continue
         actions = contract.actions(me, now)
-        title = _title(node, contract)
+        title = _title(briefs, contract)
         other = contract.freelancer if me == contract.organisation else contract.organisation
         who = _name(node, other)
         if "accept" in actions:
@@ -132,6 +134,7 @@ def feedback_closing(node: Node) -> Iterator[Notice]:
     14 days after their commitment (SPEC §12.4), without the owner's if it is not given."""
     me, now = node.did, node.now()
     evidence = node.market.evidence
+    briefs = node.market.briefs()
     for contract in node.market.contracts():
         if contract.ended_at is None or me not in contract.parties:
             continue
@@ -149,7 +152,7 @@ def feedback_closing(node: Node) -> Iterator[Notice]:
             key=f"feedback:{contract.id}",
             kind="feedback",
             at=min(c.created_at for c in theirs),
-            title=f"{_name(node, theirs[0].author)} gave feedback on {_title(node, contract)}; "
+            title=f"{_name(node, theirs[0].author)} gave feedback on {_title(briefs, contract)}; "
             f"the window for yours closes in {days} day{'s' if days > 1 else ''}",
             action="Give your feedback",
             link=f"/contracts/{contract.id}#feedback",
