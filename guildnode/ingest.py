@@ -293,6 +293,9 @@ class Ingest:
             self._advance_scope(appends, forks)
         if any(_moves_my_contracts(r, node.did) for r in appends):
             node.market.settle()
+        if appends:
+            for listener in node.on_ingest:
+                listener(appends)
         return results
 
     def begin(self, unverified: Sequence[Any]) -> Verifying:

@@ -67,6 +67,8 @@ class Node:
         self._derived_cache: tuple[int, _Derived] | None = None
         self._trust_cache: dict[tuple[int, str | None, int], TrustView] = {}
         self.on_publish: list[Callable[[VerifiedRecord], None]] = []
+        # Called (from the storing thread) after records from others are stored.
+        self.on_ingest: list[Callable[[Sequence[VerifiedRecord]], None]] = []
         self.keyring = Keyring(self)
         self.market = Market(self)
         self.keyring.finish_rotation()
