@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from . import actions, keeping, portable, views
+from . import actions, keeping, notices, portable, views
 from . import indexers as indexing
 from .datadir import DataDir, DataDirError, DataDirLocked
 from .errors import NodeError
@@ -62,6 +62,7 @@ class Backend(Protocol):
     def proposals(self, brief: str | None) -> dict[str, Any]: ...
     def contracts(self, state: str | None) -> dict[str, Any]: ...
     def contract(self, contract_id: str) -> dict[str, Any]: ...
+    def inbox(self) -> dict[str, Any]: ...
     def indexers(self) -> dict[str, Any]: ...
     def add_indexer(self, url: str, allow_private: bool = False) -> dict[str, Any]: ...
     def remove_indexer(self, url: str) -> dict[str, Any]: ...
@@ -210,6 +211,9 @@ class DirectBackend:
             lambda: views.contract_view(self.node, self.node.market.contract(contract_id))
         )
 
+    def inbox(self) -> dict[str, Any]:
+        return notices.inbox(self.node)
+
     def indexers(self) -> dict[str, Any]:
         return indexing.list_indexers(self.node.store)
 
@@ -356,6 +360,9 @@ class RemoteBackend:
 
     def contract(self, contract_id: str) -> dict[str, Any]:
         return self._call("GET", f"/api/contracts/{contract_id}")
+
+    def inbox(self) -> dict[str, Any]:
+        return self._call("GET", "/api/notifications")
 
     def indexers(self) -> dict[str, Any]:
         return self._call("GET", "/api/indexers")

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import actions, keeping, portable, views
+from .. import actions, keeping, notices, portable, views
 from ..peers import PeerError
 from ..views import peer_view, published, whoami
 from .deps import FederationDep, NodeDep, OwnerDep
@@ -70,6 +70,11 @@ async def vouch(payload: VouchIn, node: NodeDep) -> dict[str, Any]:
 async def revoke(payload: RevokeIn, node: NodeDep) -> dict[str, Any]:
     record = await run_in_threadpool(lambda: node.revoke(payload.target, reason=payload.reason))
     return published(record)
+
+
+@router.get("/notifications", summary="What needs the owner now, newest first")
+def notifications(node: NodeDep) -> dict[str, Any]:
+    return notices.inbox(node)
 
 
 @router.get("/records", summary="Records held, by author then seq")

@@ -34,6 +34,7 @@ from . import (  # noqa: E402, F401
     demo,
     guilds,
     identity,
+    inbox,
     indexer,
     keeping,
     peers,
