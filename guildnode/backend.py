@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from . import actions, keeping, notices, views
+from . import actions, keeping, notices, portable, views
 from . import indexers as indexing
 from .datadir import DataDir, DataDirError, DataDirLocked
 from .errors import NodeError
@@ -70,6 +70,7 @@ class Backend(Protocol):
     def follow(self, record: str, author: str, source: str | None) -> dict[str, Any]: ...
     def identity(self, action: str, fields: dict[str, Any]) -> dict[str, Any]: ...
     def identity_state(self, did: str | None) -> dict[str, Any]: ...
+    def credentials(self) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
 
@@ -195,6 +196,9 @@ class DirectBackend:
         if did is None:
             return self._call(lambda: keeping.state(self.node))
         return self._call(lambda: keeping.show(self.node, did))
+
+    def credentials(self) -> dict[str, Any]:
+        return self._call(lambda: portable.export(self.node))
 
     def proposals(self, brief: str | None) -> dict[str, Any]:
         return views.proposals(self.node, brief)
@@ -344,6 +348,9 @@ class RemoteBackend:
 
     def identity_state(self, did: str | None) -> dict[str, Any]:
         return self._call("GET", "/api/identity" + (f"/{did}" if did else ""))
+
+    def credentials(self) -> dict[str, Any]:
+        return self._call("GET", "/api/credentials")
 
     def proposals(self, brief: str | None) -> dict[str, Any]:
         return self._call("GET", "/api/proposals", params=_present(brief=brief))

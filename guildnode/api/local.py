@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import actions, keeping, notices, views
+from .. import actions, keeping, notices, portable, views
 from ..peers import PeerError
 from ..views import peer_view, published, whoami
 from .deps import FederationDep, NodeDep, OwnerDep
@@ -274,3 +274,8 @@ async def identity_action(
     action: str, node: NodeDep, fields: Annotated[dict[str, Any], Body(default_factory=dict)]
 ) -> dict[str, Any]:
     return await run_in_threadpool(lambda: keeping.run(node, action, fields))
+
+
+@router.get("/credentials", summary="Your reputation as W3C Verifiable Credentials (SPEC §19)")
+async def credentials(node: NodeDep) -> dict[str, Any]:
+    return await run_in_threadpool(lambda: portable.export(node))

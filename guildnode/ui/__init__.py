@@ -8,7 +8,18 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ..settings import Settings
-from . import briefs, contracts, guilds, identity, notifications, pages, peers, search, signin
+from . import (
+    briefs,
+    contracts,
+    export,
+    guilds,
+    identity,
+    notifications,
+    pages,
+    peers,
+    search,
+    signin,
+)
 from .auth import Clock, LoginRequired, UiAuth, login_required_response
 from .guard import UiGuard, own_hosts
 from .render import PageError, Templates, find_web_dir, render
@@ -29,7 +40,7 @@ def install_ui(app: FastAPI, settings: Settings, *, clock: Clock) -> None:
     app.state.ui_templates = Templates(web / "templates")
     # `search` before `guilds` and `briefs`: /guilds/find and /briefs/search are not ids.
     for module in (signin, pages, search, guilds, briefs, contracts, peers, identity,
-                   notifications):  # fmt: skip
+                   notifications, export):  # fmt: skip
         app.include_router(module.router)
     app.include_router(signin.api_router)
     app.mount("/static", StaticFiles(directory=web / "static"), name="static")
