@@ -62,6 +62,8 @@ class Backend(Protocol):
     def proposals(self, brief: str | None) -> dict[str, Any]: ...
     def contracts(self, state: str | None) -> dict[str, Any]: ...
     def contract(self, contract_id: str) -> dict[str, Any]: ...
+    def disputes(self) -> dict[str, Any]: ...
+    def dispute(self, dispute_id: str) -> dict[str, Any]: ...
     def indexers(self) -> dict[str, Any]: ...
     def add_indexer(self, url: str, allow_private: bool = False) -> dict[str, Any]: ...
     def remove_indexer(self, url: str) -> dict[str, Any]: ...
@@ -206,6 +208,13 @@ class DirectBackend:
             lambda: views.contract_view(self.node, self.node.market.contract(contract_id))
         )
 
+    def disputes(self) -> dict[str, Any]:
+        return self._call(lambda: views.disputes(self.node))
+
+    def dispute(self, dispute_id: str) -> dict[str, Any]:
+        mediation = self.node.market.mediation
+        return self._call(lambda: views.dispute_view(self.node, mediation.dispute(dispute_id)))
+
     def indexers(self) -> dict[str, Any]:
         return indexing.list_indexers(self.node.store)
 
@@ -349,6 +358,12 @@ class RemoteBackend:
 
     def contract(self, contract_id: str) -> dict[str, Any]:
         return self._call("GET", f"/api/contracts/{contract_id}")
+
+    def disputes(self) -> dict[str, Any]:
+        return self._call("GET", "/api/disputes")
+
+    def dispute(self, dispute_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/disputes/{dispute_id}")
 
     def indexers(self) -> dict[str, Any]:
         return self._call("GET", "/api/indexers")

@@ -6,8 +6,10 @@ from typing import Any
 
 from .briefs import Brief, open_briefs
 from .contracts import STATES, Contract, Milestone, pay_by
+from .disputes import Outcome
 from .errors import NodeError
 from .guilds import Membership
+from .mediation import Dispute
 from .node import Node
 from .protocol import VerifiedRecord, format_timestamp
 from .trust import RESTART, Path
@@ -327,6 +329,7 @@ def contract_view(node: Node, contract: Contract) -> dict[str, Any]:
             }
             for r in evidence.reveals(contract.id)
         ],
+        "disputes": disputes(node, contract.id)["disputes"],
     }
 
 
@@ -335,3 +338,76 @@ def contracts(node: Node, state: str | None) -> dict[str, Any]:
         raise NodeError("invalid_argument", f"state must be one of {', '.join(STATES)}.")
     briefs = {b.id: b for b in node.briefs()}
     return {"contracts": [contract_summary(node, c, briefs) for c in node.market.contracts(state)]}
+
+
+def _outcome(node: Node, outcome: Outcome, problem: tuple[str, str] | None) -> dict[str, Any]:
+    return {
+        "id": outcome.id,
+        "dispute": outcome.dispute,
+        "mediator": outcome.author,
+        "from": display_name(node, outcome.author),
+        "at": outcome.created_at,
+        "finding": outcome.finding,
+        "payment": outcome.payment,
+        "void_feedback": sorted(outcome.void_feedback),
+        "counts": problem is None,
+        "problem": _problem(problem),
+    }
+
+
+def dispute_summary(node: Node, dispute: Dispute) -> dict[str, Any]:
+    """A dispute in a line's worth of fields, with the outcome that counts, if any."""
+    body = dispute.event.body
+    counting = [_outcome(node, o, p) for o, p in dispute.outcomes if p is None]
+    return {
+        "id": dispute.event.id,
+        "contract": dispute.contract,
+        "guild": body["guild"],
+        "opened_by": dispute.event.author,
+        "from": display_name(node, dispute.event.author),
+        "at": dispute.event.created_at,
+        "role": dispute.role,
+        "mediators": [{"did": did, "name": display_name(node, did)} for did in body["mediators"]],
+        "outcome": counting[0] if counting else None,
+    }
+
+
+def dispute_view(node: Node, dispute: Dispute) -> dict[str, Any]:
+    """A dispute with its statement, its disclosures (each record opened with its key, for
+    a mediator) and every outcome on its contract, with whether it counts (SPEC §18)."""
+    return {
+        **dispute_summary(node, dispute),
+        "statement": dispute.event.body["statement"],
+        "disclosures": [
+            {
+                "id": event.id,
+                "from": display_name(node, event.author),
+                "at": event.created_at,
+                "records": [
+                    {
+                        "record": d.record,
+                        "kind": d.kind,
+                        "author": d.author,
+                        "opens": d.body is not None,
+                        "of_contract": d.body is not None and d.problem is None,
+                        "body": d.body,
+                        "problem": d.problem,
+                    }
+                    for d in records
+                ],
+            }
+            for event, records in dispute.disclosures
+        ],
+        "outcomes": [_outcome(node, o, p) for o, p in dispute.outcomes],
+    }
+
+
+def disputes(node: Node, contract: str | None = None) -> dict[str, Any]:
+    """The disputes the owner can open, as a party or a mediator (on one contract if asked)."""
+    return {
+        "disputes": [
+            dispute_summary(node, d)
+            for d in node.market.mediation.disputes()
+            if contract is None or d.contract == contract
+        ]
+    }
