@@ -50,9 +50,9 @@ def test_a_dispute_through_the_cli(tmp_path: Path) -> None:
                     ok(node, "peer", "add", peer.url, "--allow-private")
         for node in (org, mia, tom):  # Fay's feed is theirs, her charter with it
             ok(node, "vouch", fay.did, "--level", "2")
+        cofounders = [arg for node in (org, mia, tom) for arg in ("--cofounder", node.did)]
         guild = ok(fay, "guild", "found", "Makers", "--purpose", "Makers who vouch",
-                   "--vouches-required", "1", "--cooling-days", "0",
-                   "--cofounder", org.did, "--cofounder", mia.did, "--cofounder", tom.did)["id"]  # fmt: skip
+                   "--vouches-required", "1", "--cooling-days", "0", *cofounders)["id"]  # fmt: skip
         sync(*nodes)
         for node in (org, mia, tom):
             ok(node, "guild", "apply", guild)
@@ -61,7 +61,7 @@ def test_a_dispute_through_the_cli(tmp_path: Path) -> None:
 
         brief = ok(org, "brief", "post", "--guild", guild, "--title", "Shop sign",
                    "--description", "A sign.", "--criterion", "It hangs", "--budget-min", "100",
-                   "--budget-max", "900", "--currency", "EUR", "--expires-days", "14")["id"]  # fmt: skip
+                   "--budget-max", "900", "--currency", "EUR")["id"]  # fmt: skip
         sync(org, fay)
         proposal = ok(fay, "propose", brief, "--pitch", "Oak", "--price", "500",
                       "--currency", "EUR", "--days", "5")["id"]  # fmt: skip
@@ -69,6 +69,8 @@ def test_a_dispute_through_the_cli(tmp_path: Path) -> None:
         contract = ok(org, "offer", proposal, "--scope", "The sign", "--criterion", "It hangs",
                       "--milestone", "Sign:500:5", "--days", "10")["id"]  # fmt: skip
         sync(org, fay)
+        opening = ("dispute", "open", contract, "--guild", guild, "--statement", "Unpaid work")
+        refused(fay, "not_started", *opening, "--mediator", mia.did)  # only offered yet
         ok(fay, "accept", contract)
         sync(org, fay)
         submitted = ok(fay, "milestone", "submit", contract, "1", "--note", "Hung it")["id"]
@@ -80,12 +82,16 @@ def test_a_dispute_through_the_cli(tmp_path: Path) -> None:
         assert before == {"on_time": 0, "late": 0, "unpaid": 0, "disputed": 0}
 
         # Bad input, through the real commands: each refused, nothing published.
-        opening = ("dispute", "open", contract, "--guild", guild, "--statement", "Unpaid work")
         refused(tom, "not_a_party", *opening, "--mediator", mia.did)
+        solo = ok(fay, "guild", "found", "Solo", "--purpose", "Just Fay", "--vouches-required",
+                  "1", "--cooling-days", "0")["id"]  # fmt: skip
+        refused(fay, "not_a_member", "dispute", "open", contract, "--guild", solo,
+                "--statement", "Unpaid work", "--mediator", mia.did)  # fmt: skip
         refused(fay, "mediator_not_qualified", *opening, "--mediator", org.did)
         refused(fay, "mediator_not_qualified", *opening, "--mediator", OUTSIDER)
 
         dispute = ok(fay, *opening, "--mediator", mia.did)["id"]
+        refused(fay, "unknown_record", "dispute", "disclose", dispute, "ab" * 32)
         ok(fay, "dispute", "disclose", dispute, contract, submitted)
         sync(*nodes)
         shown = ok(mia, "dispute", "show", dispute)
@@ -97,6 +103,10 @@ def test_a_dispute_through_the_cli(tmp_path: Path) -> None:
         assert ok(org, "dispute", "list")["disputes"][0]["role"] == "party"
 
         refused(tom, "not_a_mediator", "dispute", "outcome", dispute, "--finding", "Mine")
+        refused(mia, "not_found", "dispute", "outcome", "ab" * 32, "--finding", "Which?")
+        refused(mia, "invalid_argument", "dispute", "outcome", dispute, "--finding", "F",
+                "--void-feedback", tom.did)  # fmt: skip
+        refused(tom, "not_found", "dispute", "show", dispute)  # sealed: Tom cannot open it
         decided = ok(mia, "dispute", "outcome", dispute, "--payment", "unpaid",
                      "--finding", "The sign was hung and never paid for.")["id"]  # fmt: skip
         refused(mia, "already_decided", "dispute", "outcome", dispute, "--finding", "Again")
