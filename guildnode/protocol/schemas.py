@@ -233,7 +233,8 @@ BODY_SCHEMAS |= {
             "freelancer": _ref("did"),
             "outcome": {"enum": ["completed", "cancelled"]},
             "payment": {"enum": ["on_time", "late", "unpaid", "none_due"]},
-        }
+        },
+        {"decision": _ref("record_id")},  # SPEC §18.5: the outcome the receipt cites
     ),
 }
 

@@ -107,4 +107,17 @@ async def test_the_dispute_routes_refuse_what_is_not_the_owners(
     again = await work(mia, "outcome", dispute=opened.json()["id"], finding="Again")
     assert again.status_code == 400 and again.json()["error"]["code"] == "already_decided"
     assert mia.node.store.count() == held
+
+    # Decided while active: once the contract ends, both parties' receipts cite the outcome.
+    steps = ((fay, "submit"), (org, "approve"), (org, "paid"), (fay, "received"))
+    for served, action in steps:
+        answer = await work(served, action, contract=contract, milestone=0)
+        assert answer.status_code == 200, answer.text
+        await sync(org, fay, mia)
+    assert (await work(fay, "complete", contract=contract)).status_code == 200
+    await sync(org, fay, mia)
+    shown = await org.client.get(f"/api/contracts/{contract}", headers=org.owner)
+    receipts = shown.json()["receipts"]
+    assert sorted(r["author"] for r in receipts) == sorted([org.node.did, fay.node.did])
+    assert {r["decision"] for r in receipts} == {first.json()["id"]}
     await settle(org, fay, mia)

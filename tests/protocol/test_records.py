@@ -176,6 +176,7 @@ FULL_BODIES: dict[str, dict[str, Any]] = {
         "freelancer": BOB.did,
         "outcome": "completed",
         "payment": "on_time",
+        "decision": GUILD_ID,
     },
     "rotate": {"successor": BOB.did, "reason": "New laptop."},
     "succeed": {"predecessor": ALICE.did, "via": OTHER_ID},
