@@ -91,6 +91,8 @@ def trust_of(node: Node, did: str, context: str | None) -> dict[str, Any]:
         "blocked": did in node.store.blocked(),
         # How they paid, when they hired: contracts both parties' receipts agree on.
         "payments": node.market.evidence.payment_record(did),
+        # Mediators' outcomes that count on their contracts (SPEC §18.4), public.
+        "decisions": decisions(node, member),
         "paths": [
             {
                 "strength": path.strength,
@@ -344,6 +346,7 @@ def _outcome(node: Node, outcome: Outcome, problem: tuple[str, str] | None) -> d
     return {
         "id": outcome.id,
         "dispute": outcome.dispute,
+        "contract": outcome.contract,
         "mediator": outcome.author,
         "from": display_name(node, outcome.author),
         "at": outcome.created_at,
@@ -353,6 +356,15 @@ def _outcome(node: Node, outcome: Outcome, problem: tuple[str, str] | None) -> d
         "counts": problem is None,
         "problem": _problem(problem),
     }
+
+
+def decisions(node: Node, did: str) -> list[dict[str, Any]]:
+    """The outcomes that count on the contracts `did` is party to, oldest first: what any
+    node derives from public records (SPEC §18.4)."""
+    evidence = node.market.evidence
+    parties = evidence.parties()
+    found = [o for o in evidence.decided().values() if did in parties.get(o.contract, ())]
+    return [_outcome(node, o, None) for o in sorted(found, key=lambda o: (o.created_at, o.id))]
 
 
 def dispute_summary(node: Node, dispute: Dispute) -> dict[str, Any]:

@@ -114,7 +114,11 @@ def test_a_dispute_through_the_cli(tmp_path: Path) -> None:
 
         # The outcome is public: a member who is no party sees it, and Northwind's payment
         # record counts the contract as unpaid (SPEC §12.4, §18.5).
-        assert ok(tom, "trust", org.did, "--json")["payments"]["unpaid"] == 1
+        seen = ok(tom, "trust", org.did, "--json")
+        assert seen["payments"]["unpaid"] == 1
+        assert [
+            (d["id"], d["contract"], d["mediator"], d["counts"]) for d in seen["decisions"]
+        ] == [(decided, contract, mia.did, True)]
         listed = ok(fay, "dispute", "list")["disputes"]
         assert [(d["id"], d["outcome"]["id"]) for d in listed] == [(dispute, decided)]
         outcomes = ok(org, "dispute", "show", dispute)["outcomes"]
