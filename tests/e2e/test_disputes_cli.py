@@ -89,9 +89,15 @@ def test_a_dispute_through_the_cli(tmp_path: Path) -> None:
                 "--statement", "Unpaid work", "--mediator", mia.did)  # fmt: skip
         refused(fay, "mediator_not_qualified", *opening, "--mediator", org.did)
         refused(fay, "mediator_not_qualified", *opening, "--mediator", OUTSIDER)
+        refused(fay, "invalid_did", *opening, "--mediator", "did:key:zNotAKey")
+        elsewhere = ("--statement", "Unpaid work", "--mediator", mia.did)
+        refused(fay, "not_found", "dispute", "open", contract, "--guild", "cd" * 32, *elsewhere)
+        refused(fay, "not_found", "dispute", "open", "cd" * 32, "--guild", guild, *elsewhere)
 
         dispute = ok(fay, *opening, "--mediator", mia.did)["id"]
         refused(fay, "unknown_record", "dispute", "disclose", dispute, "ab" * 32)
+        sync(fay, mia)
+        refused(mia, "not_a_party", "dispute", "disclose", dispute, contract)  # a mediator
         ok(fay, "dispute", "disclose", dispute, contract, submitted)
         sync(*nodes)
         shown = ok(mia, "dispute", "show", dispute)
