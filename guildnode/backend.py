@@ -63,6 +63,8 @@ class Backend(Protocol):
     def contracts(self, state: str | None) -> dict[str, Any]: ...
     def contract(self, contract_id: str) -> dict[str, Any]: ...
     def inbox(self) -> dict[str, Any]: ...
+    def disputes(self) -> dict[str, Any]: ...
+    def dispute(self, dispute_id: str) -> dict[str, Any]: ...
     def indexers(self) -> dict[str, Any]: ...
     def add_indexer(self, url: str, allow_private: bool = False) -> dict[str, Any]: ...
     def remove_indexer(self, url: str) -> dict[str, Any]: ...
@@ -214,6 +216,13 @@ class DirectBackend:
     def inbox(self) -> dict[str, Any]:
         return notices.inbox(self.node)
 
+    def disputes(self) -> dict[str, Any]:
+        return self._call(lambda: views.disputes(self.node))
+
+    def dispute(self, dispute_id: str) -> dict[str, Any]:
+        mediation = self.node.market.mediation
+        return self._call(lambda: views.dispute_view(self.node, mediation.dispute(dispute_id)))
+
     def indexers(self) -> dict[str, Any]:
         return indexing.list_indexers(self.node.store)
 
@@ -363,6 +372,12 @@ class RemoteBackend:
 
     def inbox(self) -> dict[str, Any]:
         return self._call("GET", "/api/notifications")
+
+    def disputes(self) -> dict[str, Any]:
+        return self._call("GET", "/api/disputes")
+
+    def dispute(self, dispute_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/disputes/{dispute_id}")
 
     def indexers(self) -> dict[str, Any]:
         return self._call("GET", "/api/indexers")

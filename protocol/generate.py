@@ -36,6 +36,7 @@ from guildnode.protocol import (
     canonical_bytes,
     encode_sig,
     format_timestamp,
+    content_key,
     open_sealed,
     parse_timestamp,
     schema_document,
@@ -335,10 +336,40 @@ def _contract_records(
         C0 + 3 * HOUR + 2 * DAY,
     )
     sealed("accept_by_carol", "carol", "accept", {"offer": offer_c.id}, "acme", C0 + 3 * HOUR)
-    sealed(
+    cancel_c = sealed(
         "cancel", "carol", "cancel",
         {"contract": offer_c.id, "reason": "A family matter: I cannot start this month."},
         "acme", C0 + 4 * HOUR,
+    )  # fmt: skip
+    # SPEC §18: Carol disputes the cancelled contract, naming Bob as mediator; she discloses
+    # her cancel to him (its content key), and Bob publishes the outcome. (Validity only: who
+    # qualifies as a mediator is a rule of effect, §18.4.)
+    guild = brief.body["guilds"][0]
+    seq, prev = head("carol")
+    dispute = _sealed(
+        CAROL, "dispute",
+        {"contract": offer_c.id, "guild": guild, "mediators": [BOB.did],
+         "statement": "Acme changed the scope after I accepted; I cancelled for that reason."},
+        [ACME, BOB], "dispute", seq, prev, C0 + 4 * HOUR + 60,
+    )  # fmt: skip
+    heads["carol"] = dispute
+    out.append(("dispute", dispute))
+    cancel_key = content_key(CAROL, CAROL.did, "cancel", cancel_c.body)
+    seq, prev = head("carol")
+    disclosure = _sealed(
+        CAROL, "disclosure",
+        {"dispute": dispute.id, "records": [{"record": cancel_c.id,
+                                               "key": _b64(cancel_key)}]},
+        [BOB], "disclosure", seq, prev, C0 + 4 * HOUR + 120,
+    )  # fmt: skip
+    heads["carol"] = disclosure
+    out.append(("disclosure", disclosure))
+    public(
+        "outcome", "bob", "outcome",
+        {"dispute": dispute.id, "contract": offer_c.id, "guild": guild,
+         "finding": "The cancellation was for a change of scope; no payment was due.",
+         "payment": "none_due"},
+        C0 + 5 * HOUR,
     )  # fmt: skip
     sealed(
         "decline", "acme", "decline",

@@ -231,7 +231,7 @@ def show_brief(brief_id: str, node: NodeDep) -> dict[str, Any]:
 @router.post(
     "/work/{action}",
     summary="Propose, offer, counter, accept, decline, submit, approve, paid, received, "
-    "complete, cancel or feedback (SPEC §9.11)",
+    "complete, cancel or feedback (SPEC §9.11); dispute, disclose or outcome (SPEC §18.6)",
 )
 async def work(
     action: str, node: NodeDep, fields: Annotated[dict[str, Any], Body(default_factory=dict)]
@@ -253,6 +253,16 @@ def list_contracts(node: NodeDep, state: str | None = Query(None)) -> dict[str, 
 @router.get("/contracts/{contract_id}", summary="One contract, with its timeline")
 def show_contract(contract_id: str, node: NodeDep) -> dict[str, Any]:
     return views.contract_view(node, node.market.contract(contract_id))
+
+
+@router.get("/disputes", summary="Disputes you are party to or mediate (SPEC §18.6)")
+def list_disputes(node: NodeDep) -> dict[str, Any]:
+    return views.disputes(node)
+
+
+@router.get("/disputes/{dispute_id}", summary="One dispute: statement, disclosures, outcomes")
+def show_dispute(dispute_id: str, node: NodeDep) -> dict[str, Any]:
+    return views.dispute_view(node, node.market.mediation.dispute(dispute_id))
 
 
 @router.get("/identity", summary="Your member: its keys, their cut-offs, the recovery set (§14)")

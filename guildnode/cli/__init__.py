@@ -32,6 +32,7 @@ from . import (  # noqa: E402, F401
     briefs,
     credentials,
     demo,
+    disputes,
     guilds,
     identity,
     inbox,

@@ -182,6 +182,9 @@ SEALED_KINDS = (
     "payment",
     "complete",
     "cancel",
+    # SPEC §6.10, §18: a dispute's opening statement and a party's disclosure to mediators.
+    "dispute",
+    "disclosure",
 )
 for _kind in SEALED_KINDS:
     BODY_SCHEMAS[_kind] = SEALED_BODY
@@ -230,7 +233,8 @@ BODY_SCHEMAS |= {
             "freelancer": _ref("did"),
             "outcome": {"enum": ["completed", "cancelled"]},
             "payment": {"enum": ["on_time", "late", "unpaid", "none_due"]},
-        }
+        },
+        {"decision": _ref("record_id")},  # SPEC §18.5: the outcome the receipt cites
     ),
 }
 
@@ -259,6 +263,27 @@ BODY_SCHEMAS |= {
         {"successor": _ref("did"), "reason": _text(500)},
     ),
 }
+
+# SPEC §6.24, §18: a mediator's public outcome of a dispute. Who may decide, and what it
+# changes, are rules of effect (§18.4), never of validity.
+BODY_SCHEMAS["outcome"] = _object(
+    {
+        "dispute": _ref("record_id"),
+        "contract": _ref("record_id"),
+        "guild": _ref("record_id"),
+        "finding": _text(5000, 1),
+    },
+    {
+        "payment": {"enum": ["on_time", "late", "unpaid", "none_due"]},
+        "void_feedback": {
+            "type": "array",
+            "items": _ref("did"),
+            "minItems": 1,
+            "maxItems": 2,
+            "uniqueItems": True,
+        },
+    },
+)
 
 # SPEC §6.10: the bodies inside the seal, checked when a party opens one.
 INNER_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -321,6 +346,37 @@ INNER_SCHEMAS: dict[str, dict[str, Any]] = {
     ),
     "complete": _object({"contract": _ref("record_id")}, {"note": _text(1000)}),
     "cancel": _object({"contract": _ref("record_id"), "reason": _text(1000, 1)}),
+    "dispute": _object(
+        {
+            "contract": _ref("record_id"),
+            "guild": _ref("record_id"),
+            "mediators": {
+                "type": "array",
+                "items": _ref("did"),
+                "minItems": 1,
+                "maxItems": 5,
+                "uniqueItems": True,
+            },
+            "statement": _text(5000, 1),
+        }
+    ),
+    "disclosure": _object(
+        {
+            "dispute": _ref("record_id"),
+            "records": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 20,
+                "items": _object(
+                    {
+                        "record": _ref("record_id"),
+                        "key": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
+                    }
+                ),
+            },
+        },
+        {"note": _text(1000)},
+    ),
 }
 
 KNOWN_KINDS = frozenset(BODY_SCHEMAS)

@@ -51,7 +51,10 @@ def _sealed(recipients: int, box: int = 24) -> dict[str, Any]:
     }
 
 
-SEALED = ("proposal", "offer", "accept", "decline", "milestone", "payment", "complete", "cancel")
+SEALED = (
+    "proposal", "offer", "accept", "decline", "milestone", "payment", "complete", "cancel",
+    "dispute", "disclosure",
+)  # fmt: skip
 COMMITMENT = hashlib.sha256(b"a feedback").hexdigest()
 
 
@@ -173,11 +176,20 @@ FULL_BODIES: dict[str, dict[str, Any]] = {
         "freelancer": BOB.did,
         "outcome": "completed",
         "payment": "on_time",
+        "decision": GUILD_ID,
     },
     "rotate": {"successor": BOB.did, "reason": "New laptop."},
     "succeed": {"predecessor": ALICE.did, "via": OTHER_ID},
     "recovery": {"keys": [ALICE.did, BOB.did], "threshold": 2},
     "compromise": {"key": ALICE.did, "from_seq": 3, "successor": BOB.did, "reason": "Stolen."},
+    "outcome": {
+        "dispute": OTHER_ID,
+        "contract": OTHER_ID,
+        "guild": GUILD_ID,
+        "finding": "The work was delivered; it was not paid.",
+        "payment": "unpaid",
+        "void_feedback": [ALICE.did],
+    },
 }
 
 MINIMAL_BODIES: dict[str, dict[str, Any]] = {
@@ -214,6 +226,7 @@ MINIMAL_BODIES: dict[str, dict[str, Any]] = {
     "succeed": {"predecessor": ALICE.did, "via": OTHER_ID},
     "recovery": {"keys": [BOB.did], "threshold": 1},
     "compromise": {"key": ALICE.did, "from_seq": 1},
+    "outcome": {"dispute": OTHER_ID, "contract": OTHER_ID, "guild": GUILD_ID, "finding": "F"},
 }
 
 # The largest values each schema allows.
@@ -275,6 +288,14 @@ BOUNDARY_BODIES: dict[str, dict[str, Any]] = {
         "from_seq": 2**53 - 1,
         "successor": BOB.did,
         "reason": "r" * 500,
+    },
+    "outcome": {
+        "dispute": OTHER_ID,
+        "contract": OTHER_ID,
+        "guild": GUILD_ID,
+        "finding": "f" * 5000,
+        "payment": "none_due",
+        "void_feedback": [ALICE.did, BOB.did],
     },
 }
 
@@ -903,6 +924,9 @@ INVALID_BODIES = [
     ("receipt", _with("receipt", outcome="abandoned"), "body.outcome must be one of"),
     ("receipt", _with("receipt", payment="yes"), "body.payment must be one of"),
     ("receipt", _with("receipt", amount=100), "has the field 'amount'"),
+    ("outcome", _without("outcome", "finding"), "lacks the required field 'finding'"),
+    ("outcome", _with("outcome", payment="paid"), "body.payment must be one of"),
+    ("outcome", _with("outcome", amount=100), "has the field 'amount'"),
     # SPEC §6.14-§6.17: identity over time
     ("rotate", _with("rotate", successor="did:web:x.example"), "body.successor does not match"),
     ("rotate", _without("rotate", "successor"), "lacks the required field 'successor'"),
