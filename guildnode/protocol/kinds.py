@@ -231,6 +231,13 @@ def references(kind: str, body: dict[str, Any]) -> list[tuple[str, str]]:
             ("party", body["freelancer"]),
             ("contract", body["contract"]),
         ]
+    if kind == "motion":
+        pairs = [("guild", body["guild"])]
+        if "member" in body:
+            pairs.append(("member", body["member"]))
+        return pairs
+    if kind == "vote":
+        return [("guild", body["guild"]), ("motion", body["motion"])]
     # SPEC §14.7: the keys one member's records link, so that scope follows them.
     if kind == "rotate":
         return [("successor", body["successor"])]

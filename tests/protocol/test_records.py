@@ -178,6 +178,20 @@ FULL_BODIES: dict[str, dict[str, Any]] = {
     "succeed": {"predecessor": ALICE.did, "via": OTHER_ID},
     "recovery": {"keys": [ALICE.did, BOB.did], "threshold": 2},
     "compromise": {"key": ALICE.did, "from_seq": 3, "successor": BOB.did, "reason": "Stolen."},
+    "motion": {
+        "guild": OTHER_ID,
+        "action": "amend",
+        "changes": {
+            "name": "N",
+            "purpose": "P",
+            "vouches_required": 2,
+            "listing": {"description": "D", "skills": ["python"], "apply": "Ask."},
+            "unlist": "yes",
+        },
+        "member": BOB.did,
+        "reason": "Why.",
+    },
+    "vote": {"guild": OTHER_ID, "motion": OTHER_ID, "choice": "no"},
 }
 
 MINIMAL_BODIES: dict[str, dict[str, Any]] = {
@@ -214,6 +228,8 @@ MINIMAL_BODIES: dict[str, dict[str, Any]] = {
     "succeed": {"predecessor": ALICE.did, "via": OTHER_ID},
     "recovery": {"keys": [BOB.did], "threshold": 1},
     "compromise": {"key": ALICE.did, "from_seq": 1},
+    "motion": {"guild": OTHER_ID, "action": "remove"},
+    "vote": {"guild": OTHER_ID, "motion": OTHER_ID, "choice": "yes"},
 }
 
 # The largest values each schema allows.
@@ -276,6 +292,18 @@ BOUNDARY_BODIES: dict[str, dict[str, Any]] = {
         "successor": BOB.did,
         "reason": "r" * 500,
     },
+    "motion": {
+        "guild": OTHER_ID,
+        "action": "amend",
+        "changes": {
+            "name": "n" * 100,
+            "purpose": "p" * 2000,
+            "vouches_required": 20,
+            "listing": {"description": "d" * 2000, "apply": "a" * 1000},
+        },
+        "reason": "r" * 1000,
+    },
+    "vote": {"guild": OTHER_ID, "motion": OTHER_ID, "choice": "no"},
 }
 
 
@@ -910,6 +938,10 @@ INVALID_BODIES = [
     ("recovery", _with("recovery", keys=[]), "body.keys"),
     ("recovery", _with("recovery", threshold=11), "body.threshold must be between 1 and 10"),
     ("compromise", _with("compromise", from_seq=0), "body.from_seq must be between"),
+    ("motion", _with("motion", action="dissolve"), "body.action must be one of"),
+    ("motion", _with("motion", changes={"vouches_required": 0}), "body.changes.vouches_required"),
+    ("motion", _with("motion", changes={"admission": {}}), "does not define"),
+    ("vote", _with("vote", choice="abstain"), "body.choice must be one of"),
 ]
 
 
