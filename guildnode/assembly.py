@@ -92,11 +92,7 @@ class Assembly:
                 "not_a_member",
                 "Only those who were members when the motion was proposed may vote on it.",
             )
-        held = first_ballots(
-            derive.ballots(self.node.store, outcome.motion.guild, self.node.identities()),
-            self.node.now(),
-        )
-        if owner == outcome.motion.author or (motion_id, owner) in held:
+        if owner == outcome.motion.author or motion_id in self.voted(outcome.motion.guild):
             raise NodeError("already_voted", "You have already voted on this motion.")
         if outcome.status == "no_effect":
             raise NodeError(
@@ -106,6 +102,14 @@ class Assembly:
             raise NodeError("motion_closed", f"This motion is closed ({outcome.status}).")
         body = {"guild": governance.charter.id, "motion": motion_id, "choice": choice}
         return self.node.publish("vote", body)
+
+    def voted(self, guild_id: str) -> set[str]:
+        """Ids of the motions of `guild_id` the owner has voted on (by any of its keys)."""
+        owner = self.node.member(self.node.did)
+        ballots = derive.ballots(self.node.store, guild_id, self.node.identities())
+        return {
+            motion for motion, voter in first_ballots(ballots, self.node.now()) if voter == owner
+        }
 
     def motion(self, motion_id: str) -> tuple[Governance, Outcome]:
         """The governance of the motion's guild, and the motion's outcome; `404 not_found`

@@ -12,7 +12,7 @@ from .context import Context, backend, emit, json_option, pass_context
 
 @main.group()
 def guild() -> None:
-    """Guilds: found, apply, leave, show, list."""
+    """Guilds: found, apply, leave, show, list (and propose, vote, motions: `motions`)."""
 
 
 @guild.command(name="found")
