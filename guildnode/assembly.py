@@ -124,10 +124,31 @@ class Assembly:
         raise NodeError("not_found", f"No motion {motion_id} of a guild held here.", 404)
 
 
+def summary(motion: Motion, name: Callable[[str], str]) -> str:
+    """What a motion would do, in a few words."""
+    if motion.action == "remove":
+        return f"Remove {name(motion.member)}" if motion.member else "Remove nobody"
+    changes = motion.changes or {}
+    parts = []
+    if "name" in changes:
+        parts.append(f"rename the guild {changes['name']!r}")
+    if "purpose" in changes:
+        parts.append("change its purpose")
+    if "vouches_required" in changes:
+        parts.append(f"admit with {changes['vouches_required']} vouches")
+    if "listing" in changes:
+        parts.append("list it")
+    if "unlist" in changes:
+        parts.append("unlist it")
+    text = ", ".join(parts) or "change nothing"
+    return text[0].upper() + text[1:]
+
+
 def outcome_view(outcome: Outcome, name: Callable[[str], str]) -> dict[str, Any]:
     """A motion's outcome as the API, CLI and UI show it."""
     motion = outcome.motion
     return {
+        "summary": summary(motion, name),
         "id": motion.id,
         "guild": motion.guild,
         "author": motion.author,

@@ -87,21 +87,6 @@ def guild_vote(ctx: Context, motion_id: str, choice: str, as_json: bool) -> None
     emit(result, as_json, lambda r: f"Voted {choice}: {r['id']}")
 
 
-def _describe(motion: dict[str, Any]) -> str:
-    if motion["action"] == "remove":
-        return f"remove {motion['member_name']}"
-    changes = motion["changes"] or {}
-    parts = []
-    for key, value in changes.items():
-        if key == "listing":
-            parts.append(f"list it: {value.get('description', '')!r}")
-        elif key == "unlist":
-            parts.append("unlist it")
-        else:
-            parts.append(f"{key} → {value!r}")
-    return "amend: " + (", ".join(parts) or "nothing")
-
-
 def _motions_text(data: dict[str, Any]) -> str:
     if not data["motions"]:
         return f"No motions in {data['name']}."
@@ -109,7 +94,7 @@ def _motions_text(data: dict[str, Any]) -> str:
     for m in data["motions"]:
         closes = time.strftime("%Y-%m-%d %H:%M", time.gmtime(m["closes_at"]))
         status = m["status"] if m["status"] != "no_effect" else f"no effect: {m['without_effect']}"
-        lines.append(f"  {m['id']}  {_describe(m)}")
+        lines.append(f"  {m['id']}  {m['summary']}")
         lines.append(
             f"    by {m['author_name']}; {status}; yes {len(m['yes'])}, no {len(m['no'])}, "
             f"needs {m['needed']} of {len(m['electorate'])}; closes {closes} UTC"

@@ -61,7 +61,8 @@ def test_an_amendment_is_adopted_by_a_majority_and_shown(ada: Cli, bea: Person, 
     ingest(ada.data, bea.sign("vote", {"guild": guild, "motion": motion["id"], "choice": "yes"}))
     assert ada.json("guild", "show", guild)["name"] == "Makers Guild"
     text = ada.ok("guild", "motions", guild)
-    assert "amend: name → 'Makers Guild'" in text and "adopted; yes 2, no 0, needs 2 of 3" in text
+    assert "Rename the guild 'Makers Guild'" in text
+    assert "adopted; yes 2, no 0, needs 2 of 3" in text
 
 
 def test_an_amendment_without_a_majority_has_no_effect(ada: Cli, bea: Person, guild: str) -> None:
