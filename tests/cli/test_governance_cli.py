@@ -80,7 +80,7 @@ def test_a_member_removed_by_vote_is_no_longer_one(
     ingest(ada.data, bea.sign("vote", {"guild": guild, "motion": motion["id"], "choice": "yes"}))
     members = [m["did"] for m in ada.json("guild", "show", guild)["members"]]
     assert cal.did not in members and bea.did in members
-    assert "remove Cal" in ada.ok("guild", "motions", guild)
+    assert "Remove Cal" in ada.ok("guild", "motions", guild)
 
 
 def test_a_member_leaves_and_is_shown_gone(ada: Cli, bea: Person, guild: str) -> None:
