@@ -133,3 +133,25 @@ def test_a_malformed_amendment_is_refused(ada: Cli, cal: Person, guild: str) -> 
               code="invalid_argument")  # fmt: skip
     ada.fails("guild", "propose", guild, "--listed", "x" * 2001, code="invalid_argument")
     ada.fails("guild", "propose", guild, "--remove", "did:key:nope", code="invalid_did")
+
+
+def test_a_vote_on_a_closed_motion_is_refused(
+    ada: Cli, bea: Person, cal: Person, guild: str
+) -> None:
+    motion = bea.sign("motion", {"guild": guild, "action": "amend", "changes": {"name": "B"}})
+    vote = cal.sign("vote", {"guild": guild, "motion": motion.id, "choice": "yes"})
+    ingest(ada.data, motion, vote)  # Bea and Cal: two of three, adopted
+    result = ada.fails("guild", "vote", motion.id, "no", code="motion_closed")
+    assert "adopted" in result.stderr
+
+
+def test_a_vote_on_a_motion_without_effect_is_refused(ada: Cli, bea: Person, guild: str) -> None:
+    # Valid on the wire, without effect: a removal that also amends (SPEC §12.5 step 2).
+    motion = bea.sign(
+        "motion",
+        {"guild": guild, "action": "remove", "member": ada.did, "changes": {"name": "B"}},
+    )
+    ingest(ada.data, motion)
+    [shown] = ada.json("guild", "motions", guild)["motions"]
+    assert (shown["status"], shown["without_effect"]) == ("no_effect", "malformed_motion")
+    ada.fails("guild", "vote", motion.id, "yes", code="motion_without_effect")
