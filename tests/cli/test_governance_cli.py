@@ -6,31 +6,13 @@ test_trust_guild_cli)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from test_trust_guild_cli import GUILDNODE_ENV, Cli, Person, ingest
+import test_trust_guild_cli as base
+from test_trust_guild_cli import Cli, Person, ingest
 
 ZERO = "0" * 64
-
-
-@pytest.fixture
-def ada(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    for name in GUILDNODE_ENV:
-        monkeypatch.delenv(name, raising=False)
-    cli = Cli(tmp_path / "ada")
-    cli.did = cli.ok("init", "--name", "Ada").strip()
-    return cli
-
-
-@pytest.fixture
-def bea() -> Person:
-    return Person(31, "Bea")
-
-
-@pytest.fixture
-def cal() -> Person:
-    return Person(32, "Cal")
+# The same fixtures: an initialised directory whose owner is Ada, and two other identities.
+ada, bea, cal = base.ada, base.bea, base.cal
 
 
 @pytest.fixture
