@@ -16,7 +16,8 @@ the start and exempt from cooling. An applicant becomes a member when
     and a member passes on at most its capacity less one. So two confused members can admit
     at most their summed capacity of newcomers, however many fakes vouch for each other.
 Leaving, revocation and expiry are honoured because membership is recomputed from the
-records, never stored.
+records, never stored. Governance (`governance`, SPEC §12.5) chooses the charter as amended
+and the members removed by vote that this is computed with.
 """
 
 from __future__ import annotations
