@@ -534,13 +534,14 @@ def _valid_records() -> list[tuple[str, VerifiedRecord]]:
         prev=bob_listed_guild.id,
         created_at=bob_listed_guild.created_at + 60,
     )
+    carol_head = [at_limit, *(r for _, r in contract_story if r.author == CAROL.did)][-1]
     carol_vote = _sign(
         CAROL,
         "vote",
         {"guild": bob_listed_guild.id, "motion": bob_motion.id, "choice": "yes"},
-        seq=at_limit.seq + 1,
-        prev=at_limit.id,
-        created_at=bob_motion.created_at + 60,
+        seq=carol_head.seq + 1,
+        prev=carol_head.id,
+        created_at=max(bob_motion.created_at, carol_head.created_at) + 60,
     )
     return [
         ("profile", alice_profile),
