@@ -55,6 +55,14 @@ def test_an_amendment_without_a_majority_has_no_effect(ada: Cli, bea: Person, gu
     assert ada.json("guild", "show", guild)["vouches_required"] == 1
 
 
+def test_a_listing_amendment_lists_the_guild(ada: Cli, bea: Person, guild: str) -> None:
+    assert "  listed: no" in ada.ok("guild", "show", guild)
+    motion = ada.json("guild", "propose", guild, "--listed", "Makers of things.")
+    ingest(ada.data, bea.sign("vote", {"guild": guild, "motion": motion["id"], "choice": "yes"}))
+    assert ada.json("guild", "show", guild)["listing"] == {"description": "Makers of things."}
+    assert "  listed: Makers of things." in ada.ok("guild", "show", guild)
+
+
 def test_a_member_removed_by_vote_is_no_longer_one(
     ada: Cli, bea: Person, cal: Person, guild: str
 ) -> None:
