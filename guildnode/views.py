@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .assembly import outcome_view
 from .briefs import Brief, open_briefs
 from .contracts import STATES, Contract, Milestone, pay_by
 from .disputes import Outcome
@@ -128,6 +129,7 @@ def guild_view(node: Node, guild: Membership) -> dict[str, Any]:
         "cooling_days": charter.cooling_days,
         "skills": list(charter.skills),
         "valid": charter.is_valid(),
+        "listing": dict(charter.listing) if charter.listing is not None else None,
         "you_are_member": guild.is_member(node.member(node.did)),
         "members": [
             {
@@ -151,6 +153,24 @@ def guild_view(node: Node, guild: Membership) -> dict[str, Any]:
             for did, standing in sorted(guild.applicants.items())
         ],
     }
+
+
+def motions(node: Node, guild_id: str) -> dict[str, Any]:
+    """A guild's motions, newest first, with what the owner may do on each (SPEC §12.5)."""
+    governance = node.governance(guild_id)
+    owner = node.member(node.did)
+    voted = node.assembly.voted(guild_id)
+    shown = []
+    for outcome in reversed(governance.outcomes):
+        view = outcome_view(outcome, lambda did: display_name(node, did))
+        view["you_may_vote"] = (
+            outcome.status == "open"
+            and owner in outcome.electorate
+            and owner != outcome.motion.author
+            and outcome.motion.id not in voted
+        )
+        shown.append(view)
+    return {"guild": guild_id, "name": governance.charter.name, "motions": shown}
 
 
 def brief_view(node: Node, brief: Brief) -> dict[str, Any]:

@@ -554,6 +554,28 @@ def _valid_records() -> list[tuple[str, VerifiedRecord]]:
         prev=bob_head.id,
         created_at=bob_head.created_at + 60,
     )
+    bob_motion = _sign(
+        BOB,
+        "motion",
+        {
+            "guild": bob_listed_guild.id,
+            "action": "amend",
+            "changes": {"name": "Rust Embedded Cooperative", "vouches_required": 1},
+            "reason": "We are a cooperative now.",
+        },
+        seq=bob_listed_guild.seq + 1,
+        prev=bob_listed_guild.id,
+        created_at=bob_listed_guild.created_at + 60,
+    )
+    carol_head = [at_limit, *(r for _, r in contract_story if r.author == CAROL.did)][-1]
+    carol_vote = _sign(
+        CAROL,
+        "vote",
+        {"guild": bob_listed_guild.id, "motion": bob_motion.id, "choice": "yes"},
+        seq=carol_head.seq + 1,
+        prev=carol_head.id,
+        created_at=max(bob_motion.created_at, carol_head.created_at) + 60,
+    )
     return [
         ("profile", alice_profile),
         ("guild", alice_guild),
@@ -566,6 +588,8 @@ def _valid_records() -> list[tuple[str, VerifiedRecord]]:
         ("unknown_kind_at_size_limit", at_limit),
         *contract_story,
         ("listed_guild", bob_listed_guild),
+        ("motion", bob_motion),
+        ("vote_by_a_non_member", carol_vote),
         *_identity_records(),
     ]
 

@@ -196,6 +196,35 @@ def show_guild(guild_id: str, node: NodeDep) -> dict[str, Any]:
     return views.guild_view(node, node.guild(guild_id))
 
 
+class MotionIn(_Strict):
+    action: str
+    changes: dict[str, Any] | None = None  # name, purpose, vouches_required, listing, unlist
+    member: str | None = None
+    reason: str | None = None
+
+
+class VoteIn(_Strict):
+    choice: str
+
+
+@router.get("/guilds/{guild_id}/motions", summary="A guild's motions and where each stands")
+def guild_motions(guild_id: str, node: NodeDep) -> dict[str, Any]:
+    return views.motions(node, guild_id)
+
+
+@router.post("/guilds/{guild_id}/motions", summary="Propose a motion (SPEC §12.5)")
+async def propose_motion(guild_id: str, payload: MotionIn, node: NodeDep) -> dict[str, Any]:
+    fields = payload.model_dump()
+    record = await run_in_threadpool(lambda: node.assembly.propose(guild_id, **fields))
+    return published(record)
+
+
+@router.post("/motions/{motion_id}/vote", summary="Vote on a motion (SPEC §12.5)")
+async def vote_motion(motion_id: str, payload: VoteIn, node: NodeDep) -> dict[str, Any]:
+    record = await run_in_threadpool(lambda: node.assembly.vote(motion_id, payload.choice))
+    return published(record)
+
+
 class BriefIn(_Strict):
     guilds: list[str] = Field(min_length=1)
     title: str

@@ -74,6 +74,12 @@ def _object(required: dict[str, Any], optional: dict[str, Any] | None = None) ->
     }
 
 
+# SPEC §6.4: a listed guild's listing (also what a §6.20 amendment may set).
+_LISTING = _object(
+    {"description": _text(2000, 1)},
+    {"skills": _ref("skills"), "apply": _text(1000, 1)},
+)
+
 BODY_SCHEMAS: dict[str, dict[str, Any]] = {
     "profile": _object(
         {"name": _text(100, 1), "kind": {"enum": ["person", "organisation"]}},
@@ -113,12 +119,7 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
             ),
         },
         # SPEC §6.4, §13: a charter with a listing is listed by indexers; one without is not.
-        {
-            "listing": _object(
-                {"description": _text(2000, 1)},
-                {"skills": _ref("skills"), "apply": _text(1000, 1)},
-            )
-        },
+        {"listing": _LISTING},
     ),
     "apply": _object({"guild": _ref("record_id")}, {"note": _text(1000)}),
     "leave": _object({"guild": _ref("record_id")}, {"reason": _text(500)}),
@@ -284,6 +285,34 @@ BODY_SCHEMAS["outcome"] = _object(
         },
     },
 )
+# SPEC §6.20, §6.21, §12.5: guild governance. Who may propose or vote, the majority and the
+# voting window are rules of effect (§12.5), never of validity.
+BODY_SCHEMAS |= {
+    "motion": _object(
+        {"guild": _ref("record_id"), "action": {"enum": ["amend", "remove"]}},
+        {
+            "changes": _object(
+                {},
+                {
+                    "name": _text(100, 1),
+                    "purpose": _text(2000, 1),
+                    "vouches_required": {"type": "integer", "minimum": 1, "maximum": 20},
+                    "listing": _LISTING,
+                    "unlist": {"enum": ["yes"]},
+                },
+            ),
+            "member": _ref("did"),
+            "reason": _text(1000),
+        },
+    ),
+    "vote": _object(
+        {
+            "guild": _ref("record_id"),
+            "motion": _ref("record_id"),
+            "choice": {"enum": ["yes", "no"]},
+        }
+    ),
+}
 
 # SPEC §6.10: the bodies inside the seal, checked when a party opens one.
 INNER_SCHEMAS: dict[str, dict[str, Any]] = {

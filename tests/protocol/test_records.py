@@ -190,6 +190,20 @@ FULL_BODIES: dict[str, dict[str, Any]] = {
         "payment": "unpaid",
         "void_feedback": [ALICE.did],
     },
+    "motion": {
+        "guild": OTHER_ID,
+        "action": "amend",
+        "changes": {
+            "name": "N",
+            "purpose": "P",
+            "vouches_required": 2,
+            "listing": {"description": "D", "skills": ["python"], "apply": "Ask."},
+            "unlist": "yes",
+        },
+        "member": BOB.did,
+        "reason": "Why.",
+    },
+    "vote": {"guild": OTHER_ID, "motion": OTHER_ID, "choice": "no"},
 }
 
 MINIMAL_BODIES: dict[str, dict[str, Any]] = {
@@ -227,6 +241,8 @@ MINIMAL_BODIES: dict[str, dict[str, Any]] = {
     "recovery": {"keys": [BOB.did], "threshold": 1},
     "compromise": {"key": ALICE.did, "from_seq": 1},
     "outcome": {"dispute": OTHER_ID, "contract": OTHER_ID, "guild": GUILD_ID, "finding": "F"},
+    "motion": {"guild": OTHER_ID, "action": "remove"},
+    "vote": {"guild": OTHER_ID, "motion": OTHER_ID, "choice": "yes"},
 }
 
 # The largest values each schema allows.
@@ -297,6 +313,18 @@ BOUNDARY_BODIES: dict[str, dict[str, Any]] = {
         "payment": "none_due",
         "void_feedback": [ALICE.did, BOB.did],
     },
+    "motion": {
+        "guild": OTHER_ID,
+        "action": "amend",
+        "changes": {
+            "name": "n" * 100,
+            "purpose": "p" * 2000,
+            "vouches_required": 20,
+            "listing": {"description": "d" * 2000, "apply": "a" * 1000},
+        },
+        "reason": "r" * 1000,
+    },
+    "vote": {"guild": OTHER_ID, "motion": OTHER_ID, "choice": "no"},
 }
 
 
@@ -934,6 +962,10 @@ INVALID_BODIES = [
     ("recovery", _with("recovery", keys=[]), "body.keys"),
     ("recovery", _with("recovery", threshold=11), "body.threshold must be between 1 and 10"),
     ("compromise", _with("compromise", from_seq=0), "body.from_seq must be between"),
+    ("motion", _with("motion", action="dissolve"), "body.action must be one of"),
+    ("motion", _with("motion", changes={"vouches_required": 0}), "body.changes.vouches_required"),
+    ("motion", _with("motion", changes={"admission": {}}), "does not define"),
+    ("vote", _with("vote", choice="abstain"), "body.choice must be one of"),
 ]
 
 
