@@ -16,6 +16,7 @@ from .errors import ProtocolError
 from .keys import public_key_from_did
 from .schemas import (
     BODY_SCHEMAS,
+    CONTRACT_KINDS,
     DEFS,
     INNER_SCHEMAS,
     KNOWN_KINDS,
@@ -29,6 +30,7 @@ from .timestamps import parse_timestamp
 
 __all__ = [
     "BODY_SCHEMAS",
+    "CONTRACT_KINDS",
     "DEFS",
     "INNER_SCHEMAS",
     "KNOWN_KINDS",
@@ -231,6 +233,8 @@ def references(kind: str, body: dict[str, Any]) -> list[tuple[str, str]]:
             ("party", body["freelancer"]),
             ("contract", body["contract"]),
         ]
+    if kind == "answer":  # SPEC §6.22: found by its brief
+        return [("brief", body["brief"])]
     # SPEC §14.7: the keys one member's records link, so that scope follows them.
     if kind == "rotate":
         return [("successor", body["successor"])]

@@ -51,8 +51,16 @@ def _sealed(recipients: int, box: int = 24) -> dict[str, Any]:
     }
 
 
-SEALED = ("proposal", "offer", "accept", "decline", "milestone", "payment", "complete", "cancel")
+SEALED = ("proposal", "offer", "accept", "decline", "milestone", "payment", "complete", "cancel",
+          "message")  # fmt: skip
 COMMITMENT = hashlib.sha256(b"a feedback").hexdigest()
+ATTACHMENT = {
+    "name": "notes.txt",
+    "media_type": "text/plain",
+    "size": 5,
+    "sha256": hashlib.sha256(b"notes").hexdigest(),
+    "data": "bm90ZXM",
+}
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -178,6 +186,13 @@ FULL_BODIES: dict[str, dict[str, Any]] = {
     "succeed": {"predecessor": ALICE.did, "via": OTHER_ID},
     "recovery": {"keys": [ALICE.did, BOB.did], "threshold": 2},
     "compromise": {"key": ALICE.did, "from_seq": 3, "successor": BOB.did, "reason": "Stolen."},
+    "answer": {
+        "brief": OTHER_ID,
+        "question": "Is the CLI in scope?",
+        "thread": GUILD_ID,
+        "text": "Yes — the CLI too. 😀",
+        "attachments": [ATTACHMENT],
+    },
 }
 
 MINIMAL_BODIES: dict[str, dict[str, Any]] = {
@@ -214,6 +229,7 @@ MINIMAL_BODIES: dict[str, dict[str, Any]] = {
     "succeed": {"predecessor": ALICE.did, "via": OTHER_ID},
     "recovery": {"keys": [BOB.did], "threshold": 1},
     "compromise": {"key": ALICE.did, "from_seq": 1},
+    "answer": {"brief": OTHER_ID, "text": "Y"},
 }
 
 # The largest values each schema allows.
@@ -275,6 +291,13 @@ BOUNDARY_BODIES: dict[str, dict[str, Any]] = {
         "from_seq": 2**53 - 1,
         "successor": BOB.did,
         "reason": "r" * 500,
+    },
+    "answer": {
+        "brief": OTHER_ID,
+        "question": "q" * 1000,
+        "text": "t" * 4000,
+        # One attachment at its limit: four would not fit in a record (SPEC §6.23, §8).
+        "attachments": [{**ATTACHMENT, "name": "n" * 100, "size": 4096, "data": "A" * 5462}],
     },
 }
 
@@ -910,6 +933,26 @@ INVALID_BODIES = [
     ("recovery", _with("recovery", keys=[]), "body.keys"),
     ("recovery", _with("recovery", threshold=11), "body.threshold must be between 1 and 10"),
     ("compromise", _with("compromise", from_seq=0), "body.from_seq must be between"),
+    # SPEC §6.22, §6.23: answers and their attachments
+    ("answer", _without("answer", "text"), "lacks the required field 'text'"),
+    ("answer", _with("answer", text="t" * 4001), "body.text is longer than 4000"),
+    ("answer", _with("answer", text=""), "body.text must not be empty"),
+    (
+        "answer",
+        _with("answer", attachments=[{**ATTACHMENT, "size": 4097}]),
+        "body.attachments[0].size must be between 0 and 4096",
+    ),
+    (
+        "answer",
+        _with("answer", attachments=[{**ATTACHMENT, "data": "A" * 5463}]),
+        "body.attachments[0].data is longer than 5462",
+    ),
+    ("answer", _with("answer", attachments=[ATTACHMENT] * 5), "body.attachments"),
+    (
+        "answer",
+        _with("answer", attachments=[{**ATTACHMENT, "media_type": "Text/Plain"}]),
+        "body.attachments[0].media_type does not match",
+    ),
 ]
 
 
