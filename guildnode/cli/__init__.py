@@ -37,6 +37,7 @@ from . import (  # noqa: E402, F401
     keeping,
     peers,
     search,  # after `indexer`: it adds `indexer add|list|remove` to that group
+    threads,
     trust,
     work,
 )
