@@ -245,6 +245,25 @@ def read(node: Node, thread: str) -> dict[str, Any]:
     return {"thread": found.id, "unread": 0}
 
 
+def attachment(node: Node, thread_id: str, sha256: str) -> tuple[str, bytes]:
+    """The name and bytes of an intact attachment in one of the owner's threads."""
+    found = _thread(held(node), node, thread_id)
+    for item in found.messages:
+        for a in item.attachments:
+            content = a.content() if a.sha256 == sha256 else None
+            if content is not None:
+                return a.name, content
+    raise NodeError("not_found", f"No intact attachment {sha256} is in that thread.", 404)
+
+
+def unread(node: Node) -> int:
+    """How many messages of the owner's threads the owner has not read (SPEC §16.5)."""
+    seen = node.store.read_messages()
+    return sum(
+        len(_unread(node, t, seen)) for t in held(node).threads.values() if node.did in t.parties
+    )
+
+
 # -- views ------------------------------------------------------------------------------
 
 
@@ -257,8 +276,7 @@ def _attachment_view(a: Attachment, with_data: bool) -> dict[str, Any]:
 
 
 def _unread(node: Node, thread: Thread, seen: set[str]) -> list[str]:
-    return [m.id for m in thread.messages if m.author != node.did and not m.public
-            and m.id not in seen]  # fmt: skip
+    return [m.id for m in thread.messages if m.author != node.did and m.id not in seen]
 
 
 def _title(node: Node, now: Held, thread: Thread) -> str:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from .. import actions, views
+from .. import actions, conversations, views
 from ..api.deps import NodeDep
 from ..contracts import STATES, Contract
 from ..errors import NodeError
@@ -201,6 +201,8 @@ def contract_page(
         errors=errors or {},
         values=values or {},
         defaults=defaults,
+        conversation=conversations.list_threads(node, contract_id),
+        can_ask=True,
     )
 
 
