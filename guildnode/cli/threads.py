@@ -39,6 +39,7 @@ def _files(paths: tuple[Path, ...]) -> list[dict[str, str]] | None:
     return found
 
 
+text_option = click.option("--text", required=True, help="The message (at most 4000 characters).")
 attach_option = click.option(
     "--attach",
     "attachments",
@@ -105,7 +106,7 @@ def show_thread(ctx: Context, thread_id: str, as_json: bool) -> None:
 
 @thread.command("ask")
 @click.argument("on")
-@click.option("--text", required=True, help="The message (at most 4000 characters).")
+@text_option
 @attach_option
 @json_option
 @pass_context
@@ -118,7 +119,7 @@ def ask(ctx: Context, on: str, text: str, attachments: tuple[Path, ...], as_json
 
 @thread.command("reply")
 @click.argument("thread_id")
-@click.option("--text", required=True, help="The message (at most 4000 characters).")
+@text_option
 @attach_option
 @click.option("--public", is_flag=True, help="Answer to all instead (your own brief only).")
 @click.option("--question", help="With --public: the question, in your words, for all to see.")
