@@ -28,7 +28,6 @@ FIELDS = {
     "message_too_large": "text",
     "attachment_too_large": "text",
     "question": "question",
-    "not_your_brief": "public",
 }
 
 
