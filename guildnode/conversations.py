@@ -51,7 +51,7 @@ class Held:
 def held(node: Node) -> Held:
     """The owner's threads and every public answer that counts (SPEC §16.2, §16.3)."""
     brief_authors = {b.id: node.member(b.author) for b in node.briefs()}
-    contract_parties = {c.id: c.parties for c in node.market.derive_now().values()}
+    contract_parties = {c.id: c.parties for c in node.market.contracts()}
     public = answers(
         (
             (rid, node.member(record["author"]), created, record["body"])
