@@ -185,3 +185,31 @@ async def test_publishing_a_reply_to_all_and_a_contract_thread(talk: dict[str, A
         (on_contract, "contract", 1)
     ]
     assert on_contract not in {t["id"] for t in (await threads(sam))["threads"]}
+
+
+async def test_a_question_from_a_guest_reaches_the_organisation(make_node: Any) -> None:
+    """Fay holds Northwind's brief through Amy, whom she vouches for and who vouches for
+    Northwind; Northwind knows nothing of Fay. Her question names Northwind (a public
+    recipient), so it is taken as a guest's record (SPEC §9.7, §16.4); Northwind's reply
+    makes her one of its contract parties."""
+    clock = Clock()
+    org, amy, fay = [await make_node(k, clock=clock) for k in ("org", "amy", "fay")]
+    for left in (org, amy, fay):
+        for right in (org, amy, fay):
+            if left is not right:
+                await left.federation.add_peer(right.url)
+    amy.node.vouch(org.node.did, level=2)
+    fay.node.vouch(amy.node.did, level=2)
+    brief = org.node.post_brief(guilds=["ab" * 32], title="T", description="D",
+                                acceptance_criteria=["C"], budget_min=1, budget_max=2,
+                                currency="EUR", expires_days=14)  # fmt: skip
+    await sync(org, amy, fay)
+    assert fay.node.did not in org.node.scope()
+    question = await published(fay, "ask", on=brief.id, text="Remote work possible?")
+    await sync(org, amy, fay)
+    assert [t["id"] for t in (await threads(org))["threads"]] == [question]
+    await published(org, "reply", thread=question, text="Yes.")
+    await sync(org, amy, fay)
+    assert fay.node.did in org.node.scope()
+    shown = await fay.client.get(f"/api/threads/{question}", headers=fay.owner)
+    assert [m["text"] for m in shown.json()["messages"]] == ["Remote work possible?", "Yes."]
