@@ -5,9 +5,11 @@ nothing and leaves the node serving; and what is published counts for both parti
 from __future__ import annotations
 
 import base64
+import hashlib
 from typing import Any
 
 import pytest
+from test_ui import csrf_of, sign_in
 from test_work import Clock, brief_and_proposal, network, sync
 
 pytestmark = pytest.mark.anyio
@@ -213,3 +215,40 @@ async def test_a_question_from_a_guest_reaches_the_organisation(make_node: Any) 
     assert fay.node.did in org.node.scope()
     shown = await fay.client.get(f"/api/threads/{question}", headers=fay.owner)
     assert [m["text"] for m in shown.json()["messages"]] == ["Remote work possible?", "Yes."]
+
+
+async def test_the_thread_pages_escape_refuse_and_serve_attachments_as_downloads(
+    talk: dict[str, Any],
+) -> None:
+    org, fay = talk["org"], talk["fay"]
+    files = [{"name": "<x>.html", "media_type": "text/html", "data": b64(b"<script>1</script>")}]
+    sent = await published(fay, "ask", on=talk["contract"], text="<b>bold?</b>", attachments=files)
+    await sync(org, fay)
+    await sign_in(org)
+    listing = await org.client.get("/messages")
+    assert listing.status_code == 200 and "2 new" not in listing.text
+    assert 'id="unread-badge" aria-label="2 unread">2<' in listing.text
+    page = await org.client.get(f"/messages/{sent}")
+    assert page.status_code == 200
+    assert "&lt;b&gt;bold?&lt;/b&gt;" in page.text and "<b>bold?" not in page.text
+    assert 'id="unread-badge"' in (await org.client.get("/messages")).text  # the question
+    sha = hashlib.sha256(b"<script>1</script>").hexdigest()
+    download = await org.client.get(f"/messages/{sent}/files/{sha}")
+    assert download.status_code == 200 and download.content == b"<script>1</script>"
+    assert download.headers["content-type"] == "application/octet-stream"
+    assert download.headers["content-disposition"] == 'attachment; filename="_x_.html"'
+    assert download.headers["x-content-type-options"] == "nosniff"
+    assert (await org.client.get(f"/messages/{sent}/files/{'0' * 64}")).status_code == 404
+    assert (await org.client.get(f"/messages/{'0' * 64}")).status_code == 404
+
+    held = org.node.store.count()
+    token = csrf_of(page.text)
+    refused = await org.client.post(
+        f"/messages/{sent}/reply", data={"csrftoken": token, "text": "y" * 4001}
+    )
+    assert refused.status_code == 400 and "message_too_large" in refused.text
+    assert org.node.store.count() == held
+    replied = await org.client.post(f"/messages/{sent}/reply", data={"csrftoken": token,
+                                                                     "text": "Seen."})  # fmt: skip
+    assert replied.status_code == 303 and org.node.store.count() == held + 1
+    await sync(org, fay)  # finish the pushes before the nodes stop
