@@ -139,6 +139,22 @@ async def reply(request: Request, node: NodeDep, thread_id: str, session: Sessio
     return RedirectResponse(f"/messages/{thread_id}", status_code=303)
 
 
+@router.post("/messages/{thread_id}/publish")
+async def publish(request: Request, node: NodeDep, thread_id: str, session: SessionDep) -> Response:
+    """Publish one of the owner's replies about its own brief to all (SPEC §16.3)."""
+    values = await read_form(request)
+    fields = {"message": values.get("message", "")}
+    try:
+        await run_in_threadpool(lambda: _act(node, "publish", fields))
+    except Refused as problem:
+        errors = problem.errors
+        return await run_in_threadpool(
+            lambda: thread_page(request, node, thread_id, status=400, errors=errors, values={})
+        )
+    session.say("Your reply is published to all who hold the brief; the question stays private.")
+    return RedirectResponse(f"/messages/{thread_id}", status_code=303)
+
+
 @router.get("/messages/{thread_id}/files/{sha256}")
 def attachment(node: NodeDep, thread_id: str, sha256: str) -> Response:
     """An attachment as a download, never rendered (SPEC §6.23)."""

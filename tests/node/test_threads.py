@@ -252,3 +252,26 @@ async def test_the_thread_pages_escape_refuse_and_serve_attachments_as_downloads
                                                                      "text": "Seen."})  # fmt: skip
     assert replied.status_code == 303 and org.node.store.count() == held + 1
     await sync(org, fay)  # finish the pushes before the nodes stop
+
+
+async def test_the_organisation_publishes_a_reply_to_all_from_the_thread_page(
+    talk: dict[str, Any],
+) -> None:
+    org = talk["org"]
+    reply = await published(org, "reply", thread=talk["question"], text="Yes, the CLI too.")
+    await sign_in(org)
+    page = await org.client.get(f"/messages/{talk['question']}")
+    assert "Publish this reply to all" in page.text
+    answered = await org.client.post(
+        f"/messages/{talk['question']}/publish",
+        data={"csrftoken": csrf_of(page.text), "message": reply},
+    )
+    assert answered.status_code == 303
+    answers = (await threads(org, talk["brief"]))["answers"]
+    assert [a["text"] for a in answers] == ["Yes, the CLI too."]
+    again = await org.client.post(
+        f"/messages/{talk['question']}/publish",
+        data={"csrftoken": csrf_of(page.text), "message": talk["question"]},
+    )
+    assert again.status_code == 400 and "not_your_message" in again.text
+    await sync(org, talk["fay"])
