@@ -14,7 +14,7 @@ import httpx
 from fastapi import FastAPI
 
 from . import __version__
-from .api import federation, local, search
+from .api import federation, local, search, threads
 from .api.errors import install_error_handlers
 from .api.guard import InboxGuard
 from .datadir import DataDir
@@ -76,5 +76,6 @@ def create_app(
     app.include_router(federation.router)
     app.include_router(local.router)
     app.include_router(search.router)
+    app.include_router(threads.router)
     install_ui(app, settings, clock=clock)
     return app

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from . import actions, keeping, notices, portable, views
+from . import actions, conversations, keeping, notices, portable, views
 from . import indexers as indexing
 from .datadir import DataDir, DataDirError, DataDirLocked
 from .errors import NodeError
@@ -76,6 +76,9 @@ class Backend(Protocol):
     def identity(self, action: str, fields: dict[str, Any]) -> dict[str, Any]: ...
     def identity_state(self, did: str | None) -> dict[str, Any]: ...
     def credentials(self) -> dict[str, Any]: ...
+    def thread(self, action: str, fields: dict[str, Any]) -> dict[str, Any]: ...
+    def threads(self, on: str | None) -> dict[str, Any]: ...
+    def show_thread(self, thread_id: str) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
 
@@ -216,6 +219,15 @@ class DirectBackend:
 
     def proposals(self, brief: str | None) -> dict[str, Any]:
         return views.proposals(self.node, brief)
+
+    def thread(self, action: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return self._call(lambda: conversations.run(self.node, action, fields))
+
+    def threads(self, on: str | None) -> dict[str, Any]:
+        return self._call(lambda: conversations.list_threads(self.node, on))
+
+    def show_thread(self, thread_id: str) -> dict[str, Any]:
+        return self._call(lambda: conversations.show_thread(self.node, thread_id))
 
     def contracts(self, state: str | None) -> dict[str, Any]:
         return self._call(lambda: views.contracts(self.node, state))
@@ -384,6 +396,15 @@ class RemoteBackend:
 
     def proposals(self, brief: str | None) -> dict[str, Any]:
         return self._call("GET", "/api/proposals", params=_present(brief=brief))
+
+    def thread(self, action: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", f"/api/thread/{action}", json=fields)
+
+    def threads(self, on: str | None) -> dict[str, Any]:
+        return self._call("GET", "/api/threads", params=_present(on=on))
+
+    def show_thread(self, thread_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/threads/{thread_id}")
 
     def contracts(self, state: str | None) -> dict[str, Any]:
         return self._call("GET", "/api/contracts", params=_present(state=state))

@@ -36,7 +36,7 @@ from .protocol import (
     parse_json,
     parse_timestamp,
 )
-from .protocol.kinds import SEALED_KINDS
+from .protocol.kinds import CONTRACT_KINDS
 from .protocol.sealed import open_sealed, recipients, seal
 
 if TYPE_CHECKING:
@@ -62,7 +62,8 @@ def _as_member(event: Event, members: Identities) -> Event:
     for party in ("organisation", "freelancer"):
         if party in body:
             body[party] = members.member(body[party])
-    return replace(event, author=members.member(event.author), body=body)
+    parties = tuple(sorted({members.member(did) for did in event.parties}))
+    return replace(event, author=members.member(event.author), body=body, parties=parties)
 
 
 class Market:
@@ -80,13 +81,14 @@ class Market:
 
     # -- reading ------------------------------------------------------------------------
 
-    def events(self) -> list[Event]:
-        """Every sealed record the owner is a party to and could open (opened once each)."""
+    def events(self, kinds: Sequence[str] = CONTRACT_KINDS) -> list[Event]:
+        """Every sealed record of `kinds` (the contract kinds unless told) the owner is a
+        party to and could open (opened once each)."""
         node = self.node
         # SPEC §14.6: records sealed to the owner's earlier keys open with those keys.
         opener: dict[str, Identity] = {}
         for identity in reversed(node.keyring.held()):
-            for kind in SEALED_KINDS:
+            for kind in kinds:
                 for ref in node.store.refs(kind, values=[identity.did]):
                     opener[ref.record_id] = identity
         ids = set(opener)
@@ -119,6 +121,7 @@ class Market:
                         created_at=parse_timestamp(record["created"]),
                         expires_at=parse_timestamp(expires) if expires else None,
                         body=inner,
+                        parties=tuple(sorted(parties)),
                     ),
                     seq=record["seq"],
                 )

@@ -418,6 +418,33 @@ def _contract_records(
         public(label, name, "commit", {**subject, "commitment": commitment(body)}, C0 + 11 * HOUR)
     public("feedback", "alice", "feedback", bodies["alice"], C0 + 12 * HOUR)
     public("feedback_by_acme", "acme", "feedback", bodies["acme"], C0 + 12 * HOUR)
+    # SPEC §16: Bob asks about the brief (sealed to Acme), Acme answers him and then publishes
+    # its answer to all; Alice writes on the contract with a small attachment.
+    question = sealed(
+        "message", "bob", "message",
+        {"about": "brief", "on": brief.id, "text": "Is the 3.12 upgrade also for the CLI tools?"},
+        "acme", C0 + 13 * HOUR,
+    )  # fmt: skip
+    answer_text = "Yes: the CLI tools are part of the service and in scope."
+    sealed(
+        "message_reply", "acme", "message",
+        {"about": "brief", "on": brief.id, "thread": question.id, "text": answer_text},
+        "bob", C0 + 14 * HOUR,
+    )  # fmt: skip
+    public(
+        "answer", "acme", "answer",
+        {"brief": brief.id, "question": "Are the CLI tools in scope?", "thread": question.id,
+         "text": answer_text},
+        C0 + 14 * HOUR,
+    )  # fmt: skip
+    notes = b"python_requires = '>=3.12'\n"
+    sealed(
+        "message_on_contract", "alice", "message",
+        {"about": "contract", "on": contract, "text": "The release notes, for the record.",
+         "attachments": [{"name": "setup.cfg", "media_type": "text/plain", "size": len(notes),
+                          "sha256": hashlib.sha256(notes).hexdigest(), "data": _b64(notes)}]},
+        "acme", C0 + 15 * HOUR,
+    )  # fmt: skip
     return out
 
 

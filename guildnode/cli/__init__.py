@@ -41,6 +41,7 @@ from . import (  # noqa: E402, F401
     motions,  # after `guilds`: it adds `guild propose|vote|motions` to that group
     peers,
     search,  # after `indexer`: it adds `indexer add|list|remove` to that group
+    threads,
     trust,
     work,
 )

@@ -16,6 +16,7 @@ from .errors import ProtocolError
 from .keys import public_key_from_did
 from .schemas import (
     BODY_SCHEMAS,
+    CONTRACT_KINDS,
     DEFS,
     INNER_SCHEMAS,
     KNOWN_KINDS,
@@ -29,6 +30,7 @@ from .timestamps import parse_timestamp
 
 __all__ = [
     "BODY_SCHEMAS",
+    "CONTRACT_KINDS",
     "DEFS",
     "INNER_SCHEMAS",
     "KNOWN_KINDS",
@@ -240,6 +242,8 @@ def references(kind: str, body: dict[str, Any]) -> list[tuple[str, str]]:
         return pairs
     if kind == "vote":
         return [("guild", body["guild"]), ("motion", body["motion"])]
+    if kind == "answer":  # SPEC §6.22: found by its brief
+        return [("brief", body["brief"])]
     # SPEC §14.7: the keys one member's records link, so that scope follows them.
     if kind == "rotate":
         return [("successor", body["successor"])]

@@ -174,7 +174,7 @@ SEALED_BODY = _object(
         },
     }
 )
-SEALED_KINDS = (
+CONTRACT_KINDS = (
     "proposal",
     "offer",
     "accept",
@@ -187,6 +187,8 @@ SEALED_KINDS = (
     "dispute",
     "disclosure",
 )
+# SPEC §6.10, §16: a `message` of a conversation is sealed to the thread's two parties.
+SEALED_KINDS = (*CONTRACT_KINDS, "message")
 for _kind in SEALED_KINDS:
     BODY_SCHEMAS[_kind] = SEALED_BODY
 
@@ -314,6 +316,39 @@ BODY_SCHEMAS |= {
     ),
 }
 
+# SPEC §6.23: a file carried inside a message or an answer, named by its SHA-256. The bytes
+# travel inline (base64url), so they are sealed with a message and bounded by the record.
+MAX_ATTACHMENT_BYTES = 4096
+MAX_ATTACHMENTS = 4
+MAX_MESSAGE_CHARS = 4000
+ATTACHMENTS = {
+    "type": "array",
+    "maxItems": MAX_ATTACHMENTS,
+    "items": _object(
+        {
+            "name": _text(100, 1),
+            "media_type": {
+                "type": "string",
+                "maxLength": 100,
+                "pattern": "^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$",
+            },
+            "size": {"type": "integer", "minimum": 0, "maximum": MAX_ATTACHMENT_BYTES},
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "data": {
+                "type": "string",
+                "maxLength": -(-MAX_ATTACHMENT_BYTES * 4 // 3),
+                "pattern": "^[A-Za-z0-9_-]*$",
+            },
+        }
+    ),
+}
+
+# SPEC §6.22, §16: the organisation's answer to a question on its brief, published to all.
+BODY_SCHEMAS["answer"] = _object(
+    {"brief": _ref("record_id"), "text": _text(MAX_MESSAGE_CHARS, 1)},
+    {"question": _text(1000, 1), "thread": _ref("record_id"), "attachments": ATTACHMENTS},
+)
+
 # SPEC §6.10: the bodies inside the seal, checked when a party opens one.
 INNER_SCHEMAS: dict[str, dict[str, Any]] = {
     "proposal": _object(
@@ -405,6 +440,14 @@ INNER_SCHEMAS: dict[str, dict[str, Any]] = {
             },
         },
         {"note": _text(1000)},
+    ),
+    "message": _object(
+        {
+            "about": {"enum": ["brief", "contract"]},
+            "on": _ref("record_id"),
+            "text": _text(MAX_MESSAGE_CHARS, 1),
+        },
+        {"thread": _ref("record_id"), "attachments": ATTACHMENTS},
     ),
 }
 

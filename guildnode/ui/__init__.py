@@ -20,6 +20,7 @@ from . import (
     peers,
     search,
     signin,
+    threads,
 )
 from .auth import Clock, LoginRequired, UiAuth, login_required_response
 from .guard import UiGuard, own_hosts
@@ -40,8 +41,8 @@ def install_ui(app: FastAPI, settings: Settings, *, clock: Clock) -> None:
     app.state.ui_auth = auth
     app.state.ui_templates = Templates(web / "templates")
     # `search` before `guilds` and `briefs`: /guilds/find and /briefs/search are not ids.
-    for module in (signin, pages, search, guilds, motions, briefs, contracts, peers, identity,
-                   notifications, export):  # fmt: skip
+    for module in (signin, pages, search, guilds, motions, briefs, contracts, threads, peers,
+                   identity, notifications, export):  # fmt: skip
         app.include_router(module.router)
     app.include_router(signin.api_router)
     app.mount("/static", StaticFiles(directory=web / "static"), name="static")

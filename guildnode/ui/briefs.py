@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from .. import actions, views
+from .. import actions, conversations, views
 from ..api.deps import NodeDep
 from ..errors import NodeError
 from ..node import Node
@@ -224,6 +224,8 @@ def brief_page(
         received=[p for p in found if p["author"] != node.did] if mine else [],
         sent=[p for p in found if p["author"] == node.did],
         contracts=contracts,
+        conversation=conversations.list_threads(node, brief_id),
+        can_ask=not mine,
         errors=errors if failed == "propose" and errors else {},
         values=propose_values,
     )

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from .. import actions, views
+from .. import actions, conversations, views
 from ..api.deps import NodeDep
 from ..contracts import STATES, Contract
 from ..errors import NodeError
@@ -213,6 +213,8 @@ def contract_page(
         defaults=defaults,
         dispute_guilds=guilds,
         can_dispute=contract.state not in NOT_STARTED,
+        conversation=conversations.list_threads(node, contract_id),
+        can_ask=True,
     )
 
 

@@ -53,9 +53,16 @@ def _sealed(recipients: int, box: int = 24) -> dict[str, Any]:
 
 SEALED = (
     "proposal", "offer", "accept", "decline", "milestone", "payment", "complete", "cancel",
-    "dispute", "disclosure",
+    "dispute", "disclosure", "message",
 )  # fmt: skip
 COMMITMENT = hashlib.sha256(b"a feedback").hexdigest()
+ATTACHMENT = {
+    "name": "notes.txt",
+    "media_type": "text/plain",
+    "size": 5,
+    "sha256": hashlib.sha256(b"notes").hexdigest(),
+    "data": "bm90ZXM",
+}
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -204,6 +211,13 @@ FULL_BODIES: dict[str, dict[str, Any]] = {
         "reason": "Why.",
     },
     "vote": {"guild": OTHER_ID, "motion": OTHER_ID, "choice": "no"},
+    "answer": {
+        "brief": OTHER_ID,
+        "question": "Is the CLI in scope?",
+        "thread": GUILD_ID,
+        "text": "Yes — the CLI too. 😀",
+        "attachments": [ATTACHMENT],
+    },
 }
 
 MINIMAL_BODIES: dict[str, dict[str, Any]] = {
@@ -243,6 +257,7 @@ MINIMAL_BODIES: dict[str, dict[str, Any]] = {
     "outcome": {"dispute": OTHER_ID, "contract": OTHER_ID, "guild": GUILD_ID, "finding": "F"},
     "motion": {"guild": OTHER_ID, "action": "remove"},
     "vote": {"guild": OTHER_ID, "motion": OTHER_ID, "choice": "yes"},
+    "answer": {"brief": OTHER_ID, "text": "Y"},
 }
 
 # The largest values each schema allows.
@@ -325,6 +340,13 @@ BOUNDARY_BODIES: dict[str, dict[str, Any]] = {
         "reason": "r" * 1000,
     },
     "vote": {"guild": OTHER_ID, "motion": OTHER_ID, "choice": "no"},
+    "answer": {
+        "brief": OTHER_ID,
+        "question": "q" * 1000,
+        "text": "t" * 4000,
+        # One attachment at its limit: four would not fit in a record (SPEC §6.23, §8).
+        "attachments": [{**ATTACHMENT, "name": "n" * 100, "size": 4096, "data": "A" * 5462}],
+    },
 }
 
 
@@ -966,6 +988,26 @@ INVALID_BODIES = [
     ("motion", _with("motion", changes={"vouches_required": 0}), "body.changes.vouches_required"),
     ("motion", _with("motion", changes={"admission": {}}), "does not define"),
     ("vote", _with("vote", choice="abstain"), "body.choice must be one of"),
+    # SPEC §6.22, §6.23: answers and their attachments
+    ("answer", _without("answer", "text"), "lacks the required field 'text'"),
+    ("answer", _with("answer", text="t" * 4001), "body.text is longer than 4000"),
+    ("answer", _with("answer", text=""), "body.text must not be empty"),
+    (
+        "answer",
+        _with("answer", attachments=[{**ATTACHMENT, "size": 4097}]),
+        "body.attachments[0].size must be between 0 and 4096",
+    ),
+    (
+        "answer",
+        _with("answer", attachments=[{**ATTACHMENT, "data": "A" * 5463}]),
+        "body.attachments[0].data is longer than 5462",
+    ),
+    ("answer", _with("answer", attachments=[ATTACHMENT] * 5), "body.attachments"),
+    (
+        "answer",
+        _with("answer", attachments=[{**ATTACHMENT, "media_type": "Text/Plain"}]),
+        "body.attachments[0].media_type does not match",
+    ),
 ]
 
 
