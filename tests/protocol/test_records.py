@@ -149,6 +149,7 @@ FULL_BODIES: dict[str, dict[str, Any]] = {
         "engagement": "fixed",
         "skills": ["rust", "parsing"],
         "deadline": "2026-12-31T23:59:59Z",
+        "organisation": CAROL.did,
     },
     **{kind: _sealed(3, 400) for kind in SEALED},
     "commit": {"contract": OTHER_ID, "subject": BOB.did, "commitment": COMMITMENT},
@@ -178,6 +179,8 @@ FULL_BODIES: dict[str, dict[str, Any]] = {
     "succeed": {"predecessor": ALICE.did, "via": OTHER_ID},
     "recovery": {"keys": [ALICE.did, BOB.did], "threshold": 2},
     "compromise": {"key": ALICE.did, "from_seq": 3, "successor": BOB.did, "reason": "Stolen."},
+    "delegate": {"delegate": BOB.did, "scope": ["briefs", "offers"], "note": "Bob, sales."},
+    "undelegate": {"delegate": BOB.did, "from_seq": 4, "reason": "Left the company."},
 }
 
 MINIMAL_BODIES: dict[str, dict[str, Any]] = {
@@ -214,6 +217,8 @@ MINIMAL_BODIES: dict[str, dict[str, Any]] = {
     "succeed": {"predecessor": ALICE.did, "via": OTHER_ID},
     "recovery": {"keys": [BOB.did], "threshold": 1},
     "compromise": {"key": ALICE.did, "from_seq": 1},
+    "delegate": {"delegate": BOB.did, "scope": ["pay"]},
+    "undelegate": {"delegate": BOB.did, "from_seq": 1},
 }
 
 # The largest values each schema allows.
@@ -276,6 +281,12 @@ BOUNDARY_BODIES: dict[str, dict[str, Any]] = {
         "successor": BOB.did,
         "reason": "r" * 500,
     },
+    "delegate": {
+        "delegate": BOB.did,
+        "scope": ["briefs", "offers", "approve", "pay"],
+        "note": "n" * 500,
+    },
+    "undelegate": {"delegate": BOB.did, "from_seq": 2**53 - 1, "reason": "r" * 500},
 }
 
 
@@ -910,6 +921,13 @@ INVALID_BODIES = [
     ("recovery", _with("recovery", keys=[]), "body.keys"),
     ("recovery", _with("recovery", threshold=11), "body.threshold must be between 1 and 10"),
     ("compromise", _with("compromise", from_seq=0), "body.from_seq must be between"),
+    # SPEC §6.18-§6.19: organisation delegates
+    ("delegate", _with("delegate", scope=["sign"]), "body.scope[0] must be one of"),
+    ("delegate", _with("delegate", scope=[]), "body.scope"),
+    ("delegate", _with("delegate", scope=["pay", "pay"]), "body.scope"),
+    ("delegate", _without("delegate", "delegate"), "lacks the required field 'delegate'"),
+    ("undelegate", _with("undelegate", from_seq=0), "body.from_seq must be between"),
+    ("brief", _with("brief", organisation="acme"), "body.organisation"),
 ]
 
 
