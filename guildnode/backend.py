@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from . import actions, keeping, views
+from . import actions, delegating, keeping, views
 from . import indexers as indexing
 from .datadir import DataDir, DataDirError, DataDirLocked
 from .errors import NodeError
@@ -69,6 +69,8 @@ class Backend(Protocol):
     def follow(self, record: str, author: str, source: str | None) -> dict[str, Any]: ...
     def identity(self, action: str, fields: dict[str, Any]) -> dict[str, Any]: ...
     def identity_state(self, did: str | None) -> dict[str, Any]: ...
+    def delegates(self) -> dict[str, Any]: ...
+    def delegate(self, action: str, fields: dict[str, Any]) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
 
@@ -194,6 +196,12 @@ class DirectBackend:
         if did is None:
             return self._call(lambda: keeping.state(self.node))
         return self._call(lambda: keeping.show(self.node, did))
+
+    def delegates(self) -> dict[str, Any]:
+        return self._call(lambda: delegating.state(self.node))
+
+    def delegate(self, action: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return self._call(lambda: delegating.run(self.node, action, fields))
 
     def proposals(self, brief: str | None) -> dict[str, Any]:
         return views.proposals(self.node, brief)
@@ -340,6 +348,12 @@ class RemoteBackend:
 
     def identity_state(self, did: str | None) -> dict[str, Any]:
         return self._call("GET", "/api/identity" + (f"/{did}" if did else ""))
+
+    def delegates(self) -> dict[str, Any]:
+        return self._call("GET", "/api/delegates")
+
+    def delegate(self, action: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", f"/api/delegates/{action}", json=fields)
 
     def proposals(self, brief: str | None) -> dict[str, Any]:
         return self._call("GET", "/api/proposals", params=_present(brief=brief))

@@ -30,6 +30,7 @@ def main(click_ctx: click.Context, data: Path | None) -> None:
 from . import (  # noqa: E402, F401
     backup,
     briefs,
+    delegates,
     demo,
     guilds,
     identity,
