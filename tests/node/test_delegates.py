@@ -140,7 +140,7 @@ async def test_delegations_without_effect_are_accepted_at_the_inbox(make_node, a
             "delegate",
             {"delegate": author(46).did, "scope": ["briefs"]},
             expires_at=org.clock + 200 * DAY,
-        ),  # fmt: skip
+        ),
         org.next("undelegate", {"delegate": author(47).did, "from_seq": 9}),
     ]
     results = await served.inbox([r.to_wire() for r in records])
