@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from . import contracts as rules
 from .briefs import Brief
 from .contracts import Contract, Event
+from .delegation import Delegations, needed_scope
 from .duties import Duties
 from .errors import NodeError
 from .evidence import Evidence
@@ -64,6 +65,31 @@ def _as_member(event: Event, members: Identities) -> Event:
     return replace(event, author=members.member(event.author), body=body)
 
 
+def _as_organisation(events: Sequence[tuple[Event, str, int]], grants: Delegations) -> list[Event]:
+    """SPEC §15.4: a delegate's offer, approval or payment that counts as an organisation's
+    (§15.3) is read with the organisation as its author. `events` are (event read as members,
+    its author's key as written, its seq)."""
+    if not grants.grants:
+        return [event for event, _, _ in events]
+    organisations = {e.id: e.body["organisation"] for e, _, _ in events if e.kind == "offer"}
+    found = []
+    for event, key, seq in events:
+        scope = needed_scope(event.kind, event.body)
+        if event.kind == "offer":
+            organisation = event.body["organisation"]
+        else:
+            organisation = organisations.get(event.body.get("contract", ""))
+        if (
+            scope is not None
+            and organisation is not None
+            and event.author != organisation
+            and grants.speaks_for(key, seq, event.created_at, scope, organisation)
+        ):
+            event = replace(event, author=organisation)
+        found.append(event)
+    return found
+
+
 class Market:
     def __init__(self, node: Node) -> None:
         self.node = node
@@ -102,10 +128,12 @@ class Market:
                     self._opened[rid] = _Opened(None, exc.detail)
                     continue
                 parties = set(recipients(record["body"]))
-                if record["kind"] == "offer" and parties != {
+                # SPEC §6.9, §15.4: exactly its two parties, plus its author when a delegate.
+                author = record["author"]
+                if record["kind"] == "offer" and parties - {author} != {
                     inner["organisation"],
                     inner["freelancer"],
-                }:
+                } - {author}:
                     self._opened[rid] = _Opened(None, "an offer must be sealed to its two parties")
                     continue
                 expires = record.get("expires")
@@ -121,14 +149,17 @@ class Market:
                     seq=record["seq"],
                 )
             opened = [o for rid in ids if (o := self._opened[rid]).event is not None]
-        members = node.identities()
-        if members.is_trivial():
+        members, grants = node.identities(), node.delegations()
+        if members.is_trivial() and not grants.grants:
             return [o.event for o in opened if o.event is not None]
-        return [
-            _as_member(o.event, members)
+        kept = [
+            (o.event, o.seq)
             for o in opened
             if o.event is not None and members.has_effect(o.event.author, o.seq)
         ]
+        return _as_organisation(
+            [(_as_member(event, members), event.author, seq) for event, seq in kept], grants
+        )
 
     def unreadable(self) -> dict[str, str]:
         """Sealed records addressed to the owner that do not open, with the reason."""

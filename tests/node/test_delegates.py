@@ -155,3 +155,55 @@ async def test_delegations_without_effect_are_accepted_at_the_inbox(make_node, a
     [result] = await served.inbox([bad])
     assert result["status"] == "rejected" and result["error"]["code"] == "invalid_body"
     assert held(served) == before
+
+
+def _offer(org: str, freelancer: str, now: int) -> dict[str, Any]:
+    from guildnode.protocol import format_timestamp
+
+    return {
+        "brief": "cd" * 32,
+        "organisation": org,
+        "freelancer": freelancer,
+        "scope": "Review the drivers.",
+        "acceptance_criteria": ["A review"],
+        "price": {"amount": 1000, "currency": "EUR"},
+        "milestones": [{"title": "Review", "amount": 1000, "due": format_timestamp(now + DAY)}],
+        "starts": format_timestamp(now),
+        "ends": format_timestamp(now + 2 * DAY),
+    }
+
+
+@pytest.mark.parametrize("scope", [["offers"], ["briefs", "pay"]])
+async def test_a_delegates_offer_counts_as_the_organisations_only_in_scope(
+    make_node, author, scope
+) -> None:
+    from guildnode.protocol.sealed import seal
+
+    clock = [float(int(time.time()))]
+    org = await make_node("org", clock=lambda: clock[0])
+    staff, freelancer = author(52), author(53)
+    grant = {"delegate": staff.did, "scope": scope, "expires_days": 30}
+    assert (await call(org, "POST", "/api/delegates/add", grant)).status_code == 200
+    now = int(clock[0]) + 10  # within the grant's period
+    clock[0] += 60  # and both records in the node's past
+    inner = _offer(org.node.did, freelancer.did, now)
+    body = seal(staff.identity, "offer", inner, [org.node.did, freelancer.did])
+    offer = staff.next("offer", body, created_at=now, expires_at=now + DAY)
+    accept = freelancer.next(
+        "accept", seal(freelancer.identity, "accept", {"offer": offer.id}, [org.node.did]),
+        created_at=now + 1,
+    )  # fmt: skip
+    results = await org.inbox([offer.to_wire(), accept.to_wire()], welcome=False)
+    assert [r["status"] for r in results] == ["accepted", "accepted"]
+    assert org.node.market.unreadable() == {}  # sealed to org, freelancer and the delegate
+    contracts = (await call(org, "GET", "/api/contracts")).json()["contracts"]
+    if "offers" in scope:
+        [contract] = contracts
+        assert contract["id"] == offer.id and contract["state"] == "active"
+        shown = (await call(org, "GET", f"/api/contracts/{offer.id}")).json()
+        assert shown["organisation"] == org.node.did
+        assert offer.id in org.node.market.evidence.parties()
+        assert org.node.market.evidence.parties()[offer.id] == {org.node.did, freelancer.did}
+    else:  # out of scope: the offer is the staff key's own, and it is not the organisation
+        assert contracts == []
+        assert offer.id not in org.node.market.evidence.parties()
