@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from guildnode import derive
 from guildnode.protocol import Identity, VerifiedRecord, sign_record
 from guildnode.store import Store
+from tests.trust.test_identities import _arrival
 
 T0 = 1_790_000_000
 DAY = 86_400
@@ -182,22 +183,6 @@ def test_a_delegate_that_rotates_must_be_granted_again() -> None:
     chains.brief(STAFF_NEW, ORG)
     chains.brief(STAFF, ORG)  # after the old staff key's cut: no effect at all
     assert briefs_in_store(chains.all()) == {}
-
-
-def _arrival(records: Sequence[VerifiedRecord], picks: Sequence[int]) -> list[VerifiedRecord]:
-    """An arrival order: chains interleaved as `picks` says, each chain in seq order."""
-    queues: dict[str, list[VerifiedRecord]] = {}
-    for r in sorted(records, key=lambda r: (r.author, r.seq)):
-        queues.setdefault(r.author, []).append(r)
-    order: list[VerifiedRecord] = []
-    pick = iter(picks)
-    while queues:
-        authors = sorted(queues)
-        author = authors[next(pick, 0) % len(authors)]
-        order.append(queues[author].pop(0))
-        if not queues[author]:
-            del queues[author]
-    return order
 
 
 @st.composite
