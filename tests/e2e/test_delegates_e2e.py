@@ -8,16 +8,21 @@ running nodes); rounds driven by `guildnode sync`; ports from binding port 0.
 
 from __future__ import annotations
 
+import base64
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from test_identity_e2e import push
 from test_run import RunningNode, http, spawn, wait_until_up
 
 from guildnode.cli import main
+from guildnode.protocol import Identity, format_timestamp, sign_record
+from guildnode.protocol.sealed import seal
 
 pytestmark = pytest.mark.e2e
 
@@ -114,3 +119,49 @@ def test_a_staff_node_posts_briefs_for_its_organisation_until_revoked(
     assert [b["id"] for b in ok(member, "brief", "list", "--guild", guild)["briefs"]] == [first]
     # And the staff node, now holding the revocation, refuses to post for Northwind.
     refused(staff, "not_delegated", *brief(staff, guild, "After", "--for", org.did))
+
+    # Granted `briefs` again: an offer the staff key signs for Northwind (its own client, not
+    # its node, which would refuse) is outside the scope and makes no contract on any node.
+    ok(org, "delegate", "add", staff.did, "--scope", "briefs", "--expires", "7d")
+    sync(org)
+    offer = staff_offer(staff, org.did, member.did, first)
+    push(org, [offer])
+    sync(member)
+    for node in (org, member):
+        with http() as client:
+            assert client.get(f"{node.url}/records/{offer.id}").status_code == 200
+        assert ok(node, "contracts")["contracts"] == [], node.url
+    assert [g["status"] for g in ok(org, "delegate", "list")["delegates"]] == [
+        "revoked",
+        "active",
+    ]
+
+
+def staff_offer(staff: RunningNode, org: str, freelancer: str, brief_id: str) -> Any:
+    """The staff key's next record: a first offer for `org`, sealed to it, the freelancer and
+    the staff key, signed with the key in the staff node's data directory."""
+    key = json.loads((staff.data / "identity.key").read_text())
+    identity = Identity(base64.urlsafe_b64decode(key["seed"] + "=="))
+    [log] = [ok(staff, "log", "--author", staff.did)]
+    last = log["records"][-1]
+    now = int(time.time())
+    inner = {
+        "brief": brief_id,
+        "organisation": org,
+        "freelancer": freelancer,
+        "scope": "Review the drivers.",
+        "acceptance_criteria": ["A review"],
+        "price": {"amount": 1000, "currency": "EUR"},
+        "milestones": [{"title": "Review", "amount": 1000, "due": format_timestamp(now + 86_400)}],
+        "starts": format_timestamp(now),
+        "ends": format_timestamp(now + 2 * 86_400),
+    }
+    return sign_record(
+        identity,
+        kind="offer",
+        body=seal(identity, "offer", inner, [org, freelancer]),
+        seq=last["record"]["seq"] + 1,
+        prev=last["id"],
+        created_at=now,
+        expires_at=now + 86_400,
+    )
