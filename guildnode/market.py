@@ -211,10 +211,14 @@ class Market:
         *,
         expires_at: int | None = None,
         guard: bool = True,
+        acting_for: str | None = None,
     ) -> VerifiedRecord:
-        """Seal `inner` to the parties and publish it, if it would take effect."""
+        """Seal `inner` to the parties and publish it, if it would take effect (as the
+        organisation `acting_for`'s, for a delegate, SPEC §15.4)."""
         with self.acting:
-            return self._publish_now(kind, inner, parties, expires_at=expires_at, guard=guard)
+            return self._publish_now(
+                kind, inner, parties, expires_at=expires_at, guard=guard, acting_for=acting_for
+            )
 
     def _publish_now(
         self,
@@ -224,13 +228,14 @@ class Market:
         *,
         expires_at: int | None,
         guard: bool,
+        acting_for: str | None = None,
     ) -> VerifiedRecord:
         node = self.node
         if guard:
-            problem = self._refusal(kind, inner, expires_at)
+            problem = self._refusal(kind, inner, expires_at, acting_for)
             if problem is not None and problem[0] == "too_soon":
                 time.sleep(1.05)  # the order within this second is uncertain: wait it out
-                problem = self._refusal(kind, inner, expires_at)
+                problem = self._refusal(kind, inner, expires_at, acting_for)
             if problem is not None:
                 raise _error(*problem)
         try:
@@ -242,10 +247,11 @@ class Market:
             raise _error(exc.code, exc.detail) from None
 
     def _refusal(
-        self, kind: str, inner: dict[str, Any], expires_at: int | None
+        self, kind: str, inner: dict[str, Any], expires_at: int | None, acting_for: str | None
     ) -> tuple[str, str] | None:
         now = self.node.now()
-        hypothetical = Event("0" * 64, kind, self.node.did, now, expires_at, inner)
+        author = acting_for or self.node.did
+        hypothetical = Event("0" * 64, kind, author, now, expires_at, inner)
         briefs = self.briefs()
         return rules.refusal(
             rules.derive(self.events(), briefs=briefs, now=now), hypothetical, now, briefs=briefs
@@ -281,7 +287,9 @@ class Market:
             "duration_days": duration_days,
             "available_from": format_timestamp(now + available_in_days * DAY),
         }
-        return self._publish("proposal", inner, [brief.author], expires_at=expires_at, guard=False)
+        # SPEC §6.10, §15.4: a brief a delegate posted reaches its delegate too.
+        parties = [brief.author, *([brief.delegate] if brief.delegate else [])]
+        return self._publish("proposal", inner, parties, expires_at=expires_at, guard=False)
 
     def offer(
         self,
@@ -294,9 +302,14 @@ class Market:
         starts_in_days: int = 0,
         days: int = 30,
         respond_days: int = rules.DEFAULT_RESPOND_DAYS,
+        organisation: str | None = None,
     ) -> VerifiedRecord:
         """Offer a contract to the author of a proposal. `milestones`: (title, amount, due
-        in days after the start); the price is their sum."""
+        in days after the start); the price is their sum. With `organisation`, as its
+        delegate (SPEC §15): refused unless the offer would count as the organisation's."""
+        acting_for = None
+        if organisation is not None:
+            acting_for = self.node.check_acting_for(organisation, "offers")
         proposal = self._event(proposal_id, "proposal")
         if proposal.author == self.node.did:
             raise _error("not_addressed_to_you", "You cannot offer on your own proposal.")
@@ -304,7 +317,7 @@ class Market:
         starts = self.node.now() + starts_in_days * DAY
         inner = _terms(
             brief=proposal.body["brief"],
-            organisation=self.node.did,
+            organisation=acting_for or self.node.did,
             freelancer=proposal.author,
             scope=scope,
             acceptance_criteria=acceptance_criteria,
@@ -317,8 +330,9 @@ class Market:
         return self._publish(
             "offer",
             inner,
-            [proposal.author],
+            [proposal.author, *([acting_for] if acting_for else [])],
             expires_at=self.node.now() + respond_days * DAY,
+            acting_for=acting_for,
         )
 
     def counter(
