@@ -198,6 +198,8 @@ def brief_page(
     except NodeError as exc:
         raise PageError(exc.status, "No such brief", f"{exc.detail} ({exc.code})") from None
     brief["budget_text"] = budget(brief)
+    if brief["delegate"]:  # SPEC §15.4: posted by a staff key for the organisation
+        brief["delegate_name"] = display_name(node, brief["delegate"])
     mine = brief["author"] == node.did
     found = views.proposals(node, brief_id)["proposals"]
     made = [c for c in node.market.contracts() if c.brief == brief_id]

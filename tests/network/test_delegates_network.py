@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.node.test_ui import sign_in
+
 pytestmark = pytest.mark.anyio
 
 
@@ -38,6 +40,9 @@ async def test_a_delegates_offer_makes_the_organisations_contract(make_node) -> 
     })  # fmt: skip
     await deliver(org, fay, o)
     await deliver(staff, fay, s)
+    await sign_in(fay)  # the freelancer's brief page says who posted it for the organisation
+    page = (await fay.client.get(f"/briefs/{brief['id']}")).text
+    assert "Posted by" in page and f"/people/{s}" in page and f"/people/{o}" in page
     pitch = {"brief": brief["id"], "pitch": "I can.", "amount": 3000, "currency": "EUR",
              "duration_days": 5}  # fmt: skip
     proposal = await call(fay, "/api/work/propose", pitch)
