@@ -50,6 +50,8 @@ class Grant:
 
 @dataclass(frozen=True, slots=True)
 class Revocation:
+    """An `undelegate` with effect (SPEC §15.1)."""
+
     id: str
     organisation: str
     delegate: str
@@ -59,6 +61,9 @@ class Revocation:
 
 @dataclass(frozen=True, slots=True)
 class Delegations:
+    """The grants and revocations held (SPEC §15.1), sorted by id, and the questions of
+    SPEC §15.3 asked of them."""
+
     grants: tuple[Grant, ...] = ()
     revocations: tuple[Revocation, ...] = ()
     _by_delegate: Mapping[str, tuple[Grant, ...]] = field(default_factory=dict, compare=False)
