@@ -274,7 +274,7 @@ class Market:
         now = node.now()
         if not brief.is_open(now):
             raise _error("brief_closed", "That brief is closed: it expired or has no effect.")
-        if brief.author == node.did:
+        if node.did in (brief.author, brief.delegate):
             raise _error("own_brief", "You cannot propose on your own brief.")
         _check_currency(currency)
         expires_at = brief.expires_at

@@ -38,6 +38,9 @@ async def test_a_delegates_offer_makes_the_organisations_contract(make_node) -> 
         "acceptance_criteria": ["A review"], "budget_min": 1000, "budget_max": 5000,
         "currency": "EUR", "organisation": o,
     })  # fmt: skip
+    own = {"brief": brief["id"], "pitch": "Me!", "amount": 1, "currency": "EUR", "duration_days": 1}
+    mine = await staff.client.post("/api/work/propose", json=own, headers=staff.owner)
+    assert mine.status_code == 400 and mine.json()["error"]["code"] == "own_brief"
     await deliver(org, fay, o)
     await deliver(staff, fay, s)
     await sign_in(fay)  # the freelancer's brief page says who posted it for the organisation
