@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.node.test_ui import sign_in
+from tests.node.test_ui import form_token, sign_in
 
 pytestmark = pytest.mark.anyio
 
@@ -38,6 +38,18 @@ async def test_a_delegates_offer_makes_the_organisations_contract(make_node) -> 
         "acceptance_criteria": ["A review"], "budget_min": 1000, "budget_max": 5000,
         "currency": "EUR", "organisation": o,
     })  # fmt: skip
+    # The staff member's web UI offers to post as the organisation, too.
+    await sign_in(staff)
+    assert "(as its delegate)" in (await staff.client.get("/briefs")).text
+    form = {
+        "csrftoken": await form_token(staff, "/briefs"), "for": o, "guild": "ab" * 32,
+        "title": "Firmware", "description": "More drivers.", "criteria": "A review",
+        "budget_min": "10", "budget_max": "50", "currency": "EUR", "expires_days": "14",
+    }  # fmt: skip
+    posted = await staff.client.post("/briefs", data=form)
+    assert posted.status_code == 303, posted.text
+    by_ui = posted.headers["location"].rsplit("/", 1)[-1]
+    assert {b.id: b.author for b in staff.node.briefs()}[by_ui] == o
     own = {"brief": brief["id"], "pitch": "Me!", "amount": 1, "currency": "EUR", "duration_days": 1}
     mine = await staff.client.post("/api/work/propose", json=own, headers=staff.owner)
     assert mine.status_code == 400 and mine.json()["error"]["code"] == "own_brief"
