@@ -5,6 +5,7 @@ revocations, rotations and delegated briefs derives the same briefs with the sam
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from guildnode import derive
+from guildnode.delegation import MAX_DELEGATION
 from guildnode.protocol import Identity, VerifiedRecord, sign_record
 from guildnode.store import Store
 from tests.trust.test_identities import _arrival
@@ -226,3 +228,9 @@ def test_delegation_effect_is_the_same_in_every_arrival_order(
     two = briefs_in_store(_arrival(records, picks2), batch)
     assert one == two
     assert one == briefs_in_store(records)
+
+
+def test_the_spec_states_the_longest_grant_the_code_uses() -> None:
+    spec = (Path(__file__).parents[2] / "protocol" / "SPEC.md").read_text()
+    [value] = re.findall(r"^\| `MAX_DELEGATION` \| (\d+) \|", spec, re.MULTILINE)
+    assert int(value) == MAX_DELEGATION == 90 * DAY
