@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from . import actions, delegating, keeping, views
+from . import actions, delegating, keeping, notices, portable, views
 from . import indexers as indexing
 from .datadir import DataDir, DataDirError, DataDirLocked
 from .errors import NodeError
@@ -62,6 +62,7 @@ class Backend(Protocol):
     def proposals(self, brief: str | None) -> dict[str, Any]: ...
     def contracts(self, state: str | None) -> dict[str, Any]: ...
     def contract(self, contract_id: str) -> dict[str, Any]: ...
+    def inbox(self) -> dict[str, Any]: ...
     def indexers(self) -> dict[str, Any]: ...
     def add_indexer(self, url: str, allow_private: bool = False) -> dict[str, Any]: ...
     def remove_indexer(self, url: str) -> dict[str, Any]: ...
@@ -69,6 +70,7 @@ class Backend(Protocol):
     def follow(self, record: str, author: str, source: str | None) -> dict[str, Any]: ...
     def identity(self, action: str, fields: dict[str, Any]) -> dict[str, Any]: ...
     def identity_state(self, did: str | None) -> dict[str, Any]: ...
+    def credentials(self) -> dict[str, Any]: ...
     def delegates(self) -> dict[str, Any]: ...
     def delegate(self, action: str, fields: dict[str, Any]) -> dict[str, Any]: ...
     def close(self) -> None: ...
@@ -197,6 +199,9 @@ class DirectBackend:
             return self._call(lambda: keeping.state(self.node))
         return self._call(lambda: keeping.show(self.node, did))
 
+    def credentials(self) -> dict[str, Any]:
+        return self._call(lambda: portable.export(self.node))
+
     def delegates(self) -> dict[str, Any]:
         return self._call(lambda: delegating.state(self.node))
 
@@ -213,6 +218,9 @@ class DirectBackend:
         return self._call(
             lambda: views.contract_view(self.node, self.node.market.contract(contract_id))
         )
+
+    def inbox(self) -> dict[str, Any]:
+        return notices.inbox(self.node)
 
     def indexers(self) -> dict[str, Any]:
         return indexing.list_indexers(self.node.store)
@@ -349,6 +357,9 @@ class RemoteBackend:
     def identity_state(self, did: str | None) -> dict[str, Any]:
         return self._call("GET", "/api/identity" + (f"/{did}" if did else ""))
 
+    def credentials(self) -> dict[str, Any]:
+        return self._call("GET", "/api/credentials")
+
     def delegates(self) -> dict[str, Any]:
         return self._call("GET", "/api/delegates")
 
@@ -363,6 +374,9 @@ class RemoteBackend:
 
     def contract(self, contract_id: str) -> dict[str, Any]:
         return self._call("GET", f"/api/contracts/{contract_id}")
+
+    def inbox(self) -> dict[str, Any]:
+        return self._call("GET", "/api/notifications")
 
     def indexers(self) -> dict[str, Any]:
         return self._call("GET", "/api/indexers")

@@ -18,7 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
-from .protocol import canonical_bytes, parse_timestamp
+from .protocol import parse_timestamp
+from .protocol.credentials import commitment as commitment  # SPEC §12.4, one definition
 from .trust import Vouch
 
 DAY = 86_400
@@ -87,12 +88,6 @@ class Counted:
     skills: tuple[str, ...]
     created_at: int
     body: dict[str, Any]
-
-
-def commitment(feedback_body: Mapping[str, Any]) -> str:
-    """Hex sha256 of the canonical bytes (SPEC §2.1) of a `feedback` body. Raises
-    `ProtocolError` (`invalid_string`) when the body holds a lone surrogate."""
-    return hashlib.sha256(canonical_bytes(dict(feedback_body))).hexdigest()
 
 
 def counting_commits(
@@ -256,7 +251,7 @@ def as_vouches(counted: Iterable[Counted]) -> list[Vouch]:
     return sorted(vouches, key=lambda v: v.id)
 
 
-def _receipt_pairs(
+def receipt_pairs(
     receipts: Iterable[Receipt], parties: Mapping[str, frozenset[str]]
 ) -> dict[str, tuple[Receipt, Receipt]]:
     """contract → (organisation's, freelancer's) first receipts, where both of the contract's
@@ -287,7 +282,7 @@ def paired(
     outcome): the contracts feedback may count on (SPEC §12.4)."""
     return {
         contract: frozenset({org.author, freelancer.author})
-        for contract, (org, freelancer) in _receipt_pairs(receipts, parties).items()
+        for contract, (org, freelancer) in receipt_pairs(receipts, parties).items()
     }
 
 
@@ -298,7 +293,7 @@ def completed(
     `completed` argument of `trust.VouchTable.build`)."""
     return {
         contract: frozenset({org.author, freelancer.author})
-        for contract, (org, freelancer) in _receipt_pairs(receipts, parties).items()
+        for contract, (org, freelancer) in receipt_pairs(receipts, parties).items()
         if org.body["outcome"] == freelancer.body["outcome"] == "completed"
     }
 
@@ -310,7 +305,7 @@ def payment_record(
     `payment` both receipts agree on (none_due is not counted), or `disputed` when they
     differ. Every organisation's counts have the four keys of `PAYMENT_COUNTS`."""
     record: dict[str, dict[str, int]] = {}
-    for org, freelancer in _receipt_pairs(receipts, parties).values():
+    for org, freelancer in receipt_pairs(receipts, parties).values():
         said = org.body["payment"], freelancer.body["payment"]
         outcome = said[0] if said[0] == said[1] else "disputed"
         if outcome == "none_due":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,7 +22,7 @@ from .delegation import Delegations
 from .errors import NodeError
 from .guilds import Charter, Membership, membership
 from .identities import Identities
-from .ingest import Ingest, IngestResult
+from .ingest import Ingest, IngestResult, Verifying
 from .keyring import Keyring
 from .market import Market
 from .money import ISO_4217
@@ -69,6 +69,8 @@ class Node:
         self._derived_cache: tuple[int, _Derived] | None = None
         self._trust_cache: dict[tuple[int, str | None, int], TrustView] = {}
         self.on_publish: list[Callable[[VerifiedRecord], None]] = []
+        # Called (from the storing thread) after records from others are stored.
+        self.on_ingest: list[Callable[[Sequence[VerifiedRecord]], None]] = []
         self.keyring = Keyring(self)
         self.market = Market(self)
         self.keyring.finish_rotation()
@@ -166,6 +168,28 @@ class Node:
         `scoped`, records of authors outside the replication scope (or `scope`, if given) are
         refused (SPEC §9.7). See `Ingest.batch`."""
         return self._ingest.batch(unverified, scoped=scoped, scope=scope)
+
+    def ingest_stream(
+        self,
+        batches: Iterable[Sequence[Any]],
+        *,
+        scoped: bool = False,
+        scope: Scope | None = None,
+    ) -> Iterator[list[IngestResult]]:
+        """`ingest` of each batch in turn, each batch's results yielded once durable, with
+        the next batch verified while this one commits. See `Ingest.stream`."""
+        return self._ingest.stream(batches, scoped=scoped, scope=scope)
+
+    def ingest_begin(self, unverified: Sequence[Any]) -> Verifying:
+        """Start verifying a batch, to be stored by `ingest_finish` (which may run while a
+        later batch is begun). See `Ingest.begin`."""
+        return self._ingest.begin(unverified)
+
+    def ingest_finish(
+        self, verifying: Verifying, *, scoped: bool = False, scope: Scope | None = None
+    ) -> list[IngestResult]:
+        """`ingest` of a batch `ingest_begin` started. See `Ingest.finish`."""
+        return self._ingest.finish(verifying, scoped=scoped, scope=scope)
 
     def keep_fork_proof(self, first: VerifiedRecord, second: VerifiedRecord) -> bool:
         """Keep a fork proof learnt from a peer (SPEC §7.5); see `Ingest.keep_fork_proof`."""

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import actions, delegating, keeping, views
+from .. import actions, delegating, keeping, notices, portable, views
 from ..peers import PeerError
 from ..views import peer_view, published, whoami
 from .deps import FederationDep, NodeDep, OwnerDep
@@ -70,6 +70,11 @@ async def vouch(payload: VouchIn, node: NodeDep) -> dict[str, Any]:
 async def revoke(payload: RevokeIn, node: NodeDep) -> dict[str, Any]:
     record = await run_in_threadpool(lambda: node.revoke(payload.target, reason=payload.reason))
     return published(record)
+
+
+@router.get("/notifications", summary="What needs the owner now, newest first")
+def notifications(node: NodeDep) -> dict[str, Any]:
+    return notices.inbox(node)
 
 
 @router.get("/records", summary="Records held, by author then seq")
@@ -270,6 +275,11 @@ async def identity_action(
     action: str, node: NodeDep, fields: Annotated[dict[str, Any], Body(default_factory=dict)]
 ) -> dict[str, Any]:
     return await run_in_threadpool(lambda: keeping.run(node, action, fields))
+
+
+@router.get("/credentials", summary="Your reputation as W3C Verifiable Credentials (SPEC §19)")
+async def credentials(node: NodeDep) -> dict[str, Any]:
+    return await run_in_threadpool(lambda: portable.export(node))
 
 
 @router.get("/delegates", summary="Your delegates, and the organisations you act for (§15)")

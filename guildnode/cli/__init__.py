@@ -30,10 +30,12 @@ def main(click_ctx: click.Context, data: Path | None) -> None:
 from . import (  # noqa: E402, F401
     backup,
     briefs,
+    credentials,
     delegates,
     demo,
     guilds,
     identity,
+    inbox,
     indexer,
     keeping,
     peers,

@@ -34,6 +34,7 @@ UI_PREFIXES = (
     "/contracts",
     "/peers",
     "/identity",
+    "/notifications",
     "/profile",
     "/static/",
     "/api/ui/",

@@ -13,6 +13,7 @@ from .. import views
 from ..api.deps import NodeDep
 from ..errors import NodeError
 from ..node import Node
+from ..notices import vouched_for_admission
 from ..protocol import ProtocolError
 from ..views import display_name
 from .auth import SessionDep, require_session
@@ -114,9 +115,7 @@ def guild_page(
     except NodeError as exc:
         raise PageError(exc.status, "No such guild", f"{exc.detail} ({exc.code})") from None
     context = f"guild:{guild_id}"
-    mine = node.store.refs("vouch", authors=[node.did], contexts=[context])
-    revoked = {r.value for r in node.store.refs("revoke", authors=[node.did])}
-    vouched = {r.value for r in mine if r.record_id not in revoked}
+    vouched = vouched_for_admission(node, guild_id)
     applying: dict[str, Any] | None = None
     for applicant in guild["applicants"]:
         applicant["you_vouched"] = applicant["did"] in vouched

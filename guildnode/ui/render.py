@@ -15,6 +15,8 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from ..notices import notices
+
 PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -98,4 +100,6 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
         "errors": {},
         "values": {},
     }
+    if "waiting" not in context:  # the header's badge (the event stream keeps it current)
+        base["waiting"] = len(notices(node)) if node and session else 0
     return HTMLResponse(templates.render(template, base | context), status_code=status)

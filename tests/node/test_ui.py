@@ -22,7 +22,7 @@ pytestmark = pytest.mark.anyio
 
 PAGES = ["/", "/people", "/people?context=python", "/graph", "/graph?context=python",
          "/guilds", "/peers", "/briefs", "/briefs?skill=rust", "/contracts",
-         "/contracts?state=active", "/identity"]  # fmt: skip
+         "/contracts?state=active", "/identity", "/identity/export"]  # fmt: skip
 
 
 async def sign_in(served: Any) -> None:
