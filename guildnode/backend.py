@@ -55,6 +55,9 @@ class Backend(Protocol):
     def leave_guild(self, guild_id: str, note: str | None) -> dict[str, Any]: ...
     def guilds(self) -> dict[str, Any]: ...
     def guild(self, guild_id: str) -> dict[str, Any]: ...
+    def motions(self, guild_id: str) -> dict[str, Any]: ...
+    def propose(self, guild_id: str, **fields: Any) -> dict[str, Any]: ...
+    def vote(self, motion_id: str, choice: str) -> dict[str, Any]: ...
     def post_brief(self, **fields: Any) -> dict[str, Any]: ...
     def briefs(self, guild: str | None, skill: str | None) -> dict[str, Any]: ...
     def brief(self, brief_id: str) -> dict[str, Any]: ...
@@ -63,6 +66,8 @@ class Backend(Protocol):
     def contracts(self, state: str | None) -> dict[str, Any]: ...
     def contract(self, contract_id: str) -> dict[str, Any]: ...
     def inbox(self) -> dict[str, Any]: ...
+    def disputes(self) -> dict[str, Any]: ...
+    def dispute(self, dispute_id: str) -> dict[str, Any]: ...
     def indexers(self) -> dict[str, Any]: ...
     def add_indexer(self, url: str, allow_private: bool = False) -> dict[str, Any]: ...
     def remove_indexer(self, url: str) -> dict[str, Any]: ...
@@ -179,6 +184,15 @@ class DirectBackend:
     def guild(self, guild_id: str) -> dict[str, Any]:
         return self._call(lambda: views.guild_view(self.node, self.node.guild(guild_id)))
 
+    def motions(self, guild_id: str) -> dict[str, Any]:
+        return self._call(lambda: views.motions(self.node, guild_id))
+
+    def propose(self, guild_id: str, **fields: Any) -> dict[str, Any]:
+        return self._call(lambda: published(self.node.assembly.propose(guild_id, **fields)))
+
+    def vote(self, motion_id: str, choice: str) -> dict[str, Any]:
+        return self._call(lambda: published(self.node.assembly.vote(motion_id, choice)))
+
     def post_brief(self, **fields: Any) -> dict[str, Any]:
         return self._call(lambda: published(self.node.post_brief(**fields)))
 
@@ -221,6 +235,13 @@ class DirectBackend:
 
     def inbox(self) -> dict[str, Any]:
         return notices.inbox(self.node)
+
+    def disputes(self) -> dict[str, Any]:
+        return self._call(lambda: views.disputes(self.node))
+
+    def dispute(self, dispute_id: str) -> dict[str, Any]:
+        mediation = self.node.market.mediation
+        return self._call(lambda: views.dispute_view(self.node, mediation.dispute(dispute_id)))
 
     def indexers(self) -> dict[str, Any]:
         return indexing.list_indexers(self.node.store)
@@ -339,6 +360,15 @@ class RemoteBackend:
     def guild(self, guild_id: str) -> dict[str, Any]:
         return self._call("GET", f"/api/guilds/{guild_id}")
 
+    def motions(self, guild_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/guilds/{guild_id}/motions")
+
+    def propose(self, guild_id: str, **fields: Any) -> dict[str, Any]:
+        return self._call("POST", f"/api/guilds/{guild_id}/motions", json=fields)
+
+    def vote(self, motion_id: str, choice: str) -> dict[str, Any]:
+        return self._call("POST", f"/api/motions/{motion_id}/vote", json={"choice": choice})
+
     def post_brief(self, **fields: Any) -> dict[str, Any]:
         return self._call("POST", "/api/briefs", json=fields)
 
@@ -377,6 +407,12 @@ class RemoteBackend:
 
     def inbox(self) -> dict[str, Any]:
         return self._call("GET", "/api/notifications")
+
+    def disputes(self) -> dict[str, Any]:
+        return self._call("GET", "/api/disputes")
+
+    def dispute(self, dispute_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/disputes/{dispute_id}")
 
     def indexers(self) -> dict[str, Any]:
         return self._call("GET", "/api/indexers")

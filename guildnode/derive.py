@@ -12,6 +12,7 @@ from .briefs import Brief
 from .delegation import KINDS as DELEGATION_KINDS
 from .delegation import DelegationRecord, Delegations
 from .delegation import resolve as resolve_delegations
+from .governance import Ballot, Motion
 from .guilds import Application, Charter
 from .identities import KINDS, Identities, IdentityRecord, resolve
 from .protocol import parse_json, parse_timestamp
@@ -148,6 +149,7 @@ def charters(store: Store, ids: Identities = _NONE) -> dict[str, Charter]:
             created_at=created_at,
             cooling_days=admission.get("cooling_days", 7),
             skills=tuple(admission.get("skills", ())),
+            listing=body.get("listing"),
         )
     return found
 
@@ -170,4 +172,47 @@ def applications(
         for kind in ("apply", "leave")
         for ref in store.refs(kind, values=values)
         if ids.has_effect(ref.author, ref.seq)
+    ]
+
+
+def motions(store: Store, guild: str, ids: Identities = _NONE) -> list[Motion]:
+    """`motion` records for `guild` with effect (SPEC §14.6), authors and the member to
+    remove read as their members' current keys."""
+    wanted = {ref.record_id for ref in store.refs("motion", values=[guild])}
+    found = []
+    for rid, record, created_at in served(store, "motion"):
+        if rid not in wanted or not ids.has_effect(record["author"], record["seq"]):
+            continue
+        body = record["body"]
+        found.append(
+            Motion(
+                id=rid,
+                author=ids.member(record["author"]),
+                guild=body["guild"],
+                created_at=created_at,
+                action=body["action"],
+                changes=body.get("changes"),
+                member=ids.member(body["member"]) if "member" in body else None,
+                reason=body.get("reason", ""),
+            )
+        )
+    return found
+
+
+def ballots(store: Store, guild: str, ids: Identities = _NONE) -> list[Ballot]:
+    """`vote` records for `guild` with effect, ordered across a member's keys by
+    `Identities.position` (SPEC §14.6)."""
+    wanted = {ref.record_id for ref in store.refs("vote", values=[guild])}
+    return [
+        Ballot(
+            id=rid,
+            author=ids.member(record["author"]),
+            guild=record["body"]["guild"],
+            motion=record["body"]["motion"],
+            seq=ids.position(record["author"], record["seq"]),
+            created_at=created_at,
+            choice=record["body"]["choice"],
+        )
+        for rid, record, created_at in served(store, "vote")
+        if rid in wanted and ids.has_effect(record["author"], record["seq"])
     ]

@@ -27,6 +27,7 @@ from .delegation import Delegations, needed_scope
 from .duties import Duties
 from .errors import NodeError
 from .evidence import Evidence
+from .mediation import Mediation
 from .money import ISO_4217
 from .protocol import (
     Identity,
@@ -99,8 +100,9 @@ class Market:
         # one step, and no receipt or commitment is ever published twice by racing requests.
         self.acting = threading.RLock()
         self._cache: tuple[int, int, dict[str, Contract]] | None = None
-        self.evidence = Evidence(node.store)
+        self.evidence = Evidence(node.store, node.now)
         self.duties = Duties(self)
+        self.mediation = Mediation(self)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -219,6 +221,13 @@ class Market:
             return self._publish_now(
                 kind, inner, parties, expires_at=expires_at, guard=guard, acting_for=acting_for
             )
+
+    def publish_sealed(
+        self, kind: str, inner: dict[str, Any], parties: Sequence[str]
+    ) -> VerifiedRecord:
+        """Seal `inner` to the parties and publish it, with no contract guard: for the kinds
+        whose rules are not the transition table's (a dispute's, SPEC §18.6)."""
+        return self._publish(kind, inner, parties, guard=False)
 
     def _publish_now(
         self,

@@ -15,12 +15,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from . import derive
+from .assembly import Assembly
 from .briefs import Brief
 from .check import CheckReport, check_store
 from .datadir import DataDir
 from .delegation import Delegations
 from .errors import NodeError
-from .guilds import Charter, Membership, membership
+from .governance import Governance, govern
+from .guilds import Charter, Membership
 from .identities import Identities
 from .ingest import Ingest, IngestResult, Verifying
 from .keyring import Keyring
@@ -73,6 +75,7 @@ class Node:
         self.on_ingest: list[Callable[[Sequence[VerifiedRecord]], None]] = []
         self.keyring = Keyring(self)
         self.market = Market(self)
+        self.assembly = Assembly(self)
         self.keyring.finish_rotation()
 
     @property
@@ -389,12 +392,20 @@ class Node:
         return charter
 
     def guild(self, guild_id: str) -> Membership:
-        """The guild's members and applicants, derived from the records held."""
+        """The guild's members and applicants, derived from the records held, under its
+        charter as amended by vote (SPEC §12.5)."""
+        return self.governance(guild_id).membership
+
+    def governance(self, guild_id: str) -> Governance:
+        """The guild's motions, its amended charter and its removals (SPEC §12.5)."""
         derived = self._derived()
-        return membership(
+        ids = derived.identities
+        return govern(
             self.charter(guild_id),
-            derive.applications(self.store, guild_id, derived.identities),
+            derive.applications(self.store, guild_id, ids),
             derived.vouches,
+            derive.motions(self.store, guild_id, ids),
+            derive.ballots(self.store, guild_id, ids),
             now=self.now(),
             revoked=derived.revoked,
         )

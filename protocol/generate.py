@@ -36,6 +36,7 @@ from guildnode.protocol import (
     canonical_bytes,
     encode_sig,
     format_timestamp,
+    content_key,
     open_sealed,
     parse_timestamp,
     schema_document,
@@ -337,10 +338,40 @@ def _contract_records(
         C0 + 3 * HOUR + 2 * DAY,
     )
     sealed("accept_by_carol", "carol", "accept", {"offer": offer_c.id}, "acme", C0 + 3 * HOUR)
-    sealed(
+    cancel_c = sealed(
         "cancel", "carol", "cancel",
         {"contract": offer_c.id, "reason": "A family matter: I cannot start this month."},
         "acme", C0 + 4 * HOUR,
+    )  # fmt: skip
+    # SPEC §18: Carol disputes the cancelled contract, naming Bob as mediator; she discloses
+    # her cancel to him (its content key), and Bob publishes the outcome. (Validity only: who
+    # qualifies as a mediator is a rule of effect, §18.4.)
+    guild = brief.body["guilds"][0]
+    seq, prev = head("carol")
+    dispute = _sealed(
+        CAROL, "dispute",
+        {"contract": offer_c.id, "guild": guild, "mediators": [BOB.did],
+         "statement": "Acme changed the scope after I accepted; I cancelled for that reason."},
+        [ACME, BOB], "dispute", seq, prev, C0 + 4 * HOUR + 60,
+    )  # fmt: skip
+    heads["carol"] = dispute
+    out.append(("dispute", dispute))
+    cancel_key = content_key(CAROL, CAROL.did, "cancel", cancel_c.body)
+    seq, prev = head("carol")
+    disclosure = _sealed(
+        CAROL, "disclosure",
+        {"dispute": dispute.id, "records": [{"record": cancel_c.id,
+                                               "key": _b64(cancel_key)}]},
+        [BOB], "disclosure", seq, prev, C0 + 4 * HOUR + 120,
+    )  # fmt: skip
+    heads["carol"] = disclosure
+    out.append(("disclosure", disclosure))
+    public(
+        "outcome", "bob", "outcome",
+        {"dispute": dispute.id, "contract": offer_c.id, "guild": guild,
+         "finding": "The cancellation was for a change of scope; no payment was due.",
+         "payment": "none_due"},
+        C0 + 5 * HOUR,
     )  # fmt: skip
     sealed(
         "decline", "acme", "decline",
@@ -525,6 +556,28 @@ def _valid_records() -> list[tuple[str, VerifiedRecord]]:
         prev=bob_head.id,
         created_at=bob_head.created_at + 60,
     )
+    bob_motion = _sign(
+        BOB,
+        "motion",
+        {
+            "guild": bob_listed_guild.id,
+            "action": "amend",
+            "changes": {"name": "Rust Embedded Cooperative", "vouches_required": 1},
+            "reason": "We are a cooperative now.",
+        },
+        seq=bob_listed_guild.seq + 1,
+        prev=bob_listed_guild.id,
+        created_at=bob_listed_guild.created_at + 60,
+    )
+    carol_head = [at_limit, *(r for _, r in contract_story if r.author == CAROL.did)][-1]
+    carol_vote = _sign(
+        CAROL,
+        "vote",
+        {"guild": bob_listed_guild.id, "motion": bob_motion.id, "choice": "yes"},
+        seq=carol_head.seq + 1,
+        prev=carol_head.id,
+        created_at=max(bob_motion.created_at, carol_head.created_at) + 60,
+    )
     return [
         ("profile", alice_profile),
         ("guild", alice_guild),
@@ -537,6 +590,8 @@ def _valid_records() -> list[tuple[str, VerifiedRecord]]:
         ("unknown_kind_at_size_limit", at_limit),
         *contract_story,
         ("listed_guild", bob_listed_guild),
+        ("motion", bob_motion),
+        ("vote_by_a_non_member", carol_vote),
         *_identity_records(),
         *_delegation_records(
             [acme_brief, *(r for _, r in contract_story if r.author == ACME.did)][-1],

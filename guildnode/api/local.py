@@ -196,6 +196,35 @@ def show_guild(guild_id: str, node: NodeDep) -> dict[str, Any]:
     return views.guild_view(node, node.guild(guild_id))
 
 
+class MotionIn(_Strict):
+    action: str
+    changes: dict[str, Any] | None = None  # name, purpose, vouches_required, listing, unlist
+    member: str | None = None
+    reason: str | None = None
+
+
+class VoteIn(_Strict):
+    choice: str
+
+
+@router.get("/guilds/{guild_id}/motions", summary="A guild's motions and where each stands")
+def guild_motions(guild_id: str, node: NodeDep) -> dict[str, Any]:
+    return views.motions(node, guild_id)
+
+
+@router.post("/guilds/{guild_id}/motions", summary="Propose a motion (SPEC §12.5)")
+async def propose_motion(guild_id: str, payload: MotionIn, node: NodeDep) -> dict[str, Any]:
+    fields = payload.model_dump()
+    record = await run_in_threadpool(lambda: node.assembly.propose(guild_id, **fields))
+    return published(record)
+
+
+@router.post("/motions/{motion_id}/vote", summary="Vote on a motion (SPEC §12.5)")
+async def vote_motion(motion_id: str, payload: VoteIn, node: NodeDep) -> dict[str, Any]:
+    record = await run_in_threadpool(lambda: node.assembly.vote(motion_id, payload.choice))
+    return published(record)
+
+
 class BriefIn(_Strict):
     guilds: list[str] = Field(min_length=1)
     title: str
@@ -232,7 +261,7 @@ def show_brief(brief_id: str, node: NodeDep) -> dict[str, Any]:
 @router.post(
     "/work/{action}",
     summary="Propose, offer, counter, accept, decline, submit, approve, paid, received, "
-    "complete, cancel or feedback (SPEC §9.11)",
+    "complete, cancel or feedback (SPEC §9.11); dispute, disclose or outcome (SPEC §18.6)",
 )
 async def work(
     action: str, node: NodeDep, fields: Annotated[dict[str, Any], Body(default_factory=dict)]
@@ -254,6 +283,16 @@ def list_contracts(node: NodeDep, state: str | None = Query(None)) -> dict[str, 
 @router.get("/contracts/{contract_id}", summary="One contract, with its timeline")
 def show_contract(contract_id: str, node: NodeDep) -> dict[str, Any]:
     return views.contract_view(node, node.market.contract(contract_id))
+
+
+@router.get("/disputes", summary="Disputes you are party to or mediate (SPEC §18.6)")
+def list_disputes(node: NodeDep) -> dict[str, Any]:
+    return views.disputes(node)
+
+
+@router.get("/disputes/{dispute_id}", summary="One dispute: statement, disclosures, outcomes")
+def show_dispute(dispute_id: str, node: NodeDep) -> dict[str, Any]:
+    return views.dispute_view(node, node.market.mediation.dispute(dispute_id))
 
 
 @router.get("/identity", summary="Your member: its keys, their cut-offs, the recovery set (§14)")

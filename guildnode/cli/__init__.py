@@ -33,11 +33,13 @@ from . import (  # noqa: E402, F401
     credentials,
     delegates,
     demo,
+    disputes,
     guilds,
     identity,
     inbox,
     indexer,
     keeping,
+    motions,  # after `guilds`: it adds `guild propose|vote|motions` to that group
     peers,
     search,  # after `indexer`: it adds `indexer add|list|remove` to that group
     trust,

@@ -19,6 +19,7 @@ from ..protocol import VerifiedRecord
 BODY_KINDS = frozenset(
     {"profile", "guild", "brief", "vouch", "revoke", "receipt", "feedback"}
     | {"rotate", "succeed", "recovery", "compromise"}  # public, and how keys link (§14)
+    | {"outcome"}  # a mediator's public decision (§6.24)
 )
 
 

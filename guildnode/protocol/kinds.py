@@ -232,6 +232,15 @@ def references(kind: str, body: dict[str, Any]) -> list[tuple[str, str]]:
             ("party", body["freelancer"]),
             ("contract", body["contract"]),
         ]
+    if kind == "outcome":  # SPEC §18.4: what an outcome decides, found by its contract
+        return [("contract", body["contract"]), ("dispute", body["dispute"])]
+    if kind == "motion":
+        pairs = [("guild", body["guild"])]
+        if "member" in body:
+            pairs.append(("member", body["member"]))
+        return pairs
+    if kind == "vote":
+        return [("guild", body["guild"]), ("motion", body["motion"])]
     # SPEC §14.7: the keys one member's records link, so that scope follows them.
     if kind == "rotate":
         return [("successor", body["successor"])]

@@ -74,6 +74,12 @@ def _object(required: dict[str, Any], optional: dict[str, Any] | None = None) ->
     }
 
 
+# SPEC §6.4: a listed guild's listing (also what a §6.20 amendment may set).
+_LISTING = _object(
+    {"description": _text(2000, 1)},
+    {"skills": _ref("skills"), "apply": _text(1000, 1)},
+)
+
 BODY_SCHEMAS: dict[str, dict[str, Any]] = {
     "profile": _object(
         {"name": _text(100, 1), "kind": {"enum": ["person", "organisation"]}},
@@ -113,12 +119,7 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
             ),
         },
         # SPEC §6.4, §13: a charter with a listing is listed by indexers; one without is not.
-        {
-            "listing": _object(
-                {"description": _text(2000, 1)},
-                {"skills": _ref("skills"), "apply": _text(1000, 1)},
-            )
-        },
+        {"listing": _LISTING},
     ),
     "apply": _object({"guild": _ref("record_id")}, {"note": _text(1000)}),
     "leave": _object({"guild": _ref("record_id")}, {"reason": _text(500)}),
@@ -183,6 +184,9 @@ SEALED_KINDS = (
     "payment",
     "complete",
     "cancel",
+    # SPEC §6.10, §18: a dispute's opening statement and a party's disclosure to mediators.
+    "dispute",
+    "disclosure",
 )
 for _kind in SEALED_KINDS:
     BODY_SCHEMAS[_kind] = SEALED_BODY
@@ -231,7 +235,8 @@ BODY_SCHEMAS |= {
             "freelancer": _ref("did"),
             "outcome": {"enum": ["completed", "cancelled"]},
             "payment": {"enum": ["on_time", "late", "unpaid", "none_due"]},
-        }
+        },
+        {"decision": _ref("record_id")},  # SPEC §18.5: the outcome the receipt cites
     ),
 }
 
@@ -284,6 +289,55 @@ BODY_SCHEMAS |= {
             "from_seq": {"type": "integer", "minimum": 1, "maximum": MAX_SAFE_INTEGER},
         },
         {"reason": _text(500)},
+    ),
+}
+
+# SPEC §6.24, §18: a mediator's public outcome of a dispute. Who may decide, and what it
+# changes, are rules of effect (§18.4), never of validity.
+BODY_SCHEMAS["outcome"] = _object(
+    {
+        "dispute": _ref("record_id"),
+        "contract": _ref("record_id"),
+        "guild": _ref("record_id"),
+        "finding": _text(5000, 1),
+    },
+    {
+        "payment": {"enum": ["on_time", "late", "unpaid", "none_due"]},
+        "void_feedback": {
+            "type": "array",
+            "items": _ref("did"),
+            "minItems": 1,
+            "maxItems": 2,
+            "uniqueItems": True,
+        },
+    },
+)
+# SPEC §6.20, §6.21, §12.5: guild governance. Who may propose or vote, the majority and the
+# voting window are rules of effect (§12.5), never of validity.
+BODY_SCHEMAS |= {
+    "motion": _object(
+        {"guild": _ref("record_id"), "action": {"enum": ["amend", "remove"]}},
+        {
+            "changes": _object(
+                {},
+                {
+                    "name": _text(100, 1),
+                    "purpose": _text(2000, 1),
+                    "vouches_required": {"type": "integer", "minimum": 1, "maximum": 20},
+                    "listing": _LISTING,
+                    "unlist": {"enum": ["yes"]},
+                },
+            ),
+            "member": _ref("did"),
+            "reason": _text(1000),
+        },
+    ),
+    "vote": _object(
+        {
+            "guild": _ref("record_id"),
+            "motion": _ref("record_id"),
+            "choice": {"enum": ["yes", "no"]},
+        }
     ),
 }
 
@@ -348,6 +402,37 @@ INNER_SCHEMAS: dict[str, dict[str, Any]] = {
     ),
     "complete": _object({"contract": _ref("record_id")}, {"note": _text(1000)}),
     "cancel": _object({"contract": _ref("record_id"), "reason": _text(1000, 1)}),
+    "dispute": _object(
+        {
+            "contract": _ref("record_id"),
+            "guild": _ref("record_id"),
+            "mediators": {
+                "type": "array",
+                "items": _ref("did"),
+                "minItems": 1,
+                "maxItems": 5,
+                "uniqueItems": True,
+            },
+            "statement": _text(5000, 1),
+        }
+    ),
+    "disclosure": _object(
+        {
+            "dispute": _ref("record_id"),
+            "records": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 20,
+                "items": _object(
+                    {
+                        "record": _ref("record_id"),
+                        "key": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
+                    }
+                ),
+            },
+        },
+        {"note": _text(1000)},
+    ),
 }
 
 KNOWN_KINDS = frozenset(BODY_SCHEMAS)

@@ -15,6 +15,7 @@ from . import (
     export,
     guilds,
     identity,
+    motions,
     notifications,
     pages,
     peers,
@@ -40,7 +41,7 @@ def install_ui(app: FastAPI, settings: Settings, *, clock: Clock) -> None:
     app.state.ui_auth = auth
     app.state.ui_templates = Templates(web / "templates")
     # `search` before `guilds` and `briefs`: /guilds/find and /briefs/search are not ids.
-    for module in (signin, pages, search, guilds, briefs, contracts, peers, identity,
+    for module in (signin, pages, search, guilds, motions, briefs, contracts, peers, identity,
                    notifications, export, delegates):  # fmt: skip
         app.include_router(module.router)
     app.include_router(signin.api_router)

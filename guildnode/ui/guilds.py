@@ -1,5 +1,5 @@
-"""Guild pages: the list, founding one, a guild's charter, members and applicants, and the
-actions on it (apply, leave, vouch for an applicant's admission)."""
+"""Guild pages: the list, founding one, a guild's charter, members, applicants and motions,
+and the actions on it (apply, leave, vouch for an applicant's admission; motions: `motions`)."""
 
 from __future__ import annotations
 
@@ -109,9 +109,11 @@ def guild_page(
     *,
     status: int = 200,
     errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
 ) -> HTMLResponse:
     try:
         guild = views.guild_view(node, node.guild(guild_id))
+        motions = views.motions(node, guild_id)["motions"]
     except NodeError as exc:
         raise PageError(exc.status, "No such guild", f"{exc.detail} ({exc.code})") from None
     context = f"guild:{guild_id}"
@@ -129,8 +131,10 @@ def guild_page(
         context=context,
         founder_names={did: display_name(node, did) for did in guild["founders"]},
         applying=applying,
+        motions=motions,
+        removable=[(mem["did"], mem["name"]) for mem in guild["members"] if mem["did"] != node.did],
         errors=errors or {},
-        values={},
+        values=values or {},
     )
 
 

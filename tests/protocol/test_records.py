@@ -51,7 +51,10 @@ def _sealed(recipients: int, box: int = 24) -> dict[str, Any]:
     }
 
 
-SEALED = ("proposal", "offer", "accept", "decline", "milestone", "payment", "complete", "cancel")
+SEALED = (
+    "proposal", "offer", "accept", "decline", "milestone", "payment", "complete", "cancel",
+    "dispute", "disclosure",
+)  # fmt: skip
 COMMITMENT = hashlib.sha256(b"a feedback").hexdigest()
 
 
@@ -174,6 +177,7 @@ FULL_BODIES: dict[str, dict[str, Any]] = {
         "freelancer": BOB.did,
         "outcome": "completed",
         "payment": "on_time",
+        "decision": GUILD_ID,
     },
     "rotate": {"successor": BOB.did, "reason": "New laptop."},
     "succeed": {"predecessor": ALICE.did, "via": OTHER_ID},
@@ -181,6 +185,28 @@ FULL_BODIES: dict[str, dict[str, Any]] = {
     "compromise": {"key": ALICE.did, "from_seq": 3, "successor": BOB.did, "reason": "Stolen."},
     "delegate": {"delegate": BOB.did, "scope": ["briefs", "offers"], "note": "Bob, sales."},
     "undelegate": {"delegate": BOB.did, "from_seq": 4, "reason": "Left the company."},
+    "outcome": {
+        "dispute": OTHER_ID,
+        "contract": OTHER_ID,
+        "guild": GUILD_ID,
+        "finding": "The work was delivered; it was not paid.",
+        "payment": "unpaid",
+        "void_feedback": [ALICE.did],
+    },
+    "motion": {
+        "guild": OTHER_ID,
+        "action": "amend",
+        "changes": {
+            "name": "N",
+            "purpose": "P",
+            "vouches_required": 2,
+            "listing": {"description": "D", "skills": ["python"], "apply": "Ask."},
+            "unlist": "yes",
+        },
+        "member": BOB.did,
+        "reason": "Why.",
+    },
+    "vote": {"guild": OTHER_ID, "motion": OTHER_ID, "choice": "no"},
 }
 
 MINIMAL_BODIES: dict[str, dict[str, Any]] = {
@@ -219,6 +245,9 @@ MINIMAL_BODIES: dict[str, dict[str, Any]] = {
     "compromise": {"key": ALICE.did, "from_seq": 1},
     "delegate": {"delegate": BOB.did, "scope": ["pay"]},
     "undelegate": {"delegate": BOB.did, "from_seq": 1},
+    "outcome": {"dispute": OTHER_ID, "contract": OTHER_ID, "guild": GUILD_ID, "finding": "F"},
+    "motion": {"guild": OTHER_ID, "action": "remove"},
+    "vote": {"guild": OTHER_ID, "motion": OTHER_ID, "choice": "yes"},
 }
 
 # The largest values each schema allows.
@@ -287,6 +316,26 @@ BOUNDARY_BODIES: dict[str, dict[str, Any]] = {
         "note": "n" * 500,
     },
     "undelegate": {"delegate": BOB.did, "from_seq": 2**53 - 1, "reason": "r" * 500},
+    "outcome": {
+        "dispute": OTHER_ID,
+        "contract": OTHER_ID,
+        "guild": GUILD_ID,
+        "finding": "f" * 5000,
+        "payment": "none_due",
+        "void_feedback": [ALICE.did, BOB.did],
+    },
+    "motion": {
+        "guild": OTHER_ID,
+        "action": "amend",
+        "changes": {
+            "name": "n" * 100,
+            "purpose": "p" * 2000,
+            "vouches_required": 20,
+            "listing": {"description": "d" * 2000, "apply": "a" * 1000},
+        },
+        "reason": "r" * 1000,
+    },
+    "vote": {"guild": OTHER_ID, "motion": OTHER_ID, "choice": "no"},
 }
 
 
@@ -914,6 +963,9 @@ INVALID_BODIES = [
     ("receipt", _with("receipt", outcome="abandoned"), "body.outcome must be one of"),
     ("receipt", _with("receipt", payment="yes"), "body.payment must be one of"),
     ("receipt", _with("receipt", amount=100), "has the field 'amount'"),
+    ("outcome", _without("outcome", "finding"), "lacks the required field 'finding'"),
+    ("outcome", _with("outcome", payment="paid"), "body.payment must be one of"),
+    ("outcome", _with("outcome", amount=100), "has the field 'amount'"),
     # SPEC §6.14-§6.17: identity over time
     ("rotate", _with("rotate", successor="did:web:x.example"), "body.successor does not match"),
     ("rotate", _without("rotate", "successor"), "lacks the required field 'successor'"),
@@ -928,6 +980,10 @@ INVALID_BODIES = [
     ("delegate", _without("delegate", "delegate"), "lacks the required field 'delegate'"),
     ("undelegate", _with("undelegate", from_seq=0), "body.from_seq must be between"),
     ("brief", _with("brief", organisation="acme"), "body.organisation"),
+    ("motion", _with("motion", action="dissolve"), "body.action must be one of"),
+    ("motion", _with("motion", changes={"vouches_required": 0}), "body.changes.vouches_required"),
+    ("motion", _with("motion", changes={"admission": {}}), "does not define"),
+    ("vote", _with("vote", choice="abstain"), "body.choice must be one of"),
 ]
 
 

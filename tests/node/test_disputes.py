@@ -1,0 +1,123 @@
+"""Disputes over ASGI, on three nodes in one process: the contract page's dispute section
+(the form, a refusal beside its field with nothing stored, the dispute and then the
+mediator's outcome shown), and the dispute routes of the local API (SPEC §18.6)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from test_ui import form_token, post, settle, sign_in
+from test_work import sync, work
+
+pytestmark = pytest.mark.anyio
+
+
+async def gig(make_node: Callable[..., Any]) -> tuple[Any, Any, Any, str, str]:
+    """Northwind and Fay with an active contract, and Mia; all three in Fay's guild."""
+    org, fay, mia = [await make_node(n) for n in ("org", "fay", "mia")]
+    org.node.set_profile(name="Northwind", organisation=True)
+    fay.node.set_profile(name="Fay")
+    mia.node.set_profile(name="Mia")
+    everyone = (org, fay, mia)
+    for left in everyone:
+        for right in everyone:
+            if left is not right:
+                await left.federation.add_peer(right.url)
+    for served in (org, mia):
+        served.node.vouch(fay.node.did, level=2)
+    guild = fay.node.found_guild(
+        "Makers", "Makers", vouches_required=1, cooling_days=0,
+        cofounders=[org.node.did, mia.node.did],
+    ).id  # fmt: skip
+    await sync(*everyone)
+    for served in (org, mia):
+        served.node.apply_guild(guild)
+    brief = org.node.post_brief(
+        guilds=[guild], title="A sign", description="Oak.", acceptance_criteria=["It hangs"],
+        budget_min=100, budget_max=900, currency="EUR", expires_days=14,
+    )  # fmt: skip
+    await sync(*everyone)
+    proposal = await work(fay, "propose", brief=brief.id, pitch="Oak", amount=500,
+                          currency="EUR", duration_days=5)  # fmt: skip
+    await sync(*everyone)
+    offer = await work(org, "offer", proposal=proposal.json()["id"], scope="The sign",
+                       acceptance_criteria=["It hangs"], days=10,
+                       milestones=[{"title": "Sign", "amount": 500, "due_days": 5}])  # fmt: skip
+    contract = offer.json()["id"]
+    await sync(*everyone)
+    assert (await work(fay, "accept", offer=contract)).status_code == 200
+    await sync(*everyone)
+    return org, fay, mia, guild, contract
+
+
+async def test_the_contract_page_opens_a_dispute_and_shows_its_outcome(
+    make_node: Callable[..., Any],
+) -> None:
+    org, fay, mia, guild, contract = await gig(make_node)
+    await sign_in(fay)
+    path = f"/contracts/{contract}"
+    page = (await fay.client.get(path)).text
+    assert "Open a dispute" in page and f'<option value="{guild}">Makers</option>' in page
+    token = await form_token(fay, path)
+
+    held = fay.node.store.count()
+    bad = await post(fay, f"{path}/dispute", token, guild=guild, mediators=org.node.did,
+                     statement="Scope crept")  # fmt: skip
+    assert bad.status_code == 400
+    assert "A party to the contract cannot mediate it. (mediator_not_qualified)" in bad.text
+    assert 'id="dispute-mediators-error"' in bad.text
+    assert fay.node.store.count() == held
+
+    opened = await post(fay, f"{path}/dispute", token, guild=guild, mediators=mia.node.did,
+                        statement="Scope crept")  # fmt: skip
+    assert opened.status_code == 303, opened.text
+    page = (await fay.client.get(path)).text
+    assert "You opened a dispute" in page and "No outcome yet." in page
+
+    await sync(org, fay, mia)
+    (dispute,) = (await mia.client.get("/api/disputes", headers=mia.owner)).json()["disputes"]
+    assert dispute["role"] == "mediator" and dispute["contract"] == contract
+    decided = await work(mia, "outcome", dispute=dispute["id"], payment="on_time",
+                         finding="The scope <grew> by agreement.")  # fmt: skip
+    assert decided.status_code == 200, decided.text
+    await sync(org, fay, mia)
+    page = (await fay.client.get(path)).text
+    assert "payment found on time" in page and "The scope &lt;grew&gt; by agreement." in page
+    await settle(org, fay, mia)
+
+
+async def test_the_dispute_routes_refuse_what_is_not_the_owners(
+    make_node: Callable[..., Any],
+) -> None:
+    org, fay, mia, guild, contract = await gig(make_node)
+    unknown = await fay.client.get("/api/disputes/" + "ab" * 32, headers=fay.owner)
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+    opened = await work(fay, "dispute", contract=contract, guild=guild,
+                        mediators=[mia.node.did], statement="Late")  # fmt: skip
+    assert opened.status_code == 200, opened.text
+    await sync(org, fay, mia)
+    # The other party reads it; a second outcome by the mediator is refused, nothing stored.
+    shown = await org.client.get(f"/api/disputes/{opened.json()['id']}", headers=org.owner)
+    assert shown.json()["statement"] == "Late" and shown.json()["role"] == "party"
+    first = await work(mia, "outcome", dispute=opened.json()["id"], finding="Fine")
+    assert first.status_code == 200, first.text
+    held = mia.node.store.count()
+    again = await work(mia, "outcome", dispute=opened.json()["id"], finding="Again")
+    assert again.status_code == 400 and again.json()["error"]["code"] == "already_decided"
+    assert mia.node.store.count() == held
+
+    # Decided while active: once the contract ends, both parties' receipts cite the outcome.
+    steps = ((fay, "submit"), (org, "approve"), (org, "paid"), (fay, "received"))
+    for served, action in steps:
+        answer = await work(served, action, contract=contract, milestone=0)
+        assert answer.status_code == 200, answer.text
+        await sync(org, fay, mia)
+    assert (await work(fay, "complete", contract=contract)).status_code == 200
+    await sync(org, fay, mia)
+    shown = await org.client.get(f"/api/contracts/{contract}", headers=org.owner)
+    receipts = shown.json()["receipts"]
+    assert sorted(r["author"] for r in receipts) == sorted([org.node.did, fay.node.did])
+    assert {r["decision"] for r in receipts} == {first.json()["id"]}
+    await settle(org, fay, mia)
