@@ -65,6 +65,7 @@ def offer(
     starts_in_days: Days = 0,
     days: Annotated[int, Field(ge=1)] = 30,
     respond_days: Annotated[int, Field(ge=1, le=60)] = 7,
+    organisation: str | None = None,
 ) -> VerifiedRecord:
     return node.market.offer(
         proposal,
@@ -75,6 +76,7 @@ def offer(
         starts_in_days=starts_in_days,
         days=days,
         respond_days=respond_days,
+        organisation=organisation,
     )
 
 

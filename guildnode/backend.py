@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from . import actions, conversations, keeping, notices, portable, views
+from . import actions, conversations, delegating, keeping, notices, portable, views
 from . import indexers as indexing
 from .datadir import DataDir, DataDirError, DataDirLocked
 from .errors import NodeError
@@ -79,6 +79,8 @@ class Backend(Protocol):
     def thread(self, action: str, fields: dict[str, Any]) -> dict[str, Any]: ...
     def threads(self, on: str | None) -> dict[str, Any]: ...
     def show_thread(self, thread_id: str) -> dict[str, Any]: ...
+    def delegates(self) -> dict[str, Any]: ...
+    def delegate(self, action: str, fields: dict[str, Any]) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
 
@@ -216,6 +218,12 @@ class DirectBackend:
 
     def credentials(self) -> dict[str, Any]:
         return self._call(lambda: portable.export(self.node))
+
+    def delegates(self) -> dict[str, Any]:
+        return self._call(lambda: delegating.state(self.node))
+
+    def delegate(self, action: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return self._call(lambda: delegating.run(self.node, action, fields))
 
     def proposals(self, brief: str | None) -> dict[str, Any]:
         return views.proposals(self.node, brief)
@@ -393,6 +401,12 @@ class RemoteBackend:
 
     def credentials(self) -> dict[str, Any]:
         return self._call("GET", "/api/credentials")
+
+    def delegates(self) -> dict[str, Any]:
+        return self._call("GET", "/api/delegates")
+
+    def delegate(self, action: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", f"/api/delegates/{action}", json=fields)
 
     def proposals(self, brief: str | None) -> dict[str, Any]:
         return self._call("GET", "/api/proposals", params=_present(brief=brief))

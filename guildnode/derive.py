@@ -9,6 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from .briefs import Brief
+from .delegation import KINDS as DELEGATION_KINDS
+from .delegation import DelegationRecord, Delegations
+from .delegation import resolve as resolve_delegations
 from .governance import Ballot, Motion
 from .guilds import Application, Charter
 from .identities import KINDS, Identities, IdentityRecord, resolve
@@ -78,19 +81,53 @@ def served(store: Store, kind: str) -> Iterator[tuple[str, dict[str, Any], int]]
             yield rid, parse_json(canonical), created[rid]
 
 
-def briefs(store: Store, ids: Identities = _NONE) -> list[Brief]:
-    """Every brief held in a served chain that has effect (SPEC §14.6)."""
-    return [
-        Brief(
-            id=rid,
-            author=record["author"],
-            created_at=created_at,
-            expires_at=parse_timestamp(record["expires"]) if "expires" in record else None,
-            body=record["body"],
+def delegations(store: Store, ids: Identities = _NONE) -> Delegations:
+    """The grants and revocations of organisation delegates (SPEC §15.1)."""
+    return resolve_delegations(
+        (
+            DelegationRecord(
+                rid,
+                record["kind"],
+                record["author"],
+                record["seq"],
+                created,
+                parse_timestamp(record["expires"]) if "expires" in record else None,
+                record["body"],
+            )
+            for kind in DELEGATION_KINDS
+            for rid, record, created in served(store, kind)
+        ),
+        ids,
+    )
+
+
+def briefs(store: Store, ids: Identities = _NONE, grants: Delegations | None = None) -> list[Brief]:
+    """Every brief held in a served chain that has effect (SPEC §14.6). A brief that names
+    another `organisation` is that organisation's when its author is a delegate with scope
+    `briefs` (SPEC §15.4), and has no effect otherwise."""
+    grants = delegations(store, ids) if grants is None else grants
+    found = []
+    for rid, record, created_at in served(store, "brief"):
+        author, body = record["author"], record["body"]
+        if not ids.has_effect(author, record["seq"]):
+            continue
+        delegate = None
+        if "organisation" in body and ids.member(body["organisation"]) != ids.member(author):
+            organisation = ids.member(body["organisation"])
+            if not grants.speaks_for(author, record["seq"], created_at, "briefs", organisation):
+                continue
+            author, delegate = organisation, author
+        found.append(
+            Brief(
+                id=rid,
+                author=author,
+                created_at=created_at,
+                expires_at=parse_timestamp(record["expires"]) if "expires" in record else None,
+                body=body,
+                delegate=delegate,
+            )
         )
-        for rid, record, created_at in served(store, "brief")
-        if ids.has_effect(record["author"], record["seq"])
-    ]
+    return found
 
 
 def charters(store: Store, ids: Identities = _NONE) -> dict[str, Charter]:

@@ -80,10 +80,24 @@ class Evidence:
         offer (anyone holding the organisation's chain can tell who the parties are)."""
         ids = self.members()
         found: dict[str, set[str]] = {}
+        made: dict[str, tuple[str, int, int]] = {}
         for ref in self.store.refs("offer"):
             author = ids.member(ref.author)
             found.setdefault(ref.record_id, {author}).add(ids.member(ref.value))
-        return {rid: frozenset(p) for rid, p in found.items() if len(p) == 2}
+            made[ref.record_id] = (ref.author, ref.seq, ref.created_at)
+        grants = derive.delegations(self.store, ids)
+        parties = {}
+        for rid, p in found.items():
+            key, seq, created_at = made[rid]
+            author = ids.member(key)
+            # SPEC §12.4, §15.4: a delegate's offer names its author beside the two parties.
+            if len(p) == 3 and any(
+                grants.speaks_for(key, seq, created_at, "offers", org) for org in p - {author}
+            ):
+                p = p - {author}
+            if len(p) == 2:
+                parties[rid] = frozenset(p)
+        return parties
 
     # -- disputes (SPEC §18) ------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from . import contracts as rules
 from .briefs import Brief
 from .contracts import Contract, Event
+from .delegation import Delegations, needed_scope
 from .duties import Duties
 from .errors import NodeError
 from .evidence import Evidence
@@ -66,6 +67,31 @@ def _as_member(event: Event, members: Identities) -> Event:
     return replace(event, author=members.member(event.author), body=body, parties=parties)
 
 
+def _as_organisation(events: Sequence[tuple[Event, str, int]], grants: Delegations) -> list[Event]:
+    """SPEC §15.4: a delegate's offer, approval or payment that counts as an organisation's
+    (§15.3) is read with the organisation as its author. `events` are (event read as members,
+    its author's key as written, its seq)."""
+    if not grants.grants:
+        return [event for event, _, _ in events]
+    organisations = {e.id: e.body["organisation"] for e, _, _ in events if e.kind == "offer"}
+    found = []
+    for event, key, seq in events:
+        scope = needed_scope(event.kind, event.body)
+        if event.kind == "offer":
+            organisation = event.body["organisation"]
+        else:
+            organisation = organisations.get(event.body.get("contract", ""))
+        if (
+            scope is not None
+            and organisation is not None
+            and event.author != organisation
+            and grants.speaks_for(key, seq, event.created_at, scope, organisation)
+        ):
+            event = replace(event, author=organisation)
+        found.append(event)
+    return found
+
+
 class Market:
     def __init__(self, node: Node) -> None:
         self.node = node
@@ -106,10 +132,12 @@ class Market:
                     self._opened[rid] = _Opened(None, exc.detail)
                     continue
                 parties = set(recipients(record["body"]))
-                if record["kind"] == "offer" and parties != {
+                # SPEC §6.9, §15.4: exactly its two parties, plus its author when a delegate.
+                author = record["author"]
+                if record["kind"] == "offer" and parties - {author} != {
                     inner["organisation"],
                     inner["freelancer"],
-                }:
+                } - {author}:
                     self._opened[rid] = _Opened(None, "an offer must be sealed to its two parties")
                     continue
                 expires = record.get("expires")
@@ -126,14 +154,17 @@ class Market:
                     seq=record["seq"],
                 )
             opened = [o for rid in ids if (o := self._opened[rid]).event is not None]
-        members = node.identities()
-        if members.is_trivial():
+        members, grants = node.identities(), node.delegations()
+        if members.is_trivial() and not grants.grants:
             return [o.event for o in opened if o.event is not None]
-        return [
-            _as_member(o.event, members)
+        kept = [
+            (o.event, o.seq)
             for o in opened
             if o.event is not None and members.has_effect(o.event.author, o.seq)
         ]
+        return _as_organisation(
+            [(_as_member(event, members), event.author, seq) for event, seq in kept], grants
+        )
 
     def unreadable(self) -> dict[str, str]:
         """Sealed records addressed to the owner that do not open, with the reason."""
@@ -185,10 +216,14 @@ class Market:
         *,
         expires_at: int | None = None,
         guard: bool = True,
+        acting_for: str | None = None,
     ) -> VerifiedRecord:
-        """Seal `inner` to the parties and publish it, if it would take effect."""
+        """Seal `inner` to the parties and publish it, if it would take effect (as the
+        organisation `acting_for`'s, for a delegate, SPEC §15.4)."""
         with self.acting:
-            return self._publish_now(kind, inner, parties, expires_at=expires_at, guard=guard)
+            return self._publish_now(
+                kind, inner, parties, expires_at=expires_at, guard=guard, acting_for=acting_for
+            )
 
     def publish_sealed(
         self, kind: str, inner: dict[str, Any], parties: Sequence[str]
@@ -205,13 +240,14 @@ class Market:
         *,
         expires_at: int | None,
         guard: bool,
+        acting_for: str | None = None,
     ) -> VerifiedRecord:
         node = self.node
         if guard:
-            problem = self._refusal(kind, inner, expires_at)
+            problem = self._refusal(kind, inner, expires_at, acting_for)
             if problem is not None and problem[0] == "too_soon":
                 time.sleep(1.05)  # the order within this second is uncertain: wait it out
-                problem = self._refusal(kind, inner, expires_at)
+                problem = self._refusal(kind, inner, expires_at, acting_for)
             if problem is not None:
                 raise _error(*problem)
         try:
@@ -223,10 +259,11 @@ class Market:
             raise _error(exc.code, exc.detail) from None
 
     def _refusal(
-        self, kind: str, inner: dict[str, Any], expires_at: int | None
+        self, kind: str, inner: dict[str, Any], expires_at: int | None, acting_for: str | None
     ) -> tuple[str, str] | None:
         now = self.node.now()
-        hypothetical = Event("0" * 64, kind, self.node.did, now, expires_at, inner)
+        author = acting_for or self.node.did
+        hypothetical = Event("0" * 64, kind, author, now, expires_at, inner)
         briefs = self.briefs()
         return rules.refusal(
             rules.derive(self.events(), briefs=briefs, now=now), hypothetical, now, briefs=briefs
@@ -249,7 +286,7 @@ class Market:
         now = node.now()
         if not brief.is_open(now):
             raise _error("brief_closed", "That brief is closed: it expired or has no effect.")
-        if brief.author == node.did:
+        if node.did in (brief.author, brief.delegate):
             raise _error("own_brief", "You cannot propose on your own brief.")
         _check_currency(currency)
         expires_at = brief.expires_at
@@ -262,7 +299,9 @@ class Market:
             "duration_days": duration_days,
             "available_from": format_timestamp(now + available_in_days * DAY),
         }
-        return self._publish("proposal", inner, [brief.author], expires_at=expires_at, guard=False)
+        # SPEC §6.10, §15.4: a brief a delegate posted reaches its delegate too.
+        parties = [brief.author, *([brief.delegate] if brief.delegate else [])]
+        return self._publish("proposal", inner, parties, expires_at=expires_at, guard=False)
 
     def offer(
         self,
@@ -275,9 +314,14 @@ class Market:
         starts_in_days: int = 0,
         days: int = 30,
         respond_days: int = rules.DEFAULT_RESPOND_DAYS,
+        organisation: str | None = None,
     ) -> VerifiedRecord:
         """Offer a contract to the author of a proposal. `milestones`: (title, amount, due
-        in days after the start); the price is their sum."""
+        in days after the start); the price is their sum. With `organisation`, as its
+        delegate (SPEC §15): refused unless the offer would count as the organisation's."""
+        acting_for = None
+        if organisation is not None:
+            acting_for = self.node.check_acting_for(organisation, "offers")
         proposal = self._event(proposal_id, "proposal")
         if proposal.author == self.node.did:
             raise _error("not_addressed_to_you", "You cannot offer on your own proposal.")
@@ -285,7 +329,7 @@ class Market:
         starts = self.node.now() + starts_in_days * DAY
         inner = _terms(
             brief=proposal.body["brief"],
-            organisation=self.node.did,
+            organisation=acting_for or self.node.did,
             freelancer=proposal.author,
             scope=scope,
             acceptance_criteria=acceptance_criteria,
@@ -298,8 +342,9 @@ class Market:
         return self._publish(
             "offer",
             inner,
-            [proposal.author],
+            [proposal.author, *([acting_for] if acting_for else [])],
             expires_at=self.node.now() + respond_days * DAY,
+            acting_for=acting_for,
         )
 
     def counter(

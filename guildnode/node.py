@@ -19,6 +19,7 @@ from .assembly import Assembly
 from .briefs import Brief
 from .check import CheckReport, check_store
 from .datadir import DataDir
+from .delegation import Delegations
 from .errors import NodeError
 from .governance import Governance, govern
 from .guilds import Charter, Membership
@@ -52,6 +53,7 @@ class _Derived:
     table: VouchTable
     charters: dict[str, Charter]
     identities: Identities
+    delegations: Delegations
 
 
 class Node:
@@ -307,6 +309,7 @@ class Node:
                     table=VouchTable.build(vouches + earned, revoked=revoked, completed=completed),
                     charters=derive.charters(self.store, ids),
                     identities=ids,
+                    delegations=derive.delegations(self.store, ids),
                 ),
             )
         return self._derived_cache[1]
@@ -352,6 +355,27 @@ class Node:
     def identities(self) -> Identities:
         """Which keys form one member, and where each key's effect ends (SPEC §14)."""
         return self._derived().identities
+
+    def delegations(self) -> Delegations:
+        """Who may act for which organisation, within what scope (SPEC §15)."""
+        return self._derived().delegations
+
+    def check_acting_for(self, organisation: str, scope: str) -> str | None:
+        """Refuse (`not_delegated`, `outside_scope`, SPEC §15.6) unless the owner's next record
+        needing `scope` would count as `organisation`'s; answer the organisation's member, or
+        None when `organisation` is the owner's own member (then there is nothing to check)."""
+        self.check_did(organisation)
+        derived = self._derived()
+        member = derived.identities.member(organisation)
+        if member == derived.identities.member(self.did):
+            return None
+        head = self.store.head(self.did)
+        refusal = derived.delegations.refusal(
+            self.did, (head.seq if head else 0) + 1, self.now(), scope, member
+        )
+        if refusal is not None:
+            raise NodeError(*refusal)
+        return member
 
     def member(self, did: str) -> str:
         """The current key of `did`'s member (SPEC §14.1): what trust and guilds call it."""
@@ -441,7 +465,8 @@ class Node:
 
     def briefs(self) -> list[Brief]:
         """Every brief held in a served chain."""
-        return derive.briefs(self.store, self._derived().identities)
+        derived = self._derived()
+        return derive.briefs(self.store, derived.identities, derived.delegations)
 
     def brief(self, brief_id: str) -> Brief:
         for brief in self.briefs():
@@ -463,8 +488,12 @@ class Node:
         skills: Sequence[str] = (),
         deadline_days: int | None = None,
         expires_days: int = 30,
+        organisation: str | None = None,
     ) -> VerifiedRecord:
-        """Publish a brief to guilds. Refuses what would have no effect (SPEC §6.8)."""
+        """Publish a brief to guilds, the owner's own or, as a delegate, `organisation`'s
+        (SPEC §15). Refuses what would have no effect (SPEC §6.8, §15.6)."""
+        if organisation is not None and self.check_acting_for(organisation, "briefs") is None:
+            organisation = None  # one's own member: an own brief
         if not 1 <= expires_days <= 30:
             raise NodeError("invalid_argument", "A brief expires 1 to 30 days after it is posted.")
         if budget_min > budget_max:
@@ -484,6 +513,8 @@ class Node:
             body["skills"] = list(dict.fromkeys(skills))
         if deadline_days is not None:
             body["deadline"] = format_timestamp(now + deadline_days * 86_400)
+        if organisation is not None:
+            body["organisation"] = organisation
         return self.publish("brief", body, now + expires_days * 86_400)
 
     # -- reading ------------------------------------------------------------------------

@@ -188,7 +188,9 @@ def brief_view(node: Node, brief: Brief) -> dict[str, Any]:
             {"id": g, "name": node.charters()[g].name if g in node.charters() else None}
             for g in brief.guilds
         ],
-        **{k: v for k, v in brief.body.items() if k != "guilds"},
+        # SPEC §15.4: a delegate's brief is the organisation's; who posted it is shown too.
+        "delegate": brief.delegate,
+        **{k: v for k, v in brief.body.items() if k not in ("guilds", "organisation")},
     }
 
 

@@ -128,9 +128,11 @@ SEEDS: dict[str, bytes] = {
     "dora": bytes([5]) * 32,
     "dora_new": bytes([6]) * 32,
     "dora_paper": bytes([7]) * 32,
+    "erin": bytes([8]) * 32,
 }
 ALICE, BOB, ACME, CAROL = (Identity(SEEDS[name]) for name in ("alice", "bob", "acme", "carol"))
 DORA, DORA_NEW, DORA_PAPER = (Identity(SEEDS[n]) for n in ("dora", "dora_new", "dora_paper"))
+ERIN = Identity(SEEDS["erin"])  # Acme's staff member, its delegate (SPEC §15)
 
 # An X25519 key's did:key (multicodec 0xec01), from protocol/vectors/did-key-ed25519.json.
 X25519_DID = "did:key:z6LSeu9HkTHSfLLeUs2nnzUSNedgDUevfNQgQjQC23ZCit6F"
@@ -618,6 +620,10 @@ def _valid_records() -> list[tuple[str, VerifiedRecord]]:
         ("motion", bob_motion),
         ("vote_by_a_non_member", carol_vote),
         *_identity_records(),
+        *_delegation_records(
+            [acme_brief, *(r for _, r in contract_story if r.author == ACME.did)][-1],
+            acme_brief.body["guilds"],
+        ),
     ]
 
 
@@ -651,6 +657,47 @@ def _identity_records() -> list[tuple[str, VerifiedRecord]]:
         ("succeed", succeed),
         ("compromise", compromise),
     ]
+
+
+def _delegation_records(
+    acme_head: VerifiedRecord, guilds: list[str]
+) -> list[tuple[str, VerifiedRecord]]:
+    """SPEC §6.18, §6.19, §15: Acme delegates posting briefs to Erin's key for 30 days, Erin
+    posts a brief for Acme, and Acme revokes the delegation from Erin's next record on."""
+    at = acme_head.created_at + DAY
+    delegate = _sign(
+        ACME,
+        "delegate",
+        {"delegate": ERIN.did, "scope": ["briefs"], "note": "Erin, recruiting."},
+        seq=acme_head.seq + 1,
+        prev=acme_head.id,
+        created_at=at,
+        expires_at=at + 30 * DAY,
+    )
+    brief = _sign(
+        ERIN,
+        "brief",
+        {
+            "guilds": guilds,
+            "title": "Review our Rust firmware",
+            "description": "A week of review of the sensor board's drivers.",
+            "acceptance_criteria": ["A written review of every driver"],
+            "budget": {"min": 100_000, "max": 200_000, "currency": "EUR"},
+            "engagement": "fixed",
+            "organisation": ACME.did,
+        },
+        created_at=at + 3600,
+        expires_at=at + 3600 + 14 * DAY,
+    )
+    undelegate = _sign(
+        ACME,
+        "undelegate",
+        {"delegate": ERIN.did, "from_seq": 2, "reason": "Erin moved to another team."},
+        seq=delegate.seq + 1,
+        prev=delegate.id,
+        created_at=at + 2 * DAY,
+    )
+    return [("delegate", delegate), ("delegated_brief", brief), ("undelegate", undelegate)]
 
 
 # --- sealed vectors (SPEC §6.9) ------------------------------------------------------------
@@ -1116,6 +1163,10 @@ def _invalid_new_bodies() -> list[Wire]:
         ("recovery_threshold_0", "recovery", {"keys": [BOB.did], "threshold": 0}),
         ("recovery_key_named_twice", "recovery", {"keys": [BOB.did, BOB.did], "threshold": 1}),
         ("compromise_from_seq_0", "compromise", {"key": BOB.did, "from_seq": 0}),
+        # SPEC §6.18, §6.19
+        ("delegate_unknown_scope", "delegate", {"delegate": BOB.did, "scope": ["sign"]}),
+        ("delegate_without_scope", "delegate", {"delegate": BOB.did, "scope": []}),
+        ("undelegate_from_seq_0", "undelegate", {"delegate": BOB.did, "from_seq": 0}),
     ]
     return [
         {
@@ -1201,6 +1252,12 @@ def _accepted_vectors() -> list[Wire]:
         case(
             "compromise_vote_by_a_stranger",
             _sign(CAROL, "compromise", {"key": DORA.did, "from_seq": 1, "successor": CAROL.did}),
+            "accepted",
+        ),
+        # SPEC §15: a delegation's expiry and delegate are rules of effect, never of validity.
+        case(
+            "delegate_to_oneself_without_expiry",
+            _sign(BOB, "delegate", {"delegate": BOB.did, "scope": ["pay"]}),
             "accepted",
         ),
     ]

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import actions, keeping, notices, portable, views
+from .. import actions, delegating, keeping, notices, portable, views
 from ..peers import PeerError
 from ..views import peer_view, published, whoami
 from .deps import FederationDep, NodeDep, OwnerDep
@@ -237,6 +237,7 @@ class BriefIn(_Strict):
     skills: list[str] = []
     deadline_days: int | None = Field(None, ge=1, le=365)
     expires_days: int = 30
+    organisation: str | None = None  # as a delegate, the organisation posted for (SPEC §15)
 
 
 @router.post("/briefs", summary="Post a gig brief to guilds")
@@ -318,3 +319,18 @@ async def identity_action(
 @router.get("/credentials", summary="Your reputation as W3C Verifiable Credentials (SPEC §19)")
 async def credentials(node: NodeDep) -> dict[str, Any]:
     return await run_in_threadpool(lambda: portable.export(node))
+
+
+@router.get("/delegates", summary="Your delegates, and the organisations you act for (§15)")
+def delegates_state(node: NodeDep) -> dict[str, Any]:
+    return delegating.state(node)
+
+
+@router.post(
+    "/delegates/{action}",
+    summary="add (authorise a staff key with a scope and an expiry) or revoke (SPEC §15.6)",
+)
+async def delegates_action(
+    action: str, node: NodeDep, fields: Annotated[dict[str, Any], Body(default_factory=dict)]
+) -> dict[str, Any]:
+    return await run_in_threadpool(lambda: delegating.run(node, action, fields))

@@ -31,6 +31,7 @@ from . import (  # noqa: E402, F401
     backup,
     briefs,
     credentials,
+    delegates,
     demo,
     disputes,
     guilds,

@@ -222,7 +222,8 @@ def references(kind: str, body: dict[str, Any]) -> list[tuple[str, str]]:
     if kind in ("apply", "leave"):
         return [("guild", body["guild"])]
     if kind == "brief":
-        return [("guild", guild) for guild in body["guilds"]]
+        guilds = [("guild", guild) for guild in body["guilds"]]
+        return guilds + ([("organisation", body["organisation"])] if "organisation" in body else [])
     if kind in SEALED_KINDS:
         return [("party", key["to"]) for key in body["keys"]]
     if kind in ("commit", "feedback"):
@@ -256,4 +257,7 @@ def references(kind: str, body: dict[str, Any]) -> list[tuple[str, str]]:
         if "successor" in body:
             pairs.append(("successor", body["successor"]))
         return pairs
+    # SPEC §15.5: the delegate a `delegate` or `undelegate` names, so that scope follows it.
+    if kind in ("delegate", "undelegate"):
+        return [("delegate", body["delegate"])]
     return []

@@ -149,7 +149,8 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
             ),
             "engagement": {"enum": ["fixed", "hourly"]},
         },
-        {"skills": _ref("skills"), "deadline": _ref("timestamp")},
+        # SPEC §6.7, §15: a brief posted by a delegate names the organisation it speaks for.
+        {"skills": _ref("skills"), "deadline": _ref("timestamp"), "organisation": _ref("did")},
     ),
 }
 
@@ -264,6 +265,32 @@ BODY_SCHEMAS |= {
             "from_seq": {"type": "integer", "minimum": 1, "maximum": MAX_SAFE_INTEGER},
         },
         {"successor": _ref("did"), "reason": _text(500)},
+    ),
+}
+
+# SPEC §6.18, §6.19, §15: organisation delegates. Whether a delegate's record counts as the
+# organisation's (scope, expiry, revocation) is a rule of effect (§15), never of validity.
+DELEGATION_SCOPES = ("briefs", "offers", "approve", "pay")
+BODY_SCHEMAS |= {
+    "delegate": _object(
+        {
+            "delegate": _ref("did"),
+            "scope": {
+                "type": "array",
+                "items": {"enum": list(DELEGATION_SCOPES)},
+                "minItems": 1,
+                "maxItems": len(DELEGATION_SCOPES),
+                "uniqueItems": True,
+            },
+        },
+        {"note": _text(500)},
+    ),
+    "undelegate": _object(
+        {
+            "delegate": _ref("did"),
+            "from_seq": {"type": "integer", "minimum": 1, "maximum": MAX_SAFE_INTEGER},
+        },
+        {"reason": _text(500)},
     ),
 }
 

@@ -11,6 +11,7 @@ from ..settings import Settings
 from . import (
     briefs,
     contracts,
+    delegates,
     export,
     guilds,
     identity,
@@ -42,7 +43,7 @@ def install_ui(app: FastAPI, settings: Settings, *, clock: Clock) -> None:
     app.state.ui_templates = Templates(web / "templates")
     # `search` before `guilds` and `briefs`: /guilds/find and /briefs/search are not ids.
     for module in (signin, pages, search, guilds, motions, briefs, contracts, threads, peers,
-                   identity, notifications, export):  # fmt: skip
+                   identity, notifications, export, delegates):  # fmt: skip
         app.include_router(module.router)
     app.include_router(signin.api_router)
     app.mount("/static", StaticFiles(directory=web / "static"), name="static")
