@@ -1,4 +1,4 @@
-"""Disputes: which mediator's outcome counts on a contract, and what it changes (SPEC §18).
+"""Disputes: which mediator's outcome counts on a contract, and what it changes (SPEC §17).
 
 Pure: the public view of the held `dispute` records (author and recipients, never opened),
 the `outcome` records, each contract's public parties and guild membership in; the one outcome
@@ -7,7 +7,7 @@ first, so the answer does not depend on the order records arrived in.
 
 What a counting outcome changes — the organisation's payment record, the trust effect of a
 party's feedback — is applied by `feedback.payment_record` and `feedback.as_vouches`, from the
-`decided_payments` and `voided_feedback` made here (SPEC §12.4, §18.5).
+`decided_payments` and `voided_feedback` made here (SPEC §12.4, §17.5).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def qualifies(
     mediator: str, pair: frozenset[str], guild: str, at: int, member_since: MemberSince
 ) -> Problem | None:
     """Why `mediator` does not qualify for a contract of the parties `pair` in `guild` at
-    `at` (SPEC §18.2), or None: it is no party, and it and both parties are current members
+    `at` (SPEC §17.2), or None: it is no party, and it and both parties are current members
     of the guild, each since no later than `at`."""
     if mediator in pair:
         return ("mediator_not_qualified", "A party to the contract cannot mediate it.")
@@ -88,7 +88,7 @@ def outcome_problem(
     parties: Mapping[str, frozenset[str]],
     member_since: MemberSince,
 ) -> Problem | None:
-    """Why `outcome` fails rules 1–3 of SPEC §18.4 (it names a party's dispute sealed to both
+    """Why `outcome` fails rules 1–3 of SPEC §17.4 (it names a party's dispute sealed to both
     parties and to its author; its author qualifies; `void_feedback` names parties), or None.
     Rule 4, the first on its contract, is `counting`'s."""
     pair = parties.get(outcome.contract, frozenset())
@@ -114,7 +114,7 @@ def counting(
     parties: Mapping[str, frozenset[str]],
     member_since: MemberSince,
 ) -> dict[str, Outcome]:
-    """contract → the outcome that counts on it (SPEC §18.4): the first, by (created, record
+    """contract → the outcome that counts on it (SPEC §17.4): the first, by (created, record
     id), of those that pass rules 1–3. The first decision on a contract is the one."""
     decided: dict[str, Outcome] = {}
     unique = {o.id: o for o in outcomes}
@@ -145,10 +145,10 @@ def why_not(
 
 
 def decided_payments(decided: Mapping[str, Outcome]) -> dict[str, str]:
-    """contract → the payment a counting outcome finds (SPEC §18.5), where it finds one."""
+    """contract → the payment a counting outcome finds (SPEC §17.5), where it finds one."""
     return {c: o.payment for c, o in decided.items() if o.payment is not None}
 
 
 def voided_feedback(decided: Mapping[str, Outcome]) -> dict[str, frozenset[str]]:
-    """contract → the parties whose feedback on it adds no trust (SPEC §18.5)."""
+    """contract → the parties whose feedback on it adds no trust (SPEC §17.5)."""
     return {c: o.void_feedback for c, o in decided.items() if o.void_feedback}

@@ -146,6 +146,6 @@ class Duties:
             "payment": payment,
         }
         decided = self.market.evidence.decided().get(contract.id)
-        if decided is not None:  # SPEC §18.5: the receipt cites the outcome that counts
+        if decided is not None:  # SPEC §17.5: the receipt cites the outcome that counts
             body["decision"] = decided.id
         return node.publish("receipt", body)

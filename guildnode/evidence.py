@@ -99,7 +99,7 @@ class Evidence:
                 parties[rid] = frozenset(p)
         return parties
 
-    # -- disputes (SPEC §18) ------------------------------------------------------------
+    # -- disputes (SPEC §17) ------------------------------------------------------------
 
     def outcomes(self, contract_id: str | None = None) -> list[disputes.Outcome]:
         """Held `outcome` records on a contract (or all), whether they count or not."""
@@ -147,7 +147,7 @@ class Evidence:
         return since
 
     def decided(self) -> dict[str, disputes.Outcome]:
-        """contract → the outcome that counts on it (SPEC §18.4)."""
+        """contract → the outcome that counts on it (SPEC §17.4)."""
         outcomes = self.outcomes()
         if not outcomes:  # no guild is derived when nothing was decided
             return {}

@@ -234,7 +234,7 @@ def as_vouches(
     """SPEC §12.4: a counted reveal with rating 2 or 3 vouches author → subject at that
     level in each of its skills (in general trust when it has none), with the contract as
     evidence; rating 1 adds no trust, nor does feedback whose author a counting outcome
-    voids (`voided`: contract → those authors, SPEC §18.5)."""
+    voids (`voided`: contract → those authors, SPEC §17.5)."""
     voided = voided or {}
     vouches = []
     for c in counted:
@@ -308,7 +308,7 @@ def payment_record(
     decided: Mapping[str, str] | None = None,
 ) -> dict[str, dict[str, int]]:
     """Per organisation, how its contracts with both receipts were paid (SPEC §12.4): the
-    payment a counting outcome finds (`decided`: contract → it, SPEC §18.5), else the
+    payment a counting outcome finds (`decided`: contract → it, SPEC §17.5), else the
     `payment` both receipts agree on, or `disputed` when they differ; none_due is not
     counted. Every organisation's counts have the four keys of `PAYMENT_COUNTS`."""
     decided = decided or {}

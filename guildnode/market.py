@@ -229,7 +229,7 @@ class Market:
         self, kind: str, inner: dict[str, Any], parties: Sequence[str]
     ) -> VerifiedRecord:
         """Seal `inner` to the parties and publish it, with no contract guard: for the kinds
-        whose rules are not the transition table's (a dispute's, SPEC §18.6)."""
+        whose rules are not the transition table's (a dispute's, SPEC §17.6)."""
         return self._publish(kind, inner, parties, guard=False)
 
     def _publish_now(

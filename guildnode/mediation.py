@@ -2,9 +2,9 @@
 
 `Mediation` belongs to one `Market` (`market.mediation`) and holds its one lock while it
 checks and publishes, so a guard and the record it allows are one step. Every refusal is a
-`NodeError` with a stable code (SPEC §18.6), and what the node refuses is what would not count
+`NodeError` with a stable code (SPEC §17.6), and what the node refuses is what would not count
 elsewhere: an outcome is checked by the very rules of `disputes` that every node applies
-(SPEC §18.4). Reading what a dispute shows — its statement, the records disclosed, the
+(SPEC §17.4). Reading what a dispute shows — its statement, the records disclosed, the
 outcomes on its contract — is `dispute` and `disputes` here, as values for `views`.
 """
 
@@ -24,7 +24,7 @@ from .protocol.sealed import content_key, open_with_key
 if TYPE_CHECKING:
     from .market import Market
 
-NOT_STARTED = ("offered", "countered", "declined", "expired")  # SPEC §18.6
+NOT_STARTED = ("offered", "countered", "declined", "expired")  # SPEC §17.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ class Mediation:
     def open(
         self, contract_id: str, *, guild: str, mediators: Sequence[str], statement: str
     ) -> VerifiedRecord:
-        """Open a dispute on a contract the owner is party to (SPEC §18.2), sealed to the
+        """Open a dispute on a contract the owner is party to (SPEC §17.2), sealed to the
         other party and the mediators."""
         market, node = self.market, self.market.node
         public = market.evidence.parties().get(contract_id)
@@ -94,7 +94,7 @@ class Mediation:
 
     def disclose(self, dispute_id: str, record_ids: Sequence[str]) -> VerifiedRecord:
         """Show the dispute's mediators chosen records of its contract, by their content
-        keys (SPEC §18.3)."""
+        keys (SPEC §17.3)."""
         market, node = self.market, self.market.node
         dispute = self._opened(dispute_id)
         contract_id = dispute.body["contract"]
@@ -121,7 +121,7 @@ class Mediation:
         payment: str | None = None,
         void_feedback: Sequence[str] | None = None,
     ) -> VerifiedRecord:
-        """Publish the owner's outcome of a dispute it mediates (SPEC §18.4), if it would
+        """Publish the owner's outcome of a dispute it mediates (SPEC §17.4), if it would
         count."""
         market, node = self.market, self.market.node
         if dispute_id not in market.evidence.openings():
@@ -152,7 +152,7 @@ class Mediation:
                 raise NodeError("invalid_argument", exc.detail) from None
 
     def _refusal(self, body: dict[str, Any]) -> disputes.Problem | None:
-        """Why an outcome published now would not count (SPEC §18.4), by the rules every
+        """Why an outcome published now would not count (SPEC §17.4), by the rules every
         node applies; `already_decided` when one counts on the contract already."""
         evidence, node = self.market.evidence, self.market.node
         hypothetical = disputes.Outcome.from_record(
@@ -231,7 +231,7 @@ class Mediation:
     def _open_disclosed(
         self, item: dict[str, Any], dispute: Event, shown_ids: set[str], parties: frozenset[str]
     ) -> Disclosed:
-        """A disclosed record opened with its key (SPEC §18.3), checked against the
+        """A disclosed record opened with its key (SPEC §17.3), checked against the
         dispute's contract."""
         canonical = self.market.node.store.get(item["record"])
         if canonical is None:
@@ -245,7 +245,7 @@ class Mediation:
             detail = exc.detail if isinstance(exc, ProtocolError) else str(exc)
             return Disclosed(item["record"], kind, author, None, detail)
         # Of the contract: the first offer itself, a record naming the contract, or one
-        # answering, accepting or declining an offer shown (SPEC §18.3).
+        # answering, accepting or declining an offer shown (SPEC §17.3).
         known = {dispute.body["contract"], *shown_ids}
         named = (inner.get("contract"), inner.get("answers"), inner.get("offer"))
         ours = item["record"] == dispute.body["contract"] or any(n in known for n in named)

@@ -1,4 +1,4 @@
-"""The owner's reputation, exported as Verifiable Credentials (SPEC §19).
+"""The owner's reputation, exported as Verifiable Credentials (SPEC §18).
 
 Picks out of the node's derived state what the owner has earned — vouches received that
 count now, the guilds it is a member of, contracts both parties' receipts call completed with
@@ -33,7 +33,7 @@ Candidate = tuple[str, list[VerifiedRecord]]
 
 
 def export(node: Node) -> dict[str, Any]:
-    """The owner's credentials file (SPEC §19.5), every credential signed now."""
+    """The owner's credentials file (SPEC §18.5), every credential signed now."""
     now = node.now()
     links = key_links(node)
     made = []
@@ -41,7 +41,7 @@ def export(node: Node) -> dict[str, Any]:
         try:
             made.append(credential(kind, node.identity, [*records, *links], now))
         except CredentialError as exc:
-            # SPEC §19.4: only what names a key linked to the current one by a rotation is
+            # SPEC §18.4: only what names a key linked to the current one by a rotation is
             # exported (a vouch for a key before a recovery, say, is left out).
             if exc.code != "evidence_mismatch":
                 raise
@@ -71,7 +71,7 @@ def _record(node: Node, record_id: str) -> VerifiedRecord:
 
 def key_links(node: Node) -> list[VerifiedRecord]:
     """The `rotate` and `succeed` records that link the owner's earlier keys to its current
-    one, nearest first (SPEC §19.4), back to the first link that is no rotation (a recovery,
+    one, nearest first (SPEC §18.4), back to the first link that is no rotation (a recovery,
     whose votes are by other keys and not carried)."""
     keys = node.identities().keys(node.did)
     keys = keys[: keys.index(node.did) + 1]  # the node signs with its own key, current or not

@@ -92,7 +92,7 @@ def trust_of(node: Node, did: str, context: str | None) -> dict[str, Any]:
         "blocked": did in node.store.blocked(),
         # How they paid, when they hired: contracts both parties' receipts agree on.
         "payments": node.market.evidence.payment_record(did),
-        # Mediators' outcomes that count on their contracts (SPEC §18.4), public.
+        # Mediators' outcomes that count on their contracts (SPEC §17.4), public.
         "decisions": decisions(node, member),
         "paths": [
             {
@@ -382,7 +382,7 @@ def _outcome(node: Node, outcome: Outcome, problem: tuple[str, str] | None) -> d
 
 def decisions(node: Node, did: str) -> list[dict[str, Any]]:
     """The outcomes that count on the contracts `did` is party to, oldest first: what any
-    node derives from public records (SPEC §18.4)."""
+    node derives from public records (SPEC §17.4)."""
     evidence = node.market.evidence
     parties = evidence.parties()
     found = [o for o in evidence.decided().values() if did in parties.get(o.contract, ())]
@@ -408,7 +408,7 @@ def dispute_summary(node: Node, dispute: Dispute) -> dict[str, Any]:
 
 def dispute_view(node: Node, dispute: Dispute) -> dict[str, Any]:
     """A dispute with its statement, its disclosures (each record opened with its key, for
-    a mediator) and every outcome on its contract, with whether it counts (SPEC §18)."""
+    a mediator) and every outcome on its contract, with whether it counts (SPEC §17)."""
     return {
         **dispute_summary(node, dispute),
         "statement": dispute.event.body["statement"],

@@ -261,7 +261,7 @@ def show_brief(brief_id: str, node: NodeDep) -> dict[str, Any]:
 @router.post(
     "/work/{action}",
     summary="Propose, offer, counter, accept, decline, submit, approve, paid, received, "
-    "complete, cancel or feedback (SPEC §9.11); dispute, disclose or outcome (SPEC §18.6)",
+    "complete, cancel or feedback (SPEC §9.11); dispute, disclose or outcome (SPEC §17.6)",
 )
 async def work(
     action: str, node: NodeDep, fields: Annotated[dict[str, Any], Body(default_factory=dict)]
@@ -285,7 +285,7 @@ def show_contract(contract_id: str, node: NodeDep) -> dict[str, Any]:
     return views.contract_view(node, node.market.contract(contract_id))
 
 
-@router.get("/disputes", summary="Disputes you are party to or mediate (SPEC §18.6)")
+@router.get("/disputes", summary="Disputes you are party to or mediate (SPEC §17.6)")
 def list_disputes(node: NodeDep) -> dict[str, Any]:
     return views.disputes(node)
 
@@ -316,7 +316,7 @@ async def identity_action(
     return await run_in_threadpool(lambda: keeping.run(node, action, fields))
 
 
-@router.get("/credentials", summary="Your reputation as W3C Verifiable Credentials (SPEC §19)")
+@router.get("/credentials", summary="Your reputation as W3C Verifiable Credentials (SPEC §18)")
 async def credentials(node: NodeDep) -> dict[str, Any]:
     return await run_in_threadpool(lambda: portable.export(node))
 

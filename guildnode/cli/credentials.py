@@ -1,5 +1,5 @@
 """`guildnode export-credentials` and `guildnode verify-credentials`: the owner's reputation
-as W3C Verifiable Credentials, and checking such a file offline (SPEC §19)."""
+as W3C Verifiable Credentials, and checking such a file offline (SPEC §18)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Disputes: open one on a contract, disclose its records to the mediators, decide one as a
-mediator, and read them back (SPEC §18)."""
+mediator, and read them back (SPEC §17)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Portable credentials: a member's reputation as W3C Verifiable Credentials 2.0 (SPEC §19).
+"""Portable credentials: a member's reputation as W3C Verifiable Credentials 2.0 (SPEC §18).
 
 Sans-IO. Each credential is issued by the member's own did:key and secured with an
 eddsa-jcs-2022 proof (`dataintegrity`); its `evidence` holds the signed guildnode records the
@@ -38,7 +38,7 @@ def _mismatch(detail: str) -> CredentialError:
     return CredentialError("evidence_mismatch", detail)
 
 
-# --- claims: what the records say about the issuer (SPEC §19.4) -------------------------------
+# --- claims: what the records say about the issuer (SPEC §18.4) -------------------------------
 
 
 LINK_KINDS = ("rotate", "succeed")
@@ -71,7 +71,7 @@ def claims(kind: str, issuer: str, records: Sequence[VerifiedRecord]) -> dict[st
 
 
 def linked_keys(issuer: str, links: Sequence[VerifiedRecord]) -> list[str]:
-    """The issuer's keys, root first, as `links` show them (SPEC §19.4): pairs of a `rotate`
+    """The issuer's keys, root first, as `links` show them (SPEC §18.4): pairs of a `rotate`
     by key P naming K as `successor` and K's `succeed` at seq 1 naming P via that rotate,
     from the issuer back. Raises `evidence_mismatch` unless every link is used, in order."""
     keys = [issuer]
@@ -131,7 +131,7 @@ def _membership_claims(
             raise _mismatch(
                 f"Record {record.id} is not the issuer's apply or a vouch in the guild."
             )
-    # SPEC §19.4: the founder who wrote the charter needs no apply; everyone else does.
+    # SPEC §18.4: the founder who wrote the charter needs no apply; everyone else does.
     if not applied and charter.author not in keys:
         raise _mismatch("The evidence holds no apply of the issuer to the guild.")
     required = charter.body["admission"]["vouches_required"]
@@ -211,7 +211,7 @@ def _contract_claims(
 
 
 def _validity(kind: str, records: Sequence[VerifiedRecord], now: int) -> dict[str, str]:
-    """SPEC §19.3: a vouch is valid from its `created` until it stops counting; the other
+    """SPEC §18.3: a vouch is valid from its `created` until it stops counting; the other
     credentials state what held at the export (`validFrom` = now, no end)."""
     if kind != VOUCH:
         return {"validFrom": format_timestamp(now)}
@@ -231,7 +231,7 @@ def credential_id(kind: str, issuer: str, records: Sequence[VerifiedRecord]) -> 
 def credential(
     kind: str, issuer: Identity, records: Sequence[VerifiedRecord], now: int
 ) -> dict[str, Any]:
-    """A credential of `kind` by `issuer` on `records`, secured at `now` (SPEC §19.3).
+    """A credential of `kind` by `issuer` on `records`, secured at `now` (SPEC §18.3).
 
     Raises `evidence_mismatch` as `claims` when the records make no such claim.
     """
@@ -251,7 +251,7 @@ def credential(
 
 
 def presentation(holder: str, credentials: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The export file (SPEC §19.5): an unsigned presentation by `holder` of `credentials`."""
+    """The export file (SPEC §18.5): an unsigned presentation by `holder` of `credentials`."""
     return {
         "@context": [VC_CONTEXT],
         "type": ["VerifiablePresentation"],
@@ -327,7 +327,7 @@ def load_file(data: bytes) -> tuple[str | None, list[Any]]:
 
 
 def verify_file(data: bytes, now: int) -> Report:
-    """Check every credential of an export file at time `now` (SPEC §19.6).
+    """Check every credential of an export file at time `now` (SPEC §18.6).
 
     Raises `CredentialError` as `load_file` when the file itself is unusable; otherwise each
     credential's result is in the report, a failure never hiding the others'.

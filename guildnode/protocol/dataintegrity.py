@@ -1,4 +1,4 @@
-"""W3C Data Integrity proofs with the `eddsa-jcs-2022` cryptosuite (SPEC §19.2).
+"""W3C Data Integrity proofs with the `eddsa-jcs-2022` cryptosuite (SPEC §18.2).
 
 Sans-IO: a JSON document and a signing identity in, the document with its `proof` out; a
 secured document in, the did:key of the key that signed it out, or a `CredentialError`. The
@@ -27,11 +27,11 @@ PROOF_TYPE = "DataIntegrityProof"
 CRYPTOSUITE = "eddsa-jcs-2022"
 PROOF_PURPOSE = "assertionMethod"
 
-# SPEC §19.6: what can be wrong with a credentials file, one stable code each.
+# SPEC §18.6: what can be wrong with a credentials file, one stable code each.
 CREDENTIAL_CODES: dict[str, str] = {
     "malformed_json": "The file is not one JSON value within the profile of §2.2.",
     "malformed_presentation": "The file is not a presentation holding a list of credentials.",
-    "malformed_credential": "A credential lacks a field of §19.3 or has one of the wrong form.",
+    "malformed_credential": "A credential lacks a field of §18.3 or has one of the wrong form.",
     "missing_proof": "A credential has no single `proof` object.",
     "unknown_cryptosuite": "The proof is not a DataIntegrityProof with cryptosuite eddsa-jcs-2022.",
     "malformed_proof": "A proof field has the wrong form (proofValue, created, purpose, context).",
@@ -45,7 +45,7 @@ CREDENTIAL_CODES: dict[str, str] = {
 
 
 class CredentialError(Exception):
-    """A credential or its file broke a rule of SPEC §19. `code` is one of
+    """A credential or its file broke a rule of SPEC §18. `code` is one of
     `CREDENTIAL_CODES`; `detail` is a sentence naming the problem (never a secret)."""
 
     def __init__(self, code: str, detail: str) -> None:

@@ -234,7 +234,7 @@ def references(kind: str, body: dict[str, Any]) -> list[tuple[str, str]]:
             ("party", body["freelancer"]),
             ("contract", body["contract"]),
         ]
-    if kind == "outcome":  # SPEC §18.4: what an outcome decides, found by its contract
+    if kind == "outcome":  # SPEC §17.4: what an outcome decides, found by its contract
         return [("contract", body["contract"]), ("dispute", body["dispute"])]
     if kind == "motion":
         pairs = [("guild", body["guild"])]

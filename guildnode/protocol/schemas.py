@@ -184,7 +184,7 @@ CONTRACT_KINDS = (
     "payment",
     "complete",
     "cancel",
-    # SPEC §6.10, §18: a dispute's opening statement and a party's disclosure to mediators.
+    # SPEC §6.10, §17: a dispute's opening statement and a party's disclosure to mediators.
     "dispute",
     "disclosure",
 )
@@ -238,7 +238,7 @@ BODY_SCHEMAS |= {
             "outcome": {"enum": ["completed", "cancelled"]},
             "payment": {"enum": ["on_time", "late", "unpaid", "none_due"]},
         },
-        {"decision": _ref("record_id")},  # SPEC §18.5: the outcome the receipt cites
+        {"decision": _ref("record_id")},  # SPEC §17.5: the outcome the receipt cites
     ),
 }
 
@@ -294,8 +294,8 @@ BODY_SCHEMAS |= {
     ),
 }
 
-# SPEC §6.24, §18: a mediator's public outcome of a dispute. Who may decide, and what it
-# changes, are rules of effect (§18.4), never of validity.
+# SPEC §6.24, §17: a mediator's public outcome of a dispute. Who may decide, and what it
+# changes, are rules of effect (§17.4), never of validity.
 BODY_SCHEMAS["outcome"] = _object(
     {
         "dispute": _ref("record_id"),

@@ -115,7 +115,7 @@ def open_sealed(identity: Identity, author: str, kind: str, body: dict[str, Any]
 def content_key(identity: Identity, author: str, kind: str, body: dict[str, Any]) -> bytes:
     """The content key of a sealed record, unsealed by `identity` (one of its parties):
     steps 1–3 of opening (SPEC §6.9). Raises `unreadable`. A party may disclose it (a
-    dispute's `disclosure`, SPEC §18.3) so that a mediator can open the record too."""
+    dispute's `disclosure`, SPEC §17.3) so that a mediator can open the record too."""
     if kind not in SEALED_KINDS:
         raise _unreadable(f"{kind!r} is not a sealed kind.")
     parties = _parties(body)

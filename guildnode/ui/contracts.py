@@ -45,7 +45,7 @@ FIELDS = {
     "rating": "rating",
     "statement": "statement",
     **{name: name for name, _ in DIMENSIONS},
-    # SPEC §18.6: a dispute's refusals, beside the field they are about
+    # SPEC §17.6: a dispute's refusals, beside the field they are about
     "guild": "guild",
     "not_a_member": "guild",
     "mediators": "mediators",

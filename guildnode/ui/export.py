@@ -1,4 +1,4 @@
-"""The Export page (SPEC §19): what your reputation file holds, and a button that downloads
+"""The Export page (SPEC §18): what your reputation file holds, and a button that downloads
 it — your vouches, guild memberships and completed contracts as W3C Verifiable Credentials."""
 
 from __future__ import annotations

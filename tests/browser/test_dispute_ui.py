@@ -2,7 +2,7 @@
 Northwind hired Fay through their guild Makers, of which Mia is a member too. The setup goes
 through the local API; Fay then opens the dispute from the contract page with the keyboard,
 Mia decides it through her local API, and after "Sync now" Fay's contract page shows the
-outcome (SPEC §18)."""
+outcome (SPEC §17)."""
 
 from __future__ import annotations
 

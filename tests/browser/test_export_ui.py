@@ -1,4 +1,4 @@
-"""The Export page in Chromium against real `guildnode run` processes (SPEC §19): Bo vouches
+"""The Export page in Chromium against real `guildnode run` processes (SPEC §18): Bo vouches
 for Ada; Ada opens Export from her Identity page, sees the vouch, downloads the file, and the
 file verifies offline with `guildnode verify-credentials`."""
 

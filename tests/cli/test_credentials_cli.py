@@ -1,5 +1,5 @@
 """`guildnode export-credentials` on a data directory, and `guildnode verify-credentials` on
-the file and on a copy broken in each way SPEC §19.6 names, one test per code: each exits 1
+the file and on a copy broken in each way SPEC §18.6 names, one test per code: each exits 1
 with the code and a sentence, and names the credential that failed."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Which mediator's outcome counts, and what it changes (guildnode/disputes.py; SPEC §18.4,
-§18.5, §12.4). Pure values in: the public view of disputes, outcomes, parties and guild
+"""Which mediator's outcome counts, and what it changes (guildnode/disputes.py; SPEC §17.4,
+§17.5, §12.4). Pure values in: the public view of disputes, outcomes, parties and guild
 membership."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Portable reputation through real processes (SPEC §19): on a small network of two
+"""Portable reputation through real processes (SPEC §18): on a small network of two
 `guildnode run` nodes, Fay earns vouches, a guild membership and a completed contract with
 feedback; she exports them with `guildnode export-credentials` (through the running node's
 local API) and the file verifies offline with `guildnode verify-credentials`, with the nodes

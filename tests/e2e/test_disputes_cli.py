@@ -1,5 +1,5 @@
 """A dispute from opening to a mediator's outcome, every step a real `guildnode …` command
-against four real `guildnode run` processes (SPEC §18): Northwind hires Fay through their
+against four real `guildnode run` processes (SPEC §17): Northwind hires Fay through their
 guild, Fay delivers a milestone, Northwind cancels before approving it (so both receipts say
 `none_due`). Fay opens a dispute naming Mia, a member of the guild, discloses the offer and
 her submission to her, and Mia finds the work delivered and unpaid. Tom, a fourth member who
@@ -119,7 +119,7 @@ def test_a_dispute_through_the_cli(tmp_path: Path) -> None:
         sync(*nodes)
 
         # The outcome is public: a member who is no party sees it, and Northwind's payment
-        # record counts the contract as unpaid (SPEC §12.4, §18.5).
+        # record counts the contract as unpaid (SPEC §12.4, §17.5).
         seen = ok(tom, "trust", org.did, "--json")
         assert seen["payments"]["unpaid"] == 1
         assert [

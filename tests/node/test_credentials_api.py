@@ -1,4 +1,4 @@
-"""GET /api/credentials (SPEC §19.5): owner only; vouches reach the node by POST /inbox and
+"""GET /api/credentials (SPEC §18.5): owner only; vouches reach the node by POST /inbox and
 only those that count now are exported; the answer verifies offline."""
 
 from __future__ import annotations

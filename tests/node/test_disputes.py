@@ -1,6 +1,6 @@
 """Disputes over ASGI, on three nodes in one process: the contract page's dispute section
 (the form, a refusal beside its field with nothing stored, the dispute and then the
-mediator's outcome shown), and the dispute routes of the local API (SPEC §18.6)."""
+mediator's outcome shown), and the dispute routes of the local API (SPEC §17.6)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """eddsa-jcs-2022 against the public W3C vector, and against an independent verifier; the
-credentials of SPEC §19 built from records and checked, each rule on its own (SPEC §19).
+credentials of SPEC §18 built from records and checked, each rule on its own (SPEC §18).
 
 The independent path shares nothing with the implementation but the bytes: JCS by the
 `rfc8785` package (the implementation uses guildnode.protocol.canonical), Ed25519 by
@@ -423,6 +423,6 @@ def test_the_credential_vectors_cover_every_credential_code() -> None:
 
 def test_every_code_is_in_spec_section_19() -> None:
     spec = (REPO / "protocol" / "SPEC.md").read_text(encoding="utf-8")
-    chapter = spec[spec.index("## §19 ") :]
+    chapter = spec[spec.index("## §18 ") :]
     table = dict(re.findall(r"^\| `([a-z_]+)` \| (.+?) \|$", chapter, re.MULTILINE))
     assert table == CREDENTIAL_CODES

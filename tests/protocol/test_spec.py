@@ -510,7 +510,7 @@ def test_a_party_opens_the_sealed_vector(vector: dict[str, Any]) -> None:
 
 
 def test_a_disclosed_content_key_opens_the_record_as_its_parties_read_it() -> None:
-    # SPEC §18.3: Bob, the mediator, opens Carol's disclosure; its key opens her cancel,
+    # SPEC §17.3: Bob, the mediator, opens Carol's disclosure; its key opens her cancel,
     # which is sealed to Acme and Carol only, to exactly what they read. A wrong key fails.
     (disclosure,) = (v for v in SEALED["opens"] if v["name"] == "disclosure_read_by_bob")
     (item,) = disclosure["inner"]["records"]
