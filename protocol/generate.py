@@ -663,8 +663,10 @@ def _delegation_records(
     acme_head: VerifiedRecord, guilds: list[str]
 ) -> list[tuple[str, VerifiedRecord]]:
     """SPEC §6.18, §6.19, §15: Acme delegates posting briefs to Erin's key for 30 days, Erin
-    posts a brief for Acme, and Acme revokes the delegation from Erin's next record on."""
-    at = acme_head.created_at + DAY
+    posts a brief for Acme, and Acme revokes the delegation from Erin's next record on; all of
+    it after Acme's last record and before the vectors' `now`."""
+    at = acme_head.created_at + 3600
+    assert at + 2 * 3600 < NOW
     delegate = _sign(
         ACME,
         "delegate",
@@ -686,8 +688,8 @@ def _delegation_records(
             "engagement": "fixed",
             "organisation": ACME.did,
         },
-        created_at=at + 3600,
-        expires_at=at + 3600 + 14 * DAY,
+        created_at=at + 1800,
+        expires_at=at + 1800 + 14 * DAY,
     )
     undelegate = _sign(
         ACME,
@@ -695,7 +697,7 @@ def _delegation_records(
         {"delegate": ERIN.did, "from_seq": 2, "reason": "Erin moved to another team."},
         seq=delegate.seq + 1,
         prev=delegate.id,
-        created_at=at + 2 * DAY,
+        created_at=at + 2 * 3600,
     )
     return [("delegate", delegate), ("delegated_brief", brief), ("undelegate", undelegate)]
 
