@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from test_ui import form_token, post, settle, sign_in
-from test_work import sync, work
+from test_work import refused, sync, work
 
 pytestmark = pytest.mark.anyio
 
@@ -120,4 +120,44 @@ async def test_the_dispute_routes_refuse_what_is_not_the_owners(
     receipts = shown.json()["receipts"]
     assert sorted(r["author"] for r in receipts) == sorted([org.node.did, fay.node.did])
     assert {r["decision"] for r in receipts} == {first.json()["id"]}
+    await settle(org, fay, mia)
+
+
+async def test_a_mediator_removed_by_vote_decides_nothing(
+    make_node: Callable[..., Any],
+) -> None:
+    """SPEC §17.2, §12.5: a mediator qualifies while it is a current member of the guild as
+    governance leaves it. Mia's outcome counts until Fay and Northwind vote her out; then it
+    counts on no node, and Mia's node refuses her outcomes with `mediator_not_qualified`."""
+    org, fay, mia, guild, contract = await gig(make_node)
+    opened = await work(fay, "dispute", contract=contract, guild=guild,
+                        mediators=[mia.node.did], statement="Late")  # fmt: skip
+    assert opened.status_code == 200, opened.text
+    dispute = opened.json()["id"]
+    await sync(org, fay, mia)
+    first = await work(mia, "outcome", dispute=dispute, payment="on_time", finding="Fine")
+    assert first.status_code == 200, first.text
+    await sync(org, fay, mia)
+    for served in (org, fay, mia):
+        assert list(served.node.market.evidence.decided()) == [contract]
+
+    motion = await fay.client.post(f"/api/guilds/{guild}/motions", headers=fay.owner,
+                                   json={"action": "remove", "member": mia.node.did})  # fmt: skip
+    assert motion.status_code == 200, motion.text
+    await sync(org, fay, mia)
+    vote = await org.client.post(f"/api/motions/{motion.json()['id']}/vote",
+                                 headers=org.owner, json={"choice": "yes"})  # fmt: skip
+    assert vote.status_code == 200, vote.text
+    await sync(org, fay, mia)
+    for served in (org, fay, mia):
+        assert not served.node.guild(guild).is_member(mia.node.did)
+        assert served.node.market.evidence.decided() == {}
+        shown = await served.client.get(f"/api/disputes/{dispute}", headers=served.owner)
+        (held,) = shown.json()["outcomes"]
+        assert held["id"] == first.json()["id"] and not held["counts"]
+        assert held["problem"].endswith("(mediator_not_qualified)")
+
+    await refused(mia, 400, "mediator_not_qualified", "outcome", dispute=dispute, finding="Again")
+    await refused(fay, 400, "mediator_not_qualified", "dispute", contract=contract,
+                  guild=guild, mediators=[mia.node.did], statement="Late")  # fmt: skip
     await settle(org, fay, mia)
