@@ -4,12 +4,15 @@ mediator's outcome shown), and the dispute routes of the local API (SPEC §17.6)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from test_ui import form_token, post, settle, sign_in
 from test_work import refused, sync, work
+
+from guildnode.protocol.credentials import verify_file
 
 pytestmark = pytest.mark.anyio
 
@@ -160,4 +163,49 @@ async def test_a_mediator_removed_by_vote_decides_nothing(
     await refused(mia, 400, "mediator_not_qualified", "outcome", dispute=dispute, finding="Again")
     await refused(fay, 400, "mediator_not_qualified", "dispute", contract=contract,
                   guild=guild, mediators=[mia.node.did], statement="Late")  # fmt: skip
+    await settle(org, fay, mia)
+
+
+async def test_a_contract_credential_reads_the_outcome_that_counts(
+    make_node: Callable[..., Any],
+) -> None:
+    """SPEC §18.4, §17.5: Mia finds Northwind paid late and voids its feedback on Fay. Fay's
+    contract credential carries the outcome, claims `late` and none of Northwind's voided
+    feedback; Northwind's claims `late` too and keeps Fay's feedback. Both verify offline."""
+    org, fay, mia, guild, contract = await gig(make_node)
+    opened = await work(fay, "dispute", contract=contract, guild=guild,
+                        mediators=[mia.node.did], statement="Late")  # fmt: skip
+    assert opened.status_code == 200, opened.text
+    await sync(org, fay, mia)
+    decided = await work(mia, "outcome", dispute=opened.json()["id"], finding="Paid late",
+                         payment="late", void_feedback=[org.node.did])  # fmt: skip
+    assert decided.status_code == 200, decided.text
+    await sync(org, fay, mia)
+    steps = ((fay, "submit"), (org, "approve"), (org, "paid"), (fay, "received"))
+    for served, action in steps:
+        answer = await work(served, action, contract=contract, milestone=0)
+        assert answer.status_code == 200, answer.text
+        await sync(org, fay, mia)
+    assert (await work(fay, "complete", contract=contract)).status_code == 200
+    await sync(org, fay, mia)
+    for served, rating in ((org, 1), (fay, 3)):
+        given = await work(served, "feedback", contract=contract, rating=rating)
+        assert given.status_code == 200, given.text
+        await sync(org, fay, mia)
+    await sync(org, fay, mia)
+    assert len(fay.node.market.evidence.counted_feedback()) == 2
+
+    outcome = decided.json()["id"]
+    for served, feedback in ((fay, []), (org, [{"rating": 3}])):
+        exported = (await served.client.get("/api/credentials", headers=served.owner)).json()
+        (work_done,) = [
+            c for c in exported["verifiableCredential"]
+            if c["type"][1] == "GuildnodeContractCredential"
+        ]  # fmt: skip
+        claims = work_done["credentialSubject"]
+        assert claims["payment"] == "late" and claims["feedback"] == feedback
+        assert claims["decision"] == f"urn:guildnode:record:{outcome}"
+        kinds = [e["record"]["kind"] for e in work_done["evidence"]]
+        assert kinds == ["receipt", "receipt", "outcome", *["commit", "feedback"] * len(feedback)]
+        assert verify_file(json.dumps(exported).encode(), served.node.now()).ok
     await settle(org, fay, mia)
