@@ -122,3 +122,43 @@ async def test_a_membership_under_an_amended_charter_is_exported_with_its_motion
     with pytest.raises(CredentialError) as refused:
         claims(MEMBERSHIP, node.did, [records[0], *records[3:]])
     assert refused.value.code == "evidence_mismatch"
+
+
+async def test_a_membership_names_no_voucher_removed_by_vote(make_node, author) -> None:
+    """SPEC §12.5, §18.4: P vouched the owner in, then was removed by vote; F's vouch keeps
+    the owner a member, and the credential names F alone (P's vouch is set aside)."""
+    served = await make_node()
+    node = served.node
+    f, a, p = author(61), author(62), author(63)
+    t = 1_790_000_000
+    charter = f.next("guild", {
+        "name": "Makers", "purpose": "Make.", "founders": [f.did, a.did],
+        "admission": {"vouches_required": 1, "cooling_days": 0},
+    }, created_at=t)  # fmt: skip
+    g = charter.id
+    records = [
+        charter,
+        a.next("apply", {"guild": g}, created_at=t + 1),
+        p.next("apply", {"guild": g}, created_at=t + 1),
+        f.next("vouch", {"subject": p.did, "level": 2, "context": f"guild:{g}"}, created_at=t + 2),
+        p.next("vouch", {"subject": node.did, "level": 2, "context": f"guild:{g}"},
+               created_at=t + 3),
+        f.next("vouch", {"subject": node.did, "level": 2, "context": f"guild:{g}"},
+               created_at=t + 4),
+    ]  # fmt: skip
+    removal = f.next("motion", {"guild": g, "action": "remove", "member": p.did},
+                     created_at=t + 10)  # fmt: skip
+    records += [removal, a.next("vote", {"guild": g, "motion": removal.id, "choice": "yes"},
+                                created_at=t + 20)]  # fmt: skip
+    results = await served.inbox([r.to_wire() for r in records])
+    assert [r["status"] for r in results] == ["accepted"] * len(records)
+    node.apply_guild(g)
+    assert node.governance(g).removed == {p.did: t + 20}
+    assert node.guild(g).is_member(node.did)
+
+    exported = (await served.client.get("/api/credentials", headers=served.owner)).json()
+    (membership,) = [
+        c for c in exported["verifiableCredential"] if c["type"][1] == MEMBERSHIP
+    ]  # fmt: skip
+    assert membership["credentialSubject"]["vouchedInBy"] == [f.did]
+    assert verify_file(json.dumps(exported).encode(), node.now()).ok
