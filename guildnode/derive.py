@@ -12,7 +12,7 @@ from .briefs import Brief
 from .delegation import KINDS as DELEGATION_KINDS
 from .delegation import DelegationRecord, Delegations
 from .delegation import resolve as resolve_delegations
-from .governance import Ballot, Motion
+from .governance import Ballot, Governance, Motion, govern
 from .guilds import Application, Charter
 from .identities import KINDS, Identities, IdentityRecord, resolve
 from .protocol import parse_json, parse_timestamp
@@ -216,3 +216,24 @@ def ballots(store: Store, guild: str, ids: Identities = _NONE) -> list[Ballot]:
         for rid, record, created_at in served(store, "vote")
         if rid in wanted and ids.has_effect(record["author"], record["seq"])
     ]
+
+
+def governance(
+    store: Store,
+    charter: Charter,
+    ids: Identities,
+    vouches: list[Vouch],
+    revoked: set[str],
+    now: int,
+) -> Governance:
+    """The guild of `charter` at `now` with its governance applied (SPEC §12.5): the
+    amended charter, the removals and the membership every other derivation reads."""
+    return govern(
+        charter,
+        applications(store, charter.id, ids),
+        vouches,
+        motions(store, charter.id, ids),
+        ballots(store, charter.id, ids),
+        now=now,
+        revoked=revoked,
+    )

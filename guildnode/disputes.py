@@ -19,7 +19,8 @@ from typing import Any
 from .protocol import parse_timestamp
 
 Problem = tuple[str, str]  # (stable code, sentence)
-# guild id, member → since when it is a current member of the guild (SPEC §12.1), or None
+# guild id, member → since when it is a current member of the guild as its governance leaves
+# it (SPEC §12.5: §12.1 under the amended charter, without the removed), or None
 MemberSince = Callable[[str, str], int | None]
 
 
@@ -68,7 +69,7 @@ def qualifies(
 ) -> Problem | None:
     """Why `mediator` does not qualify for a contract of the parties `pair` in `guild` at
     `at` (SPEC §17.2), or None: it is no party, and it and both parties are current members
-    of the guild, each since no later than `at`."""
+    of the guild (as of §12.5), each since no later than `at`."""
     if mediator in pair:
         return ("mediator_not_qualified", "A party to the contract cannot mediate it.")
     for did in sorted(pair | {mediator}):

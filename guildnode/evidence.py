@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import derive, disputes, feedback
-from .guilds import membership
 from .identities import Identities
 from .protocol import parse_json
 from .trust import Vouch
@@ -119,8 +118,10 @@ class Evidence:
         }
 
     def member_since(self) -> disputes.MemberSince:
-        """(guild, did) → since when `did` is a current member of the guild (SPEC §12.1,
-        at `now`), or None; each guild derived once, when first asked."""
+        """(guild, did) → since when `did` is a current member of the guild at `now`, or
+        None: the guild's membership as its governance leaves it (SPEC §12.5 — amendments
+        and removals adopted by vote applied), as `Node.guild` derives it; each guild
+        derived once, when first asked."""
         ids = self.members()
         charters = derive.charters(self.store, ids)
         vouches = derive.vouches(self.store, ids)
@@ -134,13 +135,9 @@ class Evidence:
                 members[guild] = (
                     {}
                     if charter is None
-                    else membership(
-                        charter,
-                        derive.applications(self.store, guild, ids),
-                        vouches,
-                        now=now,
-                        revoked=revoked,
-                    ).members
+                    else derive.governance(
+                        self.store, charter, ids, vouches, revoked, now
+                    ).membership.members
                 )
             return members[guild].get(ids.member(did))
 

@@ -21,7 +21,7 @@ from .check import CheckReport, check_store
 from .datadir import DataDir
 from .delegation import Delegations
 from .errors import NodeError
-from .governance import Governance, govern
+from .governance import Governance
 from .guilds import Charter, Membership
 from .identities import Identities
 from .ingest import Ingest, IngestResult, Verifying
@@ -399,15 +399,13 @@ class Node:
     def governance(self, guild_id: str) -> Governance:
         """The guild's motions, its amended charter and its removals (SPEC §12.5)."""
         derived = self._derived()
-        ids = derived.identities
-        return govern(
+        return derive.governance(
+            self.store,
             self.charter(guild_id),
-            derive.applications(self.store, guild_id, ids),
+            derived.identities,
             derived.vouches,
-            derive.motions(self.store, guild_id, ids),
-            derive.ballots(self.store, guild_id, ids),
-            now=self.now(),
-            revoked=derived.revoked,
+            derived.revoked,
+            self.now(),
         )
 
     def guilds(self) -> list[Membership]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import derive, feedback
 from .errors import NodeError
+from .governance import Governance, first_ballots
 from .protocol import VerifiedRecord, parse_json, verify_record
 from .protocol.credentials import (
     CONTRACT,
@@ -111,9 +112,40 @@ def candidates(node: Node, linked: frozenset[str]) -> Iterator[Candidate]:
             for item in node.records(author=key, kind="apply")
             if item["record"]["body"]["guild"] == gid
         ]
-        admitting = [v for v in counting if v.body.get("context") == f"guild:{gid}"]
-        yield MEMBERSHIP, [_record(node, gid), *applies[-1:], *admitting]
+        governance = node.governance(gid)
+        ids = node.identities()
+        # SPEC §12.5: a removed member's vouches dated at or before its removal are set aside.
+        admitting = [
+            v
+            for v in counting
+            if v.body.get("context") == f"guild:{gid}"
+            and v.created_at > governance.removed.get(ids.member(v.author), -1)
+        ]
+        amendments = _amendments(node, governance)
+        yield MEMBERSHIP, [_record(node, gid), *amendments, *applies[-1:], *admitting]
     yield from _contracts(node, me)
+
+
+def _amendments(node: Node, governance: Governance) -> list[VerifiedRecord]:
+    """The guild's adopted amendments in order of adoption (SPEC §12.5 step 1), each motion
+    followed by the yes votes of the other members that adopted it (SPEC §18.4)."""
+    ballots = first_ballots(
+        derive.ballots(node.store, governance.charter.id, node.identities()), node.now()
+    )
+    adopted = [
+        (o.adopted_at, position, o)
+        for position, o in enumerate(governance.outcomes)
+        if o.status == "adopted" and o.adopted_at is not None and o.motion.action == "amend"
+    ]
+    records = []
+    for _, _, outcome in sorted(adopted, key=lambda item: (item[0], item[1])):
+        motion = outcome.motion
+        records.append(_record(node, motion.id))
+        for voter in outcome.yes:
+            ballot = ballots.get((motion.id, voter))
+            if voter != motion.author and ballot is not None:
+                records.append(_record(node, ballot.id))
+    return records
 
 
 def _counting_vouches(node: Node, linked: frozenset[str]) -> list[VerifiedRecord]:
@@ -143,13 +175,20 @@ def _contracts(node: Node, me: str) -> Iterator[Candidate]:
     parties = evidence.parties()
     pairs = feedback.receipt_pairs(evidence.receipts(), parties)
     counted = evidence.counted_feedback()
+    decided = evidence.decided()
     for contract, (org, freelancer) in sorted(pairs.items()):
         if me not in (org.author, freelancer.author):
             continue
         if not org.body["outcome"] == freelancer.body["outcome"] == "completed":
             continue
         records = [_record(node, org.id), _record(node, freelancer.id)]
+        # SPEC §18.4, §17.5: the outcome that counts on the contract is evidence too; the
+        # feedback it voids is not presented as if it counted.
+        outcome = decided.get(contract)
+        voided = frozenset() if outcome is None else outcome.void_feedback
+        if outcome is not None:
+            records.append(_record(node, outcome.id))
         for c in counted:
-            if c.contract == contract and c.subject == me:
+            if c.contract == contract and c.subject == me and c.author not in voided:
                 records += [_record(node, c.commit), _record(node, c.id)]
         yield CONTRACT, records

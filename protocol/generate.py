@@ -1307,6 +1307,9 @@ def _credential_cases() -> list[tuple[str, str, str, list[str]]]:
     return [
         ("vouch_for_bob", "bob", VOUCH, ["vouch"]),
         ("alice_founded_a_guild", "alice", MEMBERSHIP, ["guild"]),
+        # SPEC §18.4: an adopted amendment, the motion (here its author's yes alone: Bob is
+        # the only founder), renames the guild in the claims.
+        ("bob_founded_a_guild_renamed_by_vote", "bob", MEMBERSHIP, ["listed_guild", "motion"]),
         ("alice_worked_for_acme", "alice", CONTRACT,
          ["receipt_by_acme", "receipt", "commit_by_acme", "feedback_by_acme"]),
         ("acme_hired_alice", "acme", CONTRACT,

@@ -115,6 +115,7 @@ def _membership_claims(
     charter, rest = records[0], records[1:]
     guild = charter.id
     founder = not keys.isdisjoint(charter.body["founders"])
+    amended, rest = _amendments(charter, rest)
     applied = False
     vouchers: set[str] = set()
     for record in rest:
@@ -134,7 +135,7 @@ def _membership_claims(
     # SPEC §18.4: the founder who wrote the charter needs no apply; everyone else does.
     if not applied and charter.author not in keys:
         raise _mismatch("The evidence holds no apply of the issuer to the guild.")
-    required = charter.body["admission"]["vouches_required"]
+    required = amended["vouches_required"]
     if not founder and len(vouchers) < required:
         raise _mismatch(
             f"The guild admits with {required} vouches; the evidence holds {len(vouchers)}."
@@ -143,12 +144,48 @@ def _membership_claims(
         "id": issuer,
         "memberOf": {
             "id": f"urn:guildnode:guild:{guild}",
-            "name": charter.body["name"],
-            "purpose": charter.body["purpose"],
+            "name": amended["name"],
+            "purpose": amended["purpose"],
         },
         "founder": founder,
         "vouchedInBy": sorted(vouchers),
     }
+
+
+def _amendments(
+    charter: VerifiedRecord, records: Sequence[VerifiedRecord]
+) -> tuple[dict[str, Any], Sequence[VerifiedRecord]]:
+    """The charter's `name`, `purpose` and `vouches_required` as the adopted amendments at the
+    head of `records` leave them (SPEC §18.4, §12.5), and the records after them. Each
+    amendment is a `motion` to amend the guild, followed by the `yes` votes on it of other
+    members, each voter once; the changes apply in the order given (that of adoption)."""
+    fields = {
+        "name": charter.body["name"],
+        "purpose": charter.body["purpose"],
+        "vouches_required": charter.body["admission"]["vouches_required"],
+    }
+    at = 0
+    while at < len(records) and records[at].kind == "motion":
+        motion = records[at]
+        if motion.body["guild"] != charter.id or motion.body["action"] != "amend":
+            raise _mismatch(f"The motion {motion.id} is no amendment of the guild.")
+        at += 1
+        voters = {motion.author}
+        while at < len(records) and records[at].kind == "vote":
+            vote = records[at]
+            body = vote.body
+            if (
+                body["motion"] != motion.id
+                or body["guild"] != charter.id
+                or body["choice"] != "yes"
+                or vote.author in voters
+            ):
+                raise _mismatch(f"The vote {vote.id} is not another member's yes to its motion.")
+            voters.add(vote.author)
+            at += 1
+        changes = motion.body.get("changes", {})
+        fields.update((k, changes[k]) for k in fields if k in changes)
+    return fields, records[at:]
 
 
 def commitment(feedback_body: Mapping[str, Any]) -> str:
@@ -175,8 +212,26 @@ def _contract_claims(
         raise _mismatch("The receipts do not both say the contract was completed.")
     other = freelancer if org in keys else org
     payments = {first.body["payment"], second.body["payment"]}
+    payment = payments.pop() if len(payments) == 1 else "disputed"
     feedback = []
     rest = records[2:]
+    decision = None
+    voided: frozenset[str] = frozenset()
+    if rest and rest[0].kind == "outcome":
+        # SPEC §18.4, §17.5: the outcome that counts on the contract, as the issuer's node
+        # derived it: its payment replaces the receipts', its void_feedback voids reveals.
+        decision, rest = rest[0], rest[1:]
+        body = decision.body
+        voided = frozenset(body.get("void_feedback", ()))
+        if (
+            body["contract"] != contract
+            or decision.author in (org, freelancer)
+            or not voided <= {org, freelancer}
+        ):
+            raise _mismatch(
+                f"The outcome {decision.id} is no mediator's decision on this contract."
+            )
+        payment = body.get("payment", payment)
     if len(rest) % 2:
         raise _mismatch("Feedback comes as pairs of a commit and its reveal.")
     for commit, reveal in zip(rest[::2], rest[1::2], strict=True):
@@ -191,20 +246,25 @@ def _contract_claims(
                 raise _mismatch(f"Record {record.id} is not the other party's on this contract.")
         if commit.body["commitment"] != commitment(reveal.body):
             raise _mismatch(f"The feedback {reveal.id} is not what its commit committed to.")
+        if other in voided:
+            raise _mismatch(f"The outcome voids the feedback {reveal.id}: it makes no claim.")
         given = {"rating": reveal.body["rating"]}
         for name in ("dimensions", "statement", "skills"):
             if name in reveal.body:
                 given[name] = reveal.body[name]
         feedback.append(given)
-    return {
+    subject = {
         "id": issuer,
         "contract": f"urn:guildnode:contract:{contract}",
         "role": "organisation" if org in keys else "freelancer",
         "counterparty": other,
         "outcome": "completed",
-        "payment": payments.pop() if len(payments) == 1 else "disputed",
+        "payment": payment,
         "feedback": feedback,
     }
+    if decision is not None:
+        subject["decision"] = f"urn:guildnode:record:{decision.id}"
+    return subject
 
 
 # --- building ---------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ her submission to her, and Mia finds the work delivered and unpaid. Tom, a fourt
 is no party, sees the outcome and Northwind's payment record change from nothing to one
 `unpaid`. Bad input goes through the same commands: a dispute by a non-party, mediators who
 do not qualify, an outcome by a non-mediator, a second outcome — each refused, nothing stored.
+Then Mia is removed from the guild by vote: her outcome stops counting, and her node refuses
+another (SPEC §17.2: members as of §12.5).
 """
 
 from __future__ import annotations
@@ -133,6 +135,22 @@ def test_a_dispute_through_the_cli(tmp_path: Path) -> None:
         ]
         code, text = cli(fay, "dispute", "show", dispute)
         assert code == 0 and "counts" in text and "Mia" in text
+
+        # Mia is removed from the guild by vote (SPEC §12.5): from then on she qualifies as
+        # no mediator (§17.2), so her outcome counts on no node and her node refuses another.
+        motion = ok(fay, "guild", "propose", guild, "--remove", mia.did, "--reason", "Gone")
+        sync(*nodes)
+        for node in (org, tom):
+            ok(node, "guild", "vote", motion["id"], "yes")
+        sync(*nodes)
+        members = ok(tom, "guild", "show", guild)["members"]
+        assert sorted(m["did"] for m in members) == sorted([org.did, fay.did, tom.did])
+        seen = ok(tom, "trust", org.did, "--json")
+        assert seen["payments"]["unpaid"] == 0 and seen["decisions"] == []
+        outcomes = ok(org, "dispute", "show", dispute)["outcomes"]
+        assert [(o["id"], o["counts"]) for o in outcomes] == [(decided, False)]
+        refused(mia, "mediator_not_qualified", "dispute", "outcome", dispute, "--finding", "Again")
+        refused(fay, "mediator_not_qualified", *opening, "--mediator", mia.did)
     finally:
         for node in nodes:
             node.stop()

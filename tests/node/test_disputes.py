@@ -4,12 +4,15 @@ mediator's outcome shown), and the dispute routes of the local API (SPEC §17.6)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from test_ui import form_token, post, settle, sign_in
-from test_work import sync, work
+from test_work import refused, sync, work
+
+from guildnode.protocol.credentials import verify_file
 
 pytestmark = pytest.mark.anyio
 
@@ -120,4 +123,89 @@ async def test_the_dispute_routes_refuse_what_is_not_the_owners(
     receipts = shown.json()["receipts"]
     assert sorted(r["author"] for r in receipts) == sorted([org.node.did, fay.node.did])
     assert {r["decision"] for r in receipts} == {first.json()["id"]}
+    await settle(org, fay, mia)
+
+
+async def test_a_mediator_removed_by_vote_decides_nothing(
+    make_node: Callable[..., Any],
+) -> None:
+    """SPEC §17.2, §12.5: a mediator qualifies while it is a current member of the guild as
+    governance leaves it. Mia's outcome counts until Fay and Northwind vote her out; then it
+    counts on no node, and Mia's node refuses her outcomes with `mediator_not_qualified`."""
+    org, fay, mia, guild, contract = await gig(make_node)
+    opened = await work(fay, "dispute", contract=contract, guild=guild,
+                        mediators=[mia.node.did], statement="Late")  # fmt: skip
+    assert opened.status_code == 200, opened.text
+    dispute = opened.json()["id"]
+    await sync(org, fay, mia)
+    first = await work(mia, "outcome", dispute=dispute, payment="on_time", finding="Fine")
+    assert first.status_code == 200, first.text
+    await sync(org, fay, mia)
+    for served in (org, fay, mia):
+        assert list(served.node.market.evidence.decided()) == [contract]
+
+    motion = await fay.client.post(f"/api/guilds/{guild}/motions", headers=fay.owner,
+                                   json={"action": "remove", "member": mia.node.did})  # fmt: skip
+    assert motion.status_code == 200, motion.text
+    await sync(org, fay, mia)
+    vote = await org.client.post(f"/api/motions/{motion.json()['id']}/vote",
+                                 headers=org.owner, json={"choice": "yes"})  # fmt: skip
+    assert vote.status_code == 200, vote.text
+    await sync(org, fay, mia)
+    for served in (org, fay, mia):
+        assert not served.node.guild(guild).is_member(mia.node.did)
+        assert served.node.market.evidence.decided() == {}
+        shown = await served.client.get(f"/api/disputes/{dispute}", headers=served.owner)
+        (held,) = shown.json()["outcomes"]
+        assert held["id"] == first.json()["id"] and not held["counts"]
+        assert held["problem"].endswith("(mediator_not_qualified)")
+
+    await refused(mia, 400, "mediator_not_qualified", "outcome", dispute=dispute, finding="Again")
+    await refused(fay, 400, "mediator_not_qualified", "dispute", contract=contract,
+                  guild=guild, mediators=[mia.node.did], statement="Late")  # fmt: skip
+    await settle(org, fay, mia)
+
+
+async def test_a_contract_credential_reads_the_outcome_that_counts(
+    make_node: Callable[..., Any],
+) -> None:
+    """SPEC §18.4, §17.5: Mia finds Northwind paid late and voids its feedback on Fay. Fay's
+    contract credential carries the outcome, claims `late` and none of Northwind's voided
+    feedback; Northwind's claims `late` too and keeps Fay's feedback. Both verify offline."""
+    org, fay, mia, guild, contract = await gig(make_node)
+    opened = await work(fay, "dispute", contract=contract, guild=guild,
+                        mediators=[mia.node.did], statement="Late")  # fmt: skip
+    assert opened.status_code == 200, opened.text
+    await sync(org, fay, mia)
+    decided = await work(mia, "outcome", dispute=opened.json()["id"], finding="Paid late",
+                         payment="late", void_feedback=[org.node.did])  # fmt: skip
+    assert decided.status_code == 200, decided.text
+    await sync(org, fay, mia)
+    steps = ((fay, "submit"), (org, "approve"), (org, "paid"), (fay, "received"))
+    for served, action in steps:
+        answer = await work(served, action, contract=contract, milestone=0)
+        assert answer.status_code == 200, answer.text
+        await sync(org, fay, mia)
+    assert (await work(fay, "complete", contract=contract)).status_code == 200
+    await sync(org, fay, mia)
+    for served, rating in ((org, 1), (fay, 3)):
+        given = await work(served, "feedback", contract=contract, rating=rating)
+        assert given.status_code == 200, given.text
+        await sync(org, fay, mia)
+    await sync(org, fay, mia)
+    assert len(fay.node.market.evidence.counted_feedback()) == 2
+
+    outcome = decided.json()["id"]
+    for served, feedback in ((fay, []), (org, [{"rating": 3}])):
+        exported = (await served.client.get("/api/credentials", headers=served.owner)).json()
+        (work_done,) = [
+            c for c in exported["verifiableCredential"]
+            if c["type"][1] == "GuildnodeContractCredential"
+        ]  # fmt: skip
+        claims = work_done["credentialSubject"]
+        assert claims["payment"] == "late" and claims["feedback"] == feedback
+        assert claims["decision"] == f"urn:guildnode:record:{outcome}"
+        kinds = [e["record"]["kind"] for e in work_done["evidence"]]
+        assert kinds == ["receipt", "receipt", "outcome", *["commit", "feedback"] * len(feedback)]
+        assert verify_file(json.dumps(exported).encode(), served.node.now()).ok
     await settle(org, fay, mia)

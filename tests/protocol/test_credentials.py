@@ -426,3 +426,83 @@ def test_every_code_is_in_spec_section_19() -> None:
     chapter = spec[spec.index("## §18 ") :]
     table = dict(re.findall(r"^\| `([a-z_]+)` \| (.+?) \|$", chapter, re.MULTILINE))
     assert table == CREDENTIAL_CODES
+
+
+# --- governance and disputes in the evidence (SPEC §18.4, §12.5, §17.5) ----------------------
+
+
+def _decision(people: People, contract: str, **body: Any) -> VerifiedRecord:
+    dispute = "cd" * 32
+    return people.other.next(
+        "outcome", {"dispute": dispute, "contract": contract, "guild": "ab" * 32,
+                    "finding": "Found", **body}
+    )  # fmt: skip
+
+
+def test_an_outcome_in_the_evidence_replaces_the_payment_and_voids_feedback(
+    people: People,
+) -> None:
+    receipts = people.story()[CONTRACT][:2]
+    contract = receipts[0].body["contract"]
+    outcome = _decision(people, contract, payment="late")
+    secured = credential(CONTRACT, people.me.identity, [*receipts, outcome], NOW)
+    work = secured["credentialSubject"]
+    assert work["payment"] == "late" and work["decision"] == f"urn:guildnode:record:{outcome.id}"
+    assert verify_credential(secured, NOW) == people.me.did and independent_verify(secured)
+
+    story = people.story()[CONTRACT]
+    voiding = _decision(people, contract, void_feedback=[people.org.did])
+    with pytest.raises(CredentialError) as caught:  # voided feedback makes no claim
+        credential(CONTRACT, people.me.identity, [*story[:2], voiding, *story[2:]], NOW)
+    assert caught.value.code == "evidence_mismatch"
+    kept = credential(CONTRACT, people.me.identity, [*story[:2], voiding], NOW)
+    assert kept["credentialSubject"]["feedback"] == []
+    assert kept["credentialSubject"]["payment"] == "on_time"  # no payment found: the receipts'
+
+
+def test_an_outcome_not_by_a_mediator_of_this_contract_makes_no_credential(
+    people: People,
+) -> None:
+    receipts = people.story()[CONTRACT][:2]
+    contract = receipts[0].body["contract"]
+    by_a_party = people.org.next(
+        "outcome", {"dispute": "cd" * 32, "contract": contract, "guild": "ab" * 32,
+                    "finding": "Mine", "payment": "on_time"}
+    )  # fmt: skip
+    for outcome in (
+        _decision(people, "12" * 32, payment="unpaid"),  # another contract
+        by_a_party,
+        _decision(people, contract, void_feedback=[people.other.did]),  # no party
+    ):
+        with pytest.raises(CredentialError) as caught:
+            credential(CONTRACT, people.me.identity, [*receipts, outcome], NOW)
+        assert caught.value.code == "evidence_mismatch"
+
+
+def test_adopted_amendments_in_the_evidence_set_the_guilds_claims(people: People) -> None:
+    me, org, other = people.me, people.org, people.other
+    charter = org.next("guild", {
+        "name": "Rustaceans", "purpose": "Rust work", "founders": [org.did, other.did],
+        "admission": {"vouches_required": 2, "cooling_days": 0},
+    })  # fmt: skip
+    g = charter.id
+    applied = me.next("apply", {"guild": g})
+    admitted = org.next("vouch", {"subject": me.did, "level": 2, "context": f"guild:{g}"})
+    lower = org.next("motion", {"guild": g, "action": "amend",
+                                "changes": {"name": "Crabs", "vouches_required": 1}})  # fmt: skip
+    yes = other.next("vote", {"guild": g, "motion": lower.id, "choice": "yes"})
+    with pytest.raises(CredentialError):  # two vouches needed by the charter as published
+        credential(MEMBERSHIP, me.identity, [charter, applied, admitted], NOW)
+    secured = credential(MEMBERSHIP, me.identity, [charter, lower, yes, applied, admitted], NOW)
+    assert secured["credentialSubject"]["memberOf"]["name"] == "Crabs"
+    assert verify_credential(secured, NOW) == me.did and independent_verify(secured)
+
+    no = other.next("vote", {"guild": g, "motion": lower.id, "choice": "no"})
+    own = org.next("vote", {"guild": g, "motion": lower.id, "choice": "yes"})
+    removal = org.next("motion", {"guild": g, "action": "remove", "member": other.did})
+    elsewhere = org.next("motion", {"guild": "12" * 32, "action": "amend",
+                                    "changes": {"vouches_required": 1}})  # fmt: skip
+    for amendments in ([lower, no], [lower, own], [lower, yes, yes], [removal], [elsewhere]):
+        with pytest.raises(CredentialError) as caught:
+            credential(MEMBERSHIP, me.identity, [charter, *amendments, applied, admitted], NOW)
+        assert caught.value.code == "evidence_mismatch", amendments
