@@ -36,7 +36,6 @@ FIELDS = {
     "finding": "finding",
     "payment": "payment",
     "void_feedback": "void_feedback",
-    "invalid_argument": "finding",
 }
 
 

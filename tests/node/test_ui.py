@@ -22,7 +22,8 @@ pytestmark = pytest.mark.anyio
 
 PAGES = ["/", "/people", "/people?context=python", "/graph", "/graph?context=python",
          "/guilds", "/peers", "/briefs", "/briefs?skill=rust", "/contracts",
-         "/contracts?state=active", "/messages", "/identity", "/identity/export"]  # fmt: skip
+         "/contracts?state=active", "/messages", "/identity", "/identity/export",
+         "/notifications"]  # fmt: skip
 
 
 async def sign_in(served: Any) -> None:
