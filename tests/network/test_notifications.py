@@ -342,16 +342,10 @@ async def test_messages_disputes_and_motions_wait_on_the_owner_until_acted_on(
         assert await kinds(served) == []
 
     # An open motion waits on each member who may still vote; not on its proposer.
-    motion = (
-        await post(
-            fay,
-            f"/api/guilds/{guild}/motions",
-            org,
-            mia,
-            action="amend",
-            changes={"name": "Makers and Menders"},
-        )  # fmt: skip
-    )["id"]
+    renamed = {"name": "Makers and Menders"}
+    proposed = await post(fay, f"/api/guilds/{guild}/motions", org, mia, action="amend",
+                          changes=renamed)  # fmt: skip
+    motion = proposed["id"]
     assert await kinds(fay) == []
     for served in (org, mia):
         notice = await only(served, "motion")
