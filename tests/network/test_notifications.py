@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from guildnode import notices
+from tests.node.test_disputes import gig
 
 pytestmark = pytest.mark.anyio
 
@@ -265,34 +266,8 @@ async def test_messages_disputes_and_motions_wait_on_the_owner_until_acted_on(
 ) -> None:
     """Unread messages, a dispute to mediate or answer, a motion to vote on (SPEC §9.11)."""
     clock = Clock()
-    org, fay, mia = [await make_node(n, clock=clock) for n in ("org", "fay", "mia")]
+    org, fay, mia, guild, contract = await gig(make_node, clock=clock)
     everyone = (org, fay, mia)
-    for served, name in zip(everyone, ("Northwind", "Fay", "Mia"), strict=True):
-        served.node.set_profile(name=name, organisation=served is org)
-        for other in everyone:
-            if other is not served:
-                await served.federation.add_peer(other.url)
-    for served in (org, mia):
-        served.node.vouch(fay.node.did, level=2)
-    guild = fay.node.found_guild(
-        "Makers", "Makers", vouches_required=1, cooling_days=0,
-        cofounders=[org.node.did, mia.node.did],
-    ).id  # fmt: skip
-    await sync(*everyone)
-    for served in (org, mia):
-        served.node.apply_guild(guild)
-    await sync(*everyone)
-    brief = org.node.post_brief(
-        guilds=[guild], title="A sign", description="Oak.", acceptance_criteria=["It hangs"],
-        budget_min=100, budget_max=900, currency="EUR", expires_days=14,
-    ).id  # fmt: skip
-    await sync(*everyone)
-    proposal = await work(fay, "propose", org, mia, brief=brief, pitch="Oak", amount=500,
-                          currency="EUR", duration_days=5)  # fmt: skip
-    contract = await work(org, "offer", fay, mia, proposal=proposal, scope="The sign",
-                          acceptance_criteria=["It hangs"], days=10,
-                          milestones=[{"title": "Sign", "amount": 500, "due_days": 5}])  # fmt: skip
-    await work(fay, "accept", org, mia, offer=contract)
     for served in everyone:
         assert await kinds(served) == []
 

@@ -9,15 +9,17 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from test_ui import form_token, post, settle, sign_in
-from test_work import sync, work
+
+from tests.node.test_ui import form_token, post, settle, sign_in
+from tests.node.test_work import sync, work
 
 pytestmark = pytest.mark.anyio
 
 
-async def gig(make_node: Callable[..., Any]) -> tuple[Any, Any, Any, str, str]:
-    """Northwind and Fay with an active contract, and Mia; all three in Fay's guild."""
-    org, fay, mia = [await make_node(n) for n in ("org", "fay", "mia")]
+async def gig(make_node: Callable[..., Any], **settings: Any) -> tuple[Any, Any, Any, str, str]:
+    """Northwind and Fay with an active contract, and Mia; all three in Fay's guild.
+    `settings` go to each node (a `clock`, say)."""
+    org, fay, mia = [await make_node(n, **settings) for n in ("org", "fay", "mia")]
     org.node.set_profile(name="Northwind", organisation=True)
     fay.node.set_profile(name="Fay")
     mia.node.set_profile(name="Mia")
