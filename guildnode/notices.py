@@ -254,11 +254,10 @@ def motions_to_vote_on(node: Node) -> Iterator[Notice]:
     from .assembly import summary
 
     me = node.member(node.did)
-    for guild in node.guilds():
-        if not guild.is_member(me):
+    for gid in sorted(node.charters()):
+        governance = node.governance(gid)  # once a guild: it holds the membership too
+        if not governance.membership.is_member(me):
             continue
-        gid = guild.charter.id
-        governance = node.governance(gid)
         voted = node.assembly.voted(gid)
         for outcome in governance.outcomes:
             if not node.assembly.may_vote(outcome, voted):
