@@ -184,4 +184,9 @@ async def test_the_dispute_page_lets_its_mediator_decide_once(
     again = await post(mia, f"{path}/decide", token, finding="Again")
     assert again.status_code == 400 and "(already_decided)" in again.text
     assert mia.node.store.count() == held
+    unknown = "/disputes/" + "ab" * 32
+    assert (await mia.client.get(unknown)).status_code == 404
+    missing = await post(mia, f"{unknown}/decide", token, finding="Who?")
+    assert missing.status_code == 404 and "(not_found)" in missing.text
+    assert mia.node.store.count() == held
     await settle(org, fay, mia)
