@@ -53,6 +53,7 @@ def create_app(
             app.state.owner_token = datadir.token()
             node.on_publish.append(live.wake)
             node.on_ingest.append(live.wake)
+            node.on_read.append(live.wake)  # a thread read drops its notice (SPEC §9.11)
             await federation.start()
             datadir.announce(settings.local_url)
             try:

@@ -103,6 +103,18 @@ class Assembly:
         body = {"guild": governance.charter.id, "motion": motion_id, "choice": choice}
         return self.node.publish("vote", body)
 
+    def may_vote(self, outcome: Outcome, voted: set[str]) -> bool:
+        """Whether the owner may still vote on the motion of `outcome` (SPEC §12.5): it is
+        open, the owner is of its electorate and neither proposed it nor has voted (`voted`,
+        as `voted` gives it for the motion's guild)."""
+        owner = self.node.member(self.node.did)
+        return (
+            outcome.status == "open"
+            and owner in outcome.electorate
+            and owner != outcome.motion.author
+            and outcome.motion.id not in voted
+        )
+
     def voted(self, guild_id: str) -> set[str]:
         """Ids of the motions of `guild_id` the owner has voted on (by any of its keys)."""
         owner = self.node.member(self.node.did)

@@ -241,7 +241,7 @@ def _attachment_body(a: Attachment) -> dict[str, Any]:
 def read(node: Node, thread: str) -> dict[str, Any]:
     """Mark a thread's messages read (SPEC §16.5)."""
     found = _thread(held(node), node, thread)
-    node.store.mark_read([m.id for m in found.messages], node.now())
+    node.mark_read([m.id for m in found.messages])
     return {"thread": found.id, "unread": 0}
 
 
@@ -260,7 +260,7 @@ def unread(node: Node) -> int:
     """How many messages of the owner's threads the owner has not read (SPEC §16.5)."""
     seen = node.store.read_messages()
     return sum(
-        len(_unread(node, t, seen)) for t in held(node).threads.values() if node.did in t.parties
+        len(unread_ids(node, t, seen)) for t in held(node).threads.values() if node.did in t.parties
     )
 
 
@@ -275,7 +275,7 @@ def _attachment_view(a: Attachment, with_data: bool) -> dict[str, Any]:
     return view
 
 
-def _unread(node: Node, thread: Thread, seen: set[str]) -> list[str]:
+def unread_ids(node: Node, thread: Thread, seen: set[str]) -> list[str]:
     return [m.id for m in thread.messages if m.author != node.did and m.id not in seen]
 
 
@@ -297,7 +297,7 @@ def summary(node: Node, now: Held, thread: Thread, seen: set[str]) -> dict[str, 
         "with": display_name(node, thread.other(node.did)),
         "parties": list(thread.parties),
         "messages": len(thread.messages),
-        "unread": len(_unread(node, thread, seen)),
+        "unread": len(unread_ids(node, thread, seen)),
         "last": {
             "from": display_name(node, last.author),
             "text": last.text[:120],
@@ -323,7 +323,7 @@ def list_threads(node: Node, on: str | None = None) -> dict[str, Any]:
     public answers."""
     now, seen = held(node), node.store.read_messages()
     mine = [t for t in now.threads.values() if node.did in t.parties]
-    total = sum(len(_unread(node, t, seen)) for t in mine)
+    total = sum(len(unread_ids(node, t, seen)) for t in mine)
     if on is not None:
         mine = [t for t in mine if t.on == on]
     mine.sort(key=lambda t: (-t.last_at, t.id))
@@ -342,7 +342,7 @@ def show_thread(node: Node, thread_id: str) -> dict[str, Any]:
     found = now.threads.get(thread_id)
     if found is None or node.did not in found.parties:
         raise NodeError("not_found", f"No thread {thread_id} of yours is held here.", 404)
-    unread = set(_unread(node, found, seen))
+    unread = set(unread_ids(node, found, seen))
     return {
         **summary(node, now, found, seen),
         "messages": [

@@ -73,6 +73,9 @@ class Node:
         self.on_publish: list[Callable[[VerifiedRecord], None]] = []
         # Called (from the storing thread) after records from others are stored.
         self.on_ingest: list[Callable[[Sequence[VerifiedRecord]], None]] = []
+        # Called after the owner's own read state changes (SPEC §16.5): nothing is published
+        # or ingested, yet what waits on the owner has moved (SPEC §9.11).
+        self.on_read: list[Callable[[Sequence[str]], None]] = []
         self.keyring = Keyring(self)
         self.market = Market(self)
         self.assembly = Assembly(self)
@@ -129,6 +132,12 @@ class Node:
         for listener in self.on_publish:
             listener(record)
         return record
+
+    def mark_read(self, message_ids: Sequence[str]) -> None:
+        """Record that the owner has read `message_ids` (SPEC §16.5), and tell the listeners."""
+        self.store.mark_read(list(message_ids), self.now())
+        for listener in self.on_read:
+            listener(message_ids)
 
     def forget_derived(self) -> None:
         """Drop the cached scope and trust (the owner's key changed, SPEC §14.9)."""

@@ -4,8 +4,9 @@ Each source below reads the node's derived state (contracts from `market`, propo
 memberships) and yields one `Notice` per thing that waits on the owner, with the link to the
 one page and form where the owner does it. A notice disappears by itself when the owner has
 acted (or the chance has passed), because the state it was derived from has moved on: there
-is no "read" flag to keep in step. A later kind of notice (messages, disputes) is one more
-function in `SOURCES`.
+is no "read" flag to keep in step (unread messages are the one kind derived from the owner's
+own read state, SPEC §16.5, which reading the thread moves on). A new kind of notice is one
+more function in `SOURCES`.
 
 Keys are stable (the kind and the id of the record that asks), so a client can tell a new
 notice from one it has shown already.
@@ -188,12 +189,100 @@ def applications_to_vouch_on(node: Node) -> Iterator[Notice]:
             )
 
 
+def unread_messages(node: Node) -> Iterator[Notice]:
+    """A thread of the owner's with messages from the other party it has not read (SPEC
+    §16.5); reading the thread marks them read."""
+    from . import conversations  # it imports the node; read it only when needed
+
+    now, seen = conversations.held(node), node.store.read_messages()
+    for thread in now.threads.values():
+        if node.did not in thread.parties:
+            continue
+        waiting = set(conversations.unread_ids(node, thread, seen))
+        if not waiting:
+            continue
+        latest = max(m.created_at for m in thread.messages if m.id in waiting)
+        count = len(waiting)
+        about = conversations.summary(node, now, thread, seen)["title"]
+        yield Notice(
+            key=f"message:{thread.id}",
+            kind="message",
+            at=latest,
+            title=f"{_name(node, thread.other(node.did))} wrote {count} new message"
+            f"{'s' if count > 1 else ''} about “{about}”",
+            action="Read the thread and reply",
+            link=f"/messages/{thread.id}#reply",
+        )
+
+
+def disputes_waiting(node: Node) -> Iterator[Notice]:
+    """A dispute naming the owner as mediator with no outcome counting on its contract yet
+    (SPEC §17.4), and one the other party opened against the owner, until the owner has
+    disclosed records to its mediators (SPEC §17.3) or an outcome counts."""
+    me = node.member(node.did)
+    decided = node.market.evidence.decided()
+    for dispute in node.market.mediation.disputes():
+        event = dispute.event
+        if dispute.contract in decided:
+            continue
+        opener = _name(node, event.author)
+        if dispute.role == "mediator":
+            yield Notice(
+                key=f"dispute:{event.id}",
+                kind="dispute",
+                at=event.created_at,
+                title=f"{opener} asks you to mediate a dispute",
+                action="Read the statement and the records disclosed, then decide the outcome",
+                link=f"/disputes/{event.id}#decide",
+            )
+        elif node.member(event.author) != me:
+            if any(node.member(d.author) == me for d, _ in dispute.disclosures):
+                continue
+            yield Notice(
+                key=f"dispute:{event.id}",
+                kind="dispute",
+                at=event.created_at,
+                title=f"{opener} opened a dispute on your contract",
+                action="Read their statement and disclose your records to the mediators",
+                link=f"/contracts/{dispute.contract}#disputes",
+            )
+
+
+def motions_to_vote_on(node: Node) -> Iterator[Notice]:
+    """An open motion of a guild the owner is a member of, on which it may still vote
+    (SPEC §12.5)."""
+    from .assembly import summary
+
+    me = node.member(node.did)
+    for gid in sorted(node.charters()):
+        governance = node.governance(gid)  # once a guild: it holds the membership too
+        if not governance.membership.is_member(me):
+            continue
+        voted = node.assembly.voted(gid)
+        for outcome in governance.outcomes:
+            if not node.assembly.may_vote(outcome, voted):
+                continue
+            motion = outcome.motion
+            yield Notice(
+                key=f"motion:{motion.id}",
+                kind="motion",
+                at=motion.created_at,
+                title=f"{_name(node, motion.author)} moved in {governance.charter.name}: "
+                f"{summary(motion, lambda did: _name(node, did))}",
+                action="Vote yes or no before the motion closes",
+                link=f"/guilds/{gid}#motion-{motion.id}",
+            )
+
+
 # One line per kind of notice; each source reads the node and yields its notices.
 SOURCES: tuple[Callable[[Node], Iterator[Notice]], ...] = (
     proposals_received,
     contract_steps,
     feedback_closing,
     applications_to_vouch_on,
+    unread_messages,
+    disputes_waiting,
+    motions_to_vote_on,
 )
 
 

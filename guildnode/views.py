@@ -158,17 +158,11 @@ def guild_view(node: Node, guild: Membership) -> dict[str, Any]:
 def motions(node: Node, guild_id: str) -> dict[str, Any]:
     """A guild's motions, newest first, with what the owner may do on each (SPEC §12.5)."""
     governance = node.governance(guild_id)
-    owner = node.member(node.did)
     voted = node.assembly.voted(guild_id)
     shown = []
     for outcome in reversed(governance.outcomes):
         view = outcome_view(outcome, lambda did: display_name(node, did))
-        view["you_may_vote"] = (
-            outcome.status == "open"
-            and owner in outcome.electorate
-            and owner != outcome.motion.author
-            and outcome.motion.id not in voted
-        )
+        view["you_may_vote"] = node.assembly.may_vote(outcome, voted)
         shown.append(view)
     return {"guild": guild_id, "name": governance.charter.name, "motions": shown}
 

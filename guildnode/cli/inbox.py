@@ -24,7 +24,8 @@ def _inbox_text(data: dict[str, Any]) -> str:
 @pass_context
 def inbox(ctx: Context, as_json: bool) -> None:
     """What waits on you: proposals, offers and counters to answer, milestones to approve,
-    payments to confirm, feedback windows closing, guild applications to vouch on."""
+    payments to confirm, feedback windows closing, guild applications to vouch on, unread
+    messages, disputes to mediate or answer, motions to vote on."""
     with backend(ctx) as node:
         data = node.inbox()
     emit(data, as_json, _inbox_text)

@@ -12,6 +12,7 @@ from . import (
     briefs,
     contracts,
     delegates,
+    disputes,
     export,
     guilds,
     identity,
@@ -43,7 +44,7 @@ def install_ui(app: FastAPI, settings: Settings, *, clock: Clock) -> None:
     app.state.ui_templates = Templates(web / "templates")
     # `search` before `guilds` and `briefs`: /guilds/find and /briefs/search are not ids.
     for module in (signin, pages, search, guilds, motions, briefs, contracts, threads, peers,
-                   identity, notifications, export, delegates):  # fmt: skip
+                   identity, notifications, export, delegates, disputes):  # fmt: skip
         app.include_router(module.router)
     app.include_router(signin.api_router)
     app.mount("/static", StaticFiles(directory=web / "static"), name="static")

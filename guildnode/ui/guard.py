@@ -32,6 +32,7 @@ UI_PREFIXES = (
     "/guilds",
     "/briefs",
     "/contracts",
+    "/disputes",
     "/messages",
     "/peers",
     "/identity",

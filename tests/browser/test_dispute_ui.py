@@ -1,8 +1,8 @@
 """A dispute in Chromium on a 375 px phone, against three real `guildnode run` processes:
 Northwind hired Fay through their guild Makers, of which Mia is a member too. The setup goes
 through the local API; Fay then opens the dispute from the contract page with the keyboard,
-Mia decides it through her local API, and after "Sync now" Fay's contract page shows the
-outcome (SPEC §17)."""
+Mia follows her notification to the dispute's page and decides it there, and after
+"Sync now" Fay's contract page shows the outcome (SPEC §17)."""
 
 from __future__ import annotations
 
@@ -83,8 +83,22 @@ def test_a_dispute_from_the_contract_page(tmp_path: Path) -> None:
 
                 sync(fay, mia)
                 (dispute,) = mia.api("GET", "/api/disputes")["disputes"]
-                work(mia, "outcome", dispute=dispute["id"], payment="on_time",
-                     finding="The scope grew by agreement.")  # fmt: skip
+                mediator = signed_in(browser, screens, mia.login_link, width=375)
+                go(mediator, mia, "/notifications")  # the notice links to the decide form
+                mediator.get_by_role("link", name="Fay asks you to mediate a dispute").click()
+                expect(mediator).to_have_url(f"{mia.url}/disputes/{dispute['id']}#decide")
+                expect(mediator.get_by_text("The scope grew by half.")).to_be_visible()
+                go(mediator, mia, f"/disputes/{dispute['id']}")  # every field labelled
+                mediator.get_by_label("Your finding").fill("The scope grew by agreement.")
+                mediator.get_by_label("Payment").select_option("on_time")
+                mediator.get_by_role("button", name="Publish the outcome").click()
+                expect(mediator.locator(".flash")).to_contain_text("Your outcome is published")
+                expect(mediator.get_by_role("button", name="Publish the outcome")).to_have_count(0)
+                width = mediator.evaluate("document.documentElement.scrollWidth")
+                assert width <= 375, width
+                screens.shoot(mediator, "dispute-mediator-decided-375px")
+                go(mediator, mia, "/notifications")
+                expect(mediator.get_by_text("Nothing waits on you.")).to_be_visible()
                 sync_now(phone, fay)
                 go(phone, fay, f"/contracts/{contract}")
                 expect(phone.get_by_text("The scope grew by agreement.")).to_be_visible()

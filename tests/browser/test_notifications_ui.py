@@ -147,3 +147,34 @@ def test_an_offer_pushed_by_a_peer_appears_live_and_leads_to_its_form(
         finally:
             browser.close()
     assert not screens.server_errors, f"pages answered with server errors: {screens.server_errors}"
+
+
+def test_reading_a_thread_in_another_tab_drops_the_badge_live(pair: Pair, tmp_path: Path) -> None:
+    """Reading changes only the node's local read state (no record is stored), and still
+    wakes the stream: Northwind's other tab loses the message's notice without a reload."""
+    screens = Screens(tmp_path)
+    org, fay = pair.org, pair.fay
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            home = signed_in(browser, screens, org.login_link, width=PHONE)
+            go(home, org, "/")
+            badge = home.locator("[data-notice-count]")
+            before = org.api("GET", "/api/notifications")["count"]
+            expect(badge).to_have_text(str(before))
+            home.evaluate("window.sameDocument = true")
+
+            (brief,) = fay.api("GET", "/api/briefs")["briefs"]
+            thread = fay.api("POST", "/api/thread/ask", {"on": brief["id"], "text": "Which Rust?"})
+            expect(badge).to_have_text(str(before + 1), timeout=15_000)  # pushed, then woken
+            expect(home.locator("[data-notice-announce]")).to_contain_text("Fay Ferris wrote")
+
+            reader = home.context.new_page()  # the same session, another tab
+            go(reader, org, f"/messages/{thread['id']}")
+            expect(reader.get_by_text("Which Rust?")).to_be_visible()
+            expect(badge).to_have_text(str(before))  # the first tab, not reloaded
+            assert home.evaluate("window.sameDocument === true"), "the page reloaded"
+            assert org.api("GET", "/api/notifications")["count"] == before
+        finally:
+            browser.close()
+    assert not screens.server_errors, f"pages answered with server errors: {screens.server_errors}"

@@ -8,12 +8,17 @@ both nodes, stands for the days that pass; sync is push and "sync now".
 
 from __future__ import annotations
 
+import asyncio
 import html
+import json
 import time
 from typing import Any
 
 import httpx
 import pytest
+
+from guildnode import notices
+from tests.node.test_disputes import gig
 
 pytestmark = pytest.mark.anyio
 
@@ -238,3 +243,94 @@ async def test_notifications_go_when_time_ends_the_chance(make_node: Any) -> Non
     assert await kinds(fay) == ["feedback"]
     clock.advance(14)  # Northwind's feedback is revealed without Fay's
     assert await kinds(fay) == []
+
+
+async def post(served: Any, path: str, *others: Any, **fields: Any) -> dict[str, Any]:
+    answer = await served.client.post(path, json=fields, headers=served.owner)
+    assert answer.status_code == 200, answer.text
+    await sync(served, *others)
+    return answer.json()  # type: ignore[no-any-return]
+
+
+async def next_notices(stream: Any) -> dict[str, Any]:
+    """The next `notices` event of a live stream, skipping heartbeats; within 5 seconds,
+    far less than a heartbeat (15 s), so only a wake can have sent it."""
+    while True:
+        chunk = await asyncio.wait_for(anext(stream), 5)
+        if chunk.startswith("event: notices"):
+            return json.loads(chunk.strip().split("\n")[1].removeprefix("data: "))  # type: ignore[no-any-return]
+
+
+async def test_messages_disputes_and_motions_wait_on_the_owner_until_acted_on(
+    make_node: Any,
+) -> None:
+    """Unread messages, a dispute to mediate or answer, a motion to vote on (SPEC §9.11)."""
+    clock = Clock()
+    org, fay, mia, guild, contract = await gig(make_node, clock=clock)
+    everyone = (org, fay, mia)
+    for served in everyone:
+        assert await kinds(served) == []
+
+    # A message from the other party waits until its thread is read: opening its page reads it.
+    thread = (await post(fay, "/api/thread/ask", org, on=contract, text="Oak or ash?"))["id"]
+    notice = await only(org, "message")
+    assert notice["key"] == f"message:{thread}"
+    assert notice["link"] == f"/messages/{thread}#reply"
+    assert "Fay" in notice["title"] and "1 new message" in notice["title"]
+    assert await kinds(fay) == []  # her own message waits on no one but Northwind
+    await the_page_shows(org, notice)  # … which opens the thread: read
+    assert await kinds(org) == []
+
+    # Read through the API (local read state only, no record): the live stream wakes.
+    await post(org, "/api/thread/reply", fay, thread=thread, text="Oak.")
+    await post(org, "/api/thread/reply", fay, thread=thread, text="Oiled.")
+    notice = await only(fay, "message")
+    assert notice["key"] == f"message:{thread}" and "2 new messages" in notice["title"]
+    stream = fay.app.state.live.events(lambda: notices.inbox(fay.node), lambda: 0)
+    assert await anext(stream) == "retry: 3000\n\n"
+    assert (await next_notices(stream))["count"] == 1
+    held = fay.node.store.count()
+    await post(fay, "/api/thread/read", thread=thread)
+    assert await next_notices(stream) == {"count": 0, "notices": []}
+    assert fay.node.store.count() == held
+    await stream.aclose()
+
+    # A dispute waits on its mediator until an outcome counts, and on the party it was
+    # opened against until it discloses its records (or an outcome counts).
+    dispute = await work(fay, "dispute", org, mia, contract=contract, guild=guild,
+                         mediators=[mia.node.did], statement="The scope crept")  # fmt: skip
+    assert await kinds(fay) == []
+    notice = await only(mia, "dispute")
+    assert notice["key"] == f"dispute:{dispute}"
+    assert notice["link"] == f"/disputes/{dispute}#decide"
+    assert "Fay" in notice["title"]
+    await the_page_shows(mia, notice)
+    notice = await only(org, "dispute")
+    assert notice["key"] == f"dispute:{dispute}"
+    assert notice["link"] == f"/contracts/{contract}#disputes"
+    await the_page_shows(org, notice)
+    await work(org, "disclose", fay, mia, dispute=dispute, records=[contract])
+    assert await kinds(org) == []
+    assert await kinds(mia) == ["dispute"]
+    await work(mia, "outcome", org, fay, dispute=dispute, finding="Agreed", payment="on_time")
+    for served in everyone:
+        assert await kinds(served) == []
+
+    # An open motion waits on each member who may still vote; not on its proposer.
+    renamed = {"name": "Makers and Menders"}
+    proposed = await post(fay, f"/api/guilds/{guild}/motions", org, mia, action="amend",
+                          changes=renamed)  # fmt: skip
+    motion = proposed["id"]
+    assert await kinds(fay) == []
+    for served in (org, mia):
+        notice = await only(served, "motion")
+        assert notice["key"] == f"motion:{motion}"
+        assert notice["link"] == f"/guilds/{guild}#motion-{motion}"
+        assert "Fay" in notice["title"] and "Makers and Menders" in notice["title"]
+    await the_page_shows(org, notice)
+    await post(org, f"/api/motions/{motion}/vote", fay, mia, choice="no")
+    assert await kinds(org) == []
+    assert await kinds(mia) == ["motion"]
+    clock.advance(8)  # the voting window (7 days) closes: Mia's chance has passed
+    for served in everyone:
+        assert await kinds(served) == []

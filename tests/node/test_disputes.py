@@ -4,22 +4,24 @@ mediator's outcome shown), and the dispute routes of the local API (SPEC §17.6)
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from test_ui import form_token, post, settle, sign_in
-from test_work import refused, sync, work
 
 from guildnode.protocol.credentials import verify_file
+from tests.node.test_ui import form_token, post, settle, sign_in
+from tests.node.test_work import refused, sync, work
 
 pytestmark = pytest.mark.anyio
 
 
-async def gig(make_node: Callable[..., Any]) -> tuple[Any, Any, Any, str, str]:
-    """Northwind and Fay with an active contract, and Mia; all three in Fay's guild."""
-    org, fay, mia = [await make_node(n) for n in ("org", "fay", "mia")]
+async def gig(make_node: Callable[..., Any], **settings: Any) -> tuple[Any, Any, Any, str, str]:
+    """Northwind and Fay with an active contract, and Mia; all three in Fay's guild.
+    `settings` go to each node (a `clock`, say)."""
+    org, fay, mia = [await make_node(n, **settings) for n in ("org", "fay", "mia")]
     org.node.set_profile(name="Northwind", organisation=True)
     fay.node.set_profile(name="Fay")
     mia.node.set_profile(name="Mia")
@@ -208,4 +210,70 @@ async def test_a_contract_credential_reads_the_outcome_that_counts(
         kinds = [e["record"]["kind"] for e in work_done["evidence"]]
         assert kinds == ["receipt", "receipt", "outcome", *["commit", "feedback"] * len(feedback)]
         assert verify_file(json.dumps(exported).encode(), served.node.now()).ok
+    await settle(org, fay, mia)
+
+
+async def test_the_dispute_page_lets_its_mediator_decide_once(
+    make_node: Callable[..., Any],
+) -> None:
+    org, fay, mia, guild, contract = await gig(make_node)
+    opened = await work(fay, "dispute", contract=contract, guild=guild,
+                        mediators=[mia.node.did], statement="The <scope> crept")  # fmt: skip
+    assert opened.status_code == 200, opened.text
+    dispute = opened.json()["id"]
+    await sync(org, fay, mia)
+    path = f"/disputes/{dispute}"
+    assert (await mia.client.get(path)).headers["location"] == "/login"
+
+    # A party reads the dispute (linked from the contract page) but has no form to decide it.
+    await sign_in(org)
+    assert (
+        f'<a href="{path}">a dispute</a>' in (await org.client.get(f"/contracts/{contract}")).text
+    )
+    page = (await org.client.get(path)).text
+    assert "The &lt;scope&gt; crept" in page and 'id="decide"' not in page
+    token = await form_token(org, f"/contracts/{contract}")  # the session's token
+    held = org.node.store.count()
+    refused = await post(org, f"{path}/decide", token, finding="Mine")
+    assert refused.status_code == 400
+    assert "You are not a mediator of that dispute. (not_a_mediator)" in refused.text
+    assert org.node.store.count() == held
+
+    # The mediator's page has the form; a refusal comes back beside its field, nothing stored.
+    await sign_in(mia)
+    page = (await mia.client.get(path)).text
+    assert 'id="decide"' in page and f'value="{fay.node.did}"' in page
+    token = await form_token(mia, path)
+    held = mia.node.store.count()
+    forged = await mia.client.post(f"{path}/decide", data={"finding": "Forged"})
+    assert forged.status_code == 403  # the UI guard's CSRF check covers the dispute pages
+    empty = await post(mia, f"{path}/decide", token, finding="")
+    assert empty.status_code == 400 and 'id="decide-finding-error"' in empty.text
+    stranger = await post(mia, f"{path}/decide", token, finding="No", void_feedback=mia.node.did)
+    assert stranger.status_code == 400
+    assert "void_feedback may name only the contract's parties." in html.unescape(stranger.text)
+    assert mia.node.store.count() == held
+
+    decided = await mia.client.post(
+        f"{path}/decide",
+        data={"csrftoken": token, "finding": "Agreed <growth>", "payment": "late",
+              "void_feedback": [org.node.did]},
+    )  # fmt: skip
+    assert decided.status_code == 303, decided.text
+    page = (await mia.client.get(path)).text
+    assert "Agreed &lt;growth&gt;" in page and "payment found late" in page
+    assert 'id="decide"' not in page  # an outcome counts: the form is gone
+    (outcome,) = (await mia.client.get(f"/api/disputes/{dispute}", headers=mia.owner)).json()[
+        "outcomes"
+    ]
+    assert outcome["counts"] and outcome["void_feedback"] == [org.node.did]
+    held = mia.node.store.count()
+    again = await post(mia, f"{path}/decide", token, finding="Again")
+    assert again.status_code == 400 and "(already_decided)" in again.text
+    assert mia.node.store.count() == held
+    unknown = "/disputes/" + "ab" * 32
+    assert (await mia.client.get(unknown)).status_code == 404
+    missing = await post(mia, f"{unknown}/decide", token, finding="Who?")
+    assert missing.status_code == 404 and "(not_found)" in missing.text
+    assert mia.node.store.count() == held
     await settle(org, fay, mia)
