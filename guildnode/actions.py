@@ -9,7 +9,7 @@ that route.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, validate_call
 
@@ -65,6 +65,7 @@ def offer(
     starts_in_days: Days = 0,
     days: Annotated[int, Field(ge=1)] = 30,
     respond_days: Annotated[int, Field(ge=1, le=60)] = 7,
+    organisation: str | None = None,
 ) -> VerifiedRecord:
     return node.market.offer(
         proposal,
@@ -75,6 +76,7 @@ def offer(
         starts_in_days=starts_in_days,
         days=days,
         respond_days=respond_days,
+        organisation=organisation,
     )
 
 
@@ -154,13 +156,43 @@ def feedback(
     )
 
 
+def dispute(
+    node: Node,
+    contract: str,
+    guild: str,
+    mediators: Annotated[list[str], Field(min_length=1, max_length=5)],
+    statement: Annotated[str, Field(min_length=1, max_length=5000)],
+) -> VerifiedRecord:
+    return node.market.mediation.open(
+        contract, guild=guild, mediators=mediators, statement=statement
+    )
+
+
+def disclose(
+    node: Node, dispute: str, records: Annotated[list[str], Field(min_length=1, max_length=20)]
+) -> VerifiedRecord:
+    return node.market.mediation.disclose(dispute, records)
+
+
+def outcome(
+    node: Node,
+    dispute: str,
+    finding: Annotated[str, Field(min_length=1, max_length=5000)],
+    payment: Literal["on_time", "late", "unpaid", "none_due"] | None = None,
+    void_feedback: Annotated[list[str], Field(max_length=2)] | None = None,
+) -> VerifiedRecord:
+    return node.market.mediation.decide(
+        dispute, finding=finding, payment=payment, void_feedback=void_feedback
+    )
+
+
 _STRICT = ConfigDict(strict=True, arbitrary_types_allowed=True)
 
 ACTIONS: dict[str, Callable[..., VerifiedRecord]] = {
     fn.__name__: validate_call(config=_STRICT)(fn)
     for fn in (
         propose, offer, counter, accept, decline, submit, approve, paid, received, complete,
-        cancel, feedback,
+        cancel, feedback, dispute, disclose, outcome,
     )
 }  # fmt: skip
 

@@ -14,7 +14,7 @@ import httpx
 from fastapi import FastAPI
 
 from . import __version__
-from .api import federation, local, search
+from .api import federation, local, search, threads
 from .api.errors import install_error_handlers
 from .api.guard import InboxGuard
 from .datadir import DataDir
@@ -22,6 +22,7 @@ from .federation import Federation
 from .node import Clock, Node
 from .settings import Settings
 from .ui import install_ui
+from .ui.live import Live
 
 
 def create_app(
@@ -50,11 +51,15 @@ def create_app(
             app.state.federation = federation
             app.state.inbox_guard = InboxGuard()
             app.state.owner_token = datadir.token()
+            node.on_publish.append(live.wake)
+            node.on_ingest.append(live.wake)
+            node.on_read.append(live.wake)  # a thread read drops its notice (SPEC §9.11)
             await federation.start()
             datadir.announce(settings.local_url)
             try:
                 yield
             finally:
+                live.close()
                 await federation.stop()
                 node.close()
         finally:
@@ -66,9 +71,12 @@ def create_app(
         summary="One member's node of the Guildnode network: federation API, local API, web UI.",
         lifespan=lifespan,
     )
+    live = Live()  # the owner's notification streams; `guildnode run` closes it on exit
+    app.state.live = live
     install_error_handlers(app)
     app.include_router(federation.router)
     app.include_router(local.router)
     app.include_router(search.router)
+    app.include_router(threads.router)
     install_ui(app, settings, clock=clock)
     return app

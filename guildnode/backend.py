@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from . import actions, keeping, views
+from . import actions, conversations, delegating, keeping, notices, portable, views
 from . import indexers as indexing
 from .datadir import DataDir, DataDirError, DataDirLocked
 from .errors import NodeError
@@ -55,6 +55,9 @@ class Backend(Protocol):
     def leave_guild(self, guild_id: str, note: str | None) -> dict[str, Any]: ...
     def guilds(self) -> dict[str, Any]: ...
     def guild(self, guild_id: str) -> dict[str, Any]: ...
+    def motions(self, guild_id: str) -> dict[str, Any]: ...
+    def propose(self, guild_id: str, **fields: Any) -> dict[str, Any]: ...
+    def vote(self, motion_id: str, choice: str) -> dict[str, Any]: ...
     def post_brief(self, **fields: Any) -> dict[str, Any]: ...
     def briefs(self, guild: str | None, skill: str | None) -> dict[str, Any]: ...
     def brief(self, brief_id: str) -> dict[str, Any]: ...
@@ -62,6 +65,9 @@ class Backend(Protocol):
     def proposals(self, brief: str | None) -> dict[str, Any]: ...
     def contracts(self, state: str | None) -> dict[str, Any]: ...
     def contract(self, contract_id: str) -> dict[str, Any]: ...
+    def inbox(self) -> dict[str, Any]: ...
+    def disputes(self) -> dict[str, Any]: ...
+    def dispute(self, dispute_id: str) -> dict[str, Any]: ...
     def indexers(self) -> dict[str, Any]: ...
     def add_indexer(self, url: str, allow_private: bool = False) -> dict[str, Any]: ...
     def remove_indexer(self, url: str) -> dict[str, Any]: ...
@@ -69,6 +75,12 @@ class Backend(Protocol):
     def follow(self, record: str, author: str, source: str | None) -> dict[str, Any]: ...
     def identity(self, action: str, fields: dict[str, Any]) -> dict[str, Any]: ...
     def identity_state(self, did: str | None) -> dict[str, Any]: ...
+    def credentials(self) -> dict[str, Any]: ...
+    def thread(self, action: str, fields: dict[str, Any]) -> dict[str, Any]: ...
+    def threads(self, on: str | None) -> dict[str, Any]: ...
+    def show_thread(self, thread_id: str) -> dict[str, Any]: ...
+    def delegates(self) -> dict[str, Any]: ...
+    def delegate(self, action: str, fields: dict[str, Any]) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
 
@@ -175,6 +187,15 @@ class DirectBackend:
     def guild(self, guild_id: str) -> dict[str, Any]:
         return self._call(lambda: views.guild_view(self.node, self.node.guild(guild_id)))
 
+    def motions(self, guild_id: str) -> dict[str, Any]:
+        return self._call(lambda: views.motions(self.node, guild_id))
+
+    def propose(self, guild_id: str, **fields: Any) -> dict[str, Any]:
+        return self._call(lambda: published(self.node.assembly.propose(guild_id, **fields)))
+
+    def vote(self, motion_id: str, choice: str) -> dict[str, Any]:
+        return self._call(lambda: published(self.node.assembly.vote(motion_id, choice)))
+
     def post_brief(self, **fields: Any) -> dict[str, Any]:
         return self._call(lambda: published(self.node.post_brief(**fields)))
 
@@ -195,8 +216,26 @@ class DirectBackend:
             return self._call(lambda: keeping.state(self.node))
         return self._call(lambda: keeping.show(self.node, did))
 
+    def credentials(self) -> dict[str, Any]:
+        return self._call(lambda: portable.export(self.node))
+
+    def delegates(self) -> dict[str, Any]:
+        return self._call(lambda: delegating.state(self.node))
+
+    def delegate(self, action: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return self._call(lambda: delegating.run(self.node, action, fields))
+
     def proposals(self, brief: str | None) -> dict[str, Any]:
         return views.proposals(self.node, brief)
+
+    def thread(self, action: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return self._call(lambda: conversations.run(self.node, action, fields))
+
+    def threads(self, on: str | None) -> dict[str, Any]:
+        return self._call(lambda: conversations.list_threads(self.node, on))
+
+    def show_thread(self, thread_id: str) -> dict[str, Any]:
+        return self._call(lambda: conversations.show_thread(self.node, thread_id))
 
     def contracts(self, state: str | None) -> dict[str, Any]:
         return self._call(lambda: views.contracts(self.node, state))
@@ -205,6 +244,16 @@ class DirectBackend:
         return self._call(
             lambda: views.contract_view(self.node, self.node.market.contract(contract_id))
         )
+
+    def inbox(self) -> dict[str, Any]:
+        return notices.inbox(self.node)
+
+    def disputes(self) -> dict[str, Any]:
+        return self._call(lambda: views.disputes(self.node))
+
+    def dispute(self, dispute_id: str) -> dict[str, Any]:
+        mediation = self.node.market.mediation
+        return self._call(lambda: views.dispute_view(self.node, mediation.dispute(dispute_id)))
 
     def indexers(self) -> dict[str, Any]:
         return indexing.list_indexers(self.node.store)
@@ -323,6 +372,15 @@ class RemoteBackend:
     def guild(self, guild_id: str) -> dict[str, Any]:
         return self._call("GET", f"/api/guilds/{guild_id}")
 
+    def motions(self, guild_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/guilds/{guild_id}/motions")
+
+    def propose(self, guild_id: str, **fields: Any) -> dict[str, Any]:
+        return self._call("POST", f"/api/guilds/{guild_id}/motions", json=fields)
+
+    def vote(self, motion_id: str, choice: str) -> dict[str, Any]:
+        return self._call("POST", f"/api/motions/{motion_id}/vote", json={"choice": choice})
+
     def post_brief(self, **fields: Any) -> dict[str, Any]:
         return self._call("POST", "/api/briefs", json=fields)
 
@@ -341,14 +399,41 @@ class RemoteBackend:
     def identity_state(self, did: str | None) -> dict[str, Any]:
         return self._call("GET", "/api/identity" + (f"/{did}" if did else ""))
 
+    def credentials(self) -> dict[str, Any]:
+        return self._call("GET", "/api/credentials")
+
+    def delegates(self) -> dict[str, Any]:
+        return self._call("GET", "/api/delegates")
+
+    def delegate(self, action: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", f"/api/delegates/{action}", json=fields)
+
     def proposals(self, brief: str | None) -> dict[str, Any]:
         return self._call("GET", "/api/proposals", params=_present(brief=brief))
+
+    def thread(self, action: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", f"/api/thread/{action}", json=fields)
+
+    def threads(self, on: str | None) -> dict[str, Any]:
+        return self._call("GET", "/api/threads", params=_present(on=on))
+
+    def show_thread(self, thread_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/threads/{thread_id}")
 
     def contracts(self, state: str | None) -> dict[str, Any]:
         return self._call("GET", "/api/contracts", params=_present(state=state))
 
     def contract(self, contract_id: str) -> dict[str, Any]:
         return self._call("GET", f"/api/contracts/{contract_id}")
+
+    def inbox(self) -> dict[str, Any]:
+        return self._call("GET", "/api/notifications")
+
+    def disputes(self) -> dict[str, Any]:
+        return self._call("GET", "/api/disputes")
+
+    def dispute(self, dispute_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/disputes/{dispute_id}")
 
     def indexers(self) -> dict[str, Any]:
         return self._call("GET", "/api/indexers")

@@ -24,6 +24,7 @@ class Brief:
     created_at: int
     expires_at: int | None
     body: dict[str, Any]
+    delegate: str | None = None  # the staff key that posted it for `author` (SPEC §15.4)
 
     @property
     def guilds(self) -> list[str]:

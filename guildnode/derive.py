@@ -9,6 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from .briefs import Brief
+from .delegation import KINDS as DELEGATION_KINDS
+from .delegation import DelegationRecord, Delegations
+from .delegation import resolve as resolve_delegations
+from .governance import Ballot, Governance, Motion, govern
 from .guilds import Application, Charter
 from .identities import KINDS, Identities, IdentityRecord, resolve
 from .protocol import parse_json, parse_timestamp
@@ -78,16 +82,41 @@ def served(store: Store, kind: str) -> Iterator[tuple[str, dict[str, Any], int]]
             yield rid, parse_json(canonical), created[rid]
 
 
-def briefs(store: Store, ids: Identities = _NONE) -> list[Brief]:
-    """Every brief held in a served chain that has effect (SPEC §14.6)."""
-    return [
-        _brief(rid, record, created_at)
+def delegations(store: Store, ids: Identities = _NONE) -> Delegations:
+    """The grants and revocations of organisation delegates (SPEC §15.1)."""
+    return resolve_delegations(
+        (
+            DelegationRecord(
+                rid,
+                record["kind"],
+                record["author"],
+                record["seq"],
+                created,
+                parse_timestamp(record["expires"]) if "expires" in record else None,
+                record["body"],
+            )
+            for kind in DELEGATION_KINDS
+            for rid, record, created in served(store, kind)
+        ),
+        ids,
+    )
+
+
+def briefs(store: Store, ids: Identities = _NONE, grants: Delegations | None = None) -> list[Brief]:
+    """Every brief held in a served chain that has effect (SPEC §14.6). A brief that names
+    another `organisation` is that organisation's when its author is a delegate with scope
+    `briefs` (SPEC §15.4), and has no effect otherwise."""
+    grants = delegations(store, ids) if grants is None else grants
+    found = (
+        _brief(rid, record, created_at, ids, grants)
         for rid, record, created_at in served(store, "brief")
-        if ids.has_effect(record["author"], record["seq"])
-    ]
+    )
+    return [b for b in found if b is not None]
 
 
-def brief(store: Store, brief_id: str, ids: Identities = _NONE) -> Brief | None:
+def brief(
+    store: Store, brief_id: str, ids: Identities = _NONE, grants: Delegations | None = None
+) -> Brief | None:
     """The brief `brief_id` when `briefs` would list it (a `brief` with references, in a
     served chain, with effect), by its id alone: no scan of the references."""
     canonical = store.get(brief_id)
@@ -99,18 +128,30 @@ def brief(store: Store, brief_id: str, ids: Identities = _NONE) -> Brief | None:
     frozen = store.frozen_at(record["author"])
     if frozen is not None and record["seq"] > frozen:
         return None
-    if not ids.has_effect(record["author"], record["seq"]):
+    grants = delegations(store, ids) if grants is None else grants
+    return _brief(brief_id, record, parse_timestamp(record["created"]), ids, grants)
+
+
+def _brief(
+    rid: str, record: dict[str, Any], created_at: int, ids: Identities, grants: Delegations
+) -> Brief | None:
+    """The brief of one wire record, or None when it has no effect (SPEC §14.6, §15.4)."""
+    author, body = record["author"], record["body"]
+    if not ids.has_effect(author, record["seq"]):
         return None
-    return _brief(brief_id, record, parse_timestamp(record["created"]))
-
-
-def _brief(rid: str, record: dict[str, Any], created_at: int) -> Brief:
+    delegate = None
+    if "organisation" in body and ids.member(body["organisation"]) != ids.member(author):
+        organisation = ids.member(body["organisation"])
+        if not grants.speaks_for(author, record["seq"], created_at, "briefs", organisation):
+            return None
+        author, delegate = organisation, author
     return Brief(
         id=rid,
-        author=record["author"],
+        author=author,
         created_at=created_at,
         expires_at=parse_timestamp(record["expires"]) if "expires" in record else None,
-        body=record["body"],
+        body=body,
+        delegate=delegate,
     )
 
 
@@ -133,6 +174,7 @@ def charters(store: Store, ids: Identities = _NONE) -> dict[str, Charter]:
             created_at=created_at,
             cooling_days=admission.get("cooling_days", 7),
             skills=tuple(admission.get("skills", ())),
+            listing=body.get("listing"),
         )
     return found
 
@@ -156,3 +198,67 @@ def applications(
         for ref in store.refs(kind, values=values)
         if ids.has_effect(ref.author, ref.seq)
     ]
+
+
+def motions(store: Store, guild: str, ids: Identities = _NONE) -> list[Motion]:
+    """`motion` records for `guild` with effect (SPEC §14.6), authors and the member to
+    remove read as their members' current keys."""
+    wanted = {ref.record_id for ref in store.refs("motion", values=[guild])}
+    found = []
+    for rid, record, created_at in served(store, "motion"):
+        if rid not in wanted or not ids.has_effect(record["author"], record["seq"]):
+            continue
+        body = record["body"]
+        found.append(
+            Motion(
+                id=rid,
+                author=ids.member(record["author"]),
+                guild=body["guild"],
+                created_at=created_at,
+                action=body["action"],
+                changes=body.get("changes"),
+                member=ids.member(body["member"]) if "member" in body else None,
+                reason=body.get("reason", ""),
+            )
+        )
+    return found
+
+
+def ballots(store: Store, guild: str, ids: Identities = _NONE) -> list[Ballot]:
+    """`vote` records for `guild` with effect, ordered across a member's keys by
+    `Identities.position` (SPEC §14.6)."""
+    wanted = {ref.record_id for ref in store.refs("vote", values=[guild])}
+    return [
+        Ballot(
+            id=rid,
+            author=ids.member(record["author"]),
+            guild=record["body"]["guild"],
+            motion=record["body"]["motion"],
+            seq=ids.position(record["author"], record["seq"]),
+            created_at=created_at,
+            choice=record["body"]["choice"],
+        )
+        for rid, record, created_at in served(store, "vote")
+        if rid in wanted and ids.has_effect(record["author"], record["seq"])
+    ]
+
+
+def governance(
+    store: Store,
+    charter: Charter,
+    ids: Identities,
+    vouches: list[Vouch],
+    revoked: set[str],
+    now: int,
+) -> Governance:
+    """The guild of `charter` at `now` with its governance applied (SPEC §12.5): the
+    amended charter, the removals and the membership every other derivation reads."""
+    return govern(
+        charter,
+        applications(store, charter.id, ids),
+        vouches,
+        motions(store, charter.id, ids),
+        ballots(store, charter.id, ids),
+        now=now,
+        revoked=revoked,
+    )

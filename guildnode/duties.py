@@ -161,4 +161,7 @@ class Duties:
             "outcome": contract.state,
             "payment": payment,
         }
+        decided = self.market.evidence.decided().get(contract.id)
+        if decided is not None:  # SPEC §17.5: the receipt cites the outcome that counts
+            body["decision"] = decided.id
         return node.publish("receipt", body)

@@ -10,9 +10,10 @@ receipts, commitments and reveals) is published by `duties.Duties`, which reads 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import derive, feedback
+from . import derive, disputes, feedback
 from .identities import Identities
 from .protocol import parse_json
 from .trust import Vouch
@@ -28,8 +29,9 @@ _MEMBER_FIELDS = {"receipt": ("organisation", "freelancer"), "commit": ("subject
 class Evidence:
     """Read-only derivations over the public records in `store`, afresh on every call."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, now: Callable[[], int]) -> None:
         self.store = store
+        self.now = now
         self._members: tuple[int, Identities] | None = None
 
     def members(self) -> Identities:
@@ -77,10 +79,78 @@ class Evidence:
         offer (anyone holding the organisation's chain can tell who the parties are)."""
         ids = self.members()
         found: dict[str, set[str]] = {}
+        made: dict[str, tuple[str, int, int]] = {}
         for ref in self.store.refs("offer"):
             author = ids.member(ref.author)
             found.setdefault(ref.record_id, {author}).add(ids.member(ref.value))
-        return {rid: frozenset(p) for rid, p in found.items() if len(p) == 2}
+            made[ref.record_id] = (ref.author, ref.seq, ref.created_at)
+        grants = derive.delegations(self.store, ids)
+        parties = {}
+        for rid, p in found.items():
+            key, seq, created_at = made[rid]
+            author = ids.member(key)
+            # SPEC §12.4, §15.4: a delegate's offer names its author beside the two parties.
+            if len(p) == 3 and any(
+                grants.speaks_for(key, seq, created_at, "offers", org) for org in p - {author}
+            ):
+                p = p - {author}
+            if len(p) == 2:
+                parties[rid] = frozenset(p)
+        return parties
+
+    # -- disputes (SPEC §17) ------------------------------------------------------------
+
+    def outcomes(self, contract_id: str | None = None) -> list[disputes.Outcome]:
+        """Held `outcome` records on a contract (or all), whether they count or not."""
+        return [disputes.Outcome.from_record(*r) for r in self._public("outcome", contract_id)]
+
+    def openings(self) -> dict[str, disputes.Opening]:
+        """Every held `dispute` record → its author and public recipients (never opened)."""
+        ids = self.members()
+        found: dict[str, tuple[str, set[str]]] = {}
+        for ref in self.store.refs("dispute"):
+            if ids.has_effect(ref.author, ref.seq):
+                entry = found.setdefault(ref.record_id, (ids.member(ref.author), set()))
+                entry[1].add(ids.member(ref.value))
+        return {
+            rid: disputes.Opening(rid, author, frozenset(recipients))
+            for rid, (author, recipients) in found.items()
+        }
+
+    def member_since(self) -> disputes.MemberSince:
+        """(guild, did) → since when `did` is a current member of the guild at `now`, or
+        None: the guild's membership as its governance leaves it (SPEC §12.5 — amendments
+        and removals adopted by vote applied), as `Node.guild` derives it; each guild
+        derived once, when first asked."""
+        ids = self.members()
+        charters = derive.charters(self.store, ids)
+        vouches = derive.vouches(self.store, ids)
+        revoked = derive.revoked(self.store, vouches, ids)
+        now = self.now()
+        members: dict[str, dict[str, int]] = {}
+
+        def since(guild: str, did: str) -> int | None:
+            if guild not in members:
+                charter = charters.get(guild)
+                members[guild] = (
+                    {}
+                    if charter is None
+                    else derive.governance(
+                        self.store, charter, ids, vouches, revoked, now
+                    ).membership.members
+                )
+            return members[guild].get(ids.member(did))
+
+        return since
+
+    def decided(self) -> dict[str, disputes.Outcome]:
+        """contract → the outcome that counts on it (SPEC §17.4)."""
+        outcomes = self.outcomes()
+        if not outcomes:  # no guild is derived when nothing was decided
+            return {}
+        return disputes.counting(outcomes, self.openings(), self.parties(), self.member_since())
+
+    # -- feedback, receipts and payments (SPEC §12.4) --------------------------------------
 
     def counted_feedback(self) -> list[feedback.Counted]:
         """Revealed feedback that counts (SPEC §12.4): only on contracts whose two public
@@ -93,7 +163,8 @@ class Evidence:
 
     def feedback_vouches(self) -> list[Vouch]:
         """Revealed feedback that counts, as vouches (SPEC §12.4)."""
-        return feedback.as_vouches(self.counted_feedback())
+        voided = disputes.voided_feedback(self.decided())
+        return feedback.as_vouches(self.counted_feedback(), voided)
 
     def completed(self) -> dict[str, frozenset[str]]:
         """Contracts both parties' receipts call completed (the evidence bonus, SPEC §12.4)."""
@@ -102,6 +173,7 @@ class Evidence:
     def payment_record(self, did: str) -> dict[str, int]:
         """How an organisation paid, by the receipts of both parties of its contracts
         (SPEC §12.4); all counts zero for one with none."""
-        return feedback.payment_record(self.receipts(), self.parties()).get(
+        decided = disputes.decided_payments(self.decided())
+        return feedback.payment_record(self.receipts(), self.parties(), decided).get(
             did, dict.fromkeys(feedback.PAYMENT_COUNTS, 0)
         )

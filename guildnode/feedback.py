@@ -18,7 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
-from .protocol import canonical_bytes, parse_timestamp
+from .protocol import parse_timestamp
+from .protocol.credentials import commitment as commitment  # SPEC §12.4, one definition
 from .trust import Vouch
 
 DAY = 86_400
@@ -87,12 +88,6 @@ class Counted:
     skills: tuple[str, ...]
     created_at: int
     body: dict[str, Any]
-
-
-def commitment(feedback_body: Mapping[str, Any]) -> str:
-    """Hex sha256 of the canonical bytes (SPEC §2.1) of a `feedback` body. Raises
-    `ProtocolError` (`invalid_string`) when the body holds a lone surrogate."""
-    return hashlib.sha256(canonical_bytes(dict(feedback_body))).hexdigest()
 
 
 def counting_commits(
@@ -233,13 +228,17 @@ def vouch_id(reveal_id: str, context: str | None) -> str:
     return hashlib.sha256(f"{reveal_id}:{context or ''}".encode()).hexdigest()
 
 
-def as_vouches(counted: Iterable[Counted]) -> list[Vouch]:
+def as_vouches(
+    counted: Iterable[Counted], voided: Mapping[str, frozenset[str]] | None = None
+) -> list[Vouch]:
     """SPEC §12.4: a counted reveal with rating 2 or 3 vouches author → subject at that
     level in each of its skills (in general trust when it has none), with the contract as
-    evidence; rating 1 adds no trust."""
+    evidence; rating 1 adds no trust, nor does feedback whose author a counting outcome
+    voids (`voided`: contract → those authors, SPEC §17.5)."""
+    voided = voided or {}
     vouches = []
     for c in counted:
-        if c.rating < 2:
+        if c.rating < 2 or c.author in voided.get(c.contract, ()):
             continue
         for context in c.skills or (None,):
             vouches.append(
@@ -256,7 +255,7 @@ def as_vouches(counted: Iterable[Counted]) -> list[Vouch]:
     return sorted(vouches, key=lambda v: v.id)
 
 
-def _receipt_pairs(
+def receipt_pairs(
     receipts: Iterable[Receipt], parties: Mapping[str, frozenset[str]]
 ) -> dict[str, tuple[Receipt, Receipt]]:
     """contract → (organisation's, freelancer's) first receipts, where both of the contract's
@@ -287,7 +286,7 @@ def paired(
     outcome): the contracts feedback may count on (SPEC §12.4)."""
     return {
         contract: frozenset({org.author, freelancer.author})
-        for contract, (org, freelancer) in _receipt_pairs(receipts, parties).items()
+        for contract, (org, freelancer) in receipt_pairs(receipts, parties).items()
     }
 
 
@@ -298,21 +297,26 @@ def completed(
     `completed` argument of `trust.VouchTable.build`)."""
     return {
         contract: frozenset({org.author, freelancer.author})
-        for contract, (org, freelancer) in _receipt_pairs(receipts, parties).items()
+        for contract, (org, freelancer) in receipt_pairs(receipts, parties).items()
         if org.body["outcome"] == freelancer.body["outcome"] == "completed"
     }
 
 
 def payment_record(
-    receipts: Iterable[Receipt], parties: Mapping[str, frozenset[str]]
+    receipts: Iterable[Receipt],
+    parties: Mapping[str, frozenset[str]],
+    decided: Mapping[str, str] | None = None,
 ) -> dict[str, dict[str, int]]:
     """Per organisation, how its contracts with both receipts were paid (SPEC §12.4): the
-    `payment` both receipts agree on (none_due is not counted), or `disputed` when they
-    differ. Every organisation's counts have the four keys of `PAYMENT_COUNTS`."""
+    payment a counting outcome finds (`decided`: contract → it, SPEC §17.5), else the
+    `payment` both receipts agree on, or `disputed` when they differ; none_due is not
+    counted. Every organisation's counts have the four keys of `PAYMENT_COUNTS`."""
+    decided = decided or {}
     record: dict[str, dict[str, int]] = {}
-    for org, freelancer in _receipt_pairs(receipts, parties).values():
+    for contract, (org, freelancer) in receipt_pairs(receipts, parties).items():
         said = org.body["payment"], freelancer.body["payment"]
         outcome = said[0] if said[0] == said[1] else "disputed"
+        outcome = decided.get(contract, outcome)
         if outcome == "none_due":
             continue
         counts = record.setdefault(org.author, dict.fromkeys(PAYMENT_COUNTS, 0))

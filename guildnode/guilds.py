@@ -16,7 +16,8 @@ the start and exempt from cooling. An applicant becomes a member when
     and a member passes on at most its capacity less one. So two confused members can admit
     at most their summed capacity of newcomers, however many fakes vouch for each other.
 Leaving, revocation and expiry are honoured because membership is recomputed from the
-records, never stored.
+records, never stored. Governance (`governance`, SPEC §12.5) chooses the charter as amended
+and the members removed by vote that this is computed with.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .trust import MAX_VOUCH_LIFE, Vouch
 
@@ -43,6 +45,7 @@ class Charter:
     created_at: int
     cooling_days: int = 7
     skills: tuple[str, ...] = ()
+    listing: Mapping[str, Any] | None = None  # SPEC §6.4: present when the guild is listed
 
     @property
     def context(self) -> str:
@@ -116,16 +119,29 @@ def membership(
     *,
     now: int,
     revoked: Iterable[str] = (),
+    removed: Mapping[str, int] | None = None,
 ) -> Membership:
     """The members and applicants of `charter`'s guild at `now` (see the module docstring).
 
     `vouches` may hold any vouches; only active ones in the guild's context count.
-    `revoked` holds ids of vouches revoked by their own author."""
+    `revoked` holds ids of vouches revoked by their own author. `removed` maps each member
+    removed by a vote (SPEC §12.5) to the time of its removal: its `apply`, `leave` and
+    admission vouches, given or received, up to that time are set aside, and it is never a
+    founder again."""
     result = Membership(charter)
     if not charter.is_valid():
         return result
+    gone = dict(removed or {})
+
+    def spent(did: str, created_at: int) -> bool:
+        # SPEC §12.5: a removal sets aside what came before it, for and by the removed.
+        return did in gone and created_at <= gone[did]
+
     # Records dated after `now` do not count yet (as vouches dated after `now` do not).
-    latest = latest_applications((a for a in applications if a.created_at <= now), charter.id)
+    latest = latest_applications(
+        (a for a in applications if a.created_at <= now and not spent(a.author, a.created_at)),
+        charter.id,
+    )
     standing = {a: item.created_at for a, item in latest.items() if item.kind == "apply"}
     revoked = set(revoked)
     admission = sorted(
@@ -136,13 +152,15 @@ def membership(
             and v.id not in revoked
             and v.author != v.subject
             and _active(v, now)
+            and not spent(v.author, v.created_at)
+            and not spent(v.subject, v.created_at)
         ),
         key=lambda v: v.id,
     )
     # The author consents by writing the charter (until it leaves); cofounders by applying.
-    founders = {f for f in charter.founders if f in standing}
+    founders = {f for f in charter.founders if f in standing and f not in gone}
     author_latest = latest.get(charter.author)
-    if author_latest is None or author_latest.kind == "apply":
+    if charter.author not in gone and (author_latest is None or author_latest.kind == "apply"):
         founders.add(charter.author)
     result.founders = frozenset(founders)
     cooling = charter.cooling_days * DAY

@@ -1,17 +1,20 @@
 """Ingest: how a node takes in records it did not sign (SPEC §9.5).
 
-A batch is verified first — the Python checks on the calling thread, then the signatures
-on two threads — and then, under the node's one write lock, admitted by scope and guest
-quota (SPEC §9.7), placed in its authors' chains, and committed with any fork proofs it
-revealed (SPEC §7.5), all in one transaction. `Ingest` sits beside `Node` (`Node.ingest`
-and `Node.keep_fork_proof` hand over to it) and owns the verifying thread.
+A batch is verified first — the Python checks on the calling thread a chunk at a time, the
+signatures of each checked chunk on two verifying threads meanwhile (libsodium releases the
+GIL) — and then, under the node's one write lock, admitted by scope and guest quota
+(SPEC §9.7), placed in its authors' chains, and committed with any fork proofs it revealed
+(SPEC §7.5), all in one transaction. A stream of batches (`Ingest.stream`) verifies the next
+batch while this one commits. `Ingest` sits beside `Node` (`Node.ingest`,
+`Node.ingest_stream` and `Node.keep_fork_proof` hand over to it) and owns the verifying
+threads.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,9 +28,12 @@ if TYPE_CHECKING:
     from .node import Node
 
 
-# Below this many records a batch is verified on the calling thread; above it, libsodium
-# (which releases the GIL) verifies half of it on a second thread.
+# Below this many records a batch is verified on the calling thread; above it, the calling
+# thread checks it VERIFY_CHUNK records at a time and VERIFY_THREADS threads check the
+# signatures of each chunk (libsodium releases the GIL) while the next one is checked.
 PARALLEL_VERIFY_THRESHOLD = 32
+VERIFY_CHUNK = 50
+VERIFY_THREADS = 2
 # SPEC §9.7: what an out-of-scope author may place here by naming the owner.
 GUEST_RECORDS_PER_AUTHOR = 64
 GUEST_AUTHORS = 1000
@@ -42,6 +48,27 @@ class _Refused:
 
 
 Verdict = VerifiedRecord | ProtocolError | _Refused
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    """A chunk verified on the calling thread: `result` as a future's."""
+
+    verdicts: list[VerifiedRecord | ProtocolError]
+
+    def result(self) -> list[VerifiedRecord | ProtocolError]:
+        return self.verdicts
+
+
+@dataclass(frozen=True, slots=True)
+class Verifying:
+    """A batch being verified, chunk by chunk, in order (`Ingest.begin`); `Ingest.finish`
+    places and commits it."""
+
+    parts: list[_Done | Future[list[VerifiedRecord | ProtocolError]]]
+
+    def result(self) -> list[Verdict]:
+        return [verdict for part in self.parts for verdict in part.result()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +135,7 @@ class Ingest:
         self._node = node
         self._write_lock = write_lock
         self._advance_scope = advance_scope
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify")
+        self._pool = ThreadPoolExecutor(max_workers=VERIFY_THREADS, thread_name_prefix="verify")
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -161,8 +188,37 @@ class Ingest:
         With `scoped`, records of authors outside the replication scope are refused
         (SPEC §9.7), as they are from peers; `scope` is the one to use (a sync round passes
         the scope it planned with, rather than have it computed again for every page)."""
+        return self.finish(self.begin(unverified), scoped=scoped, scope=scope)
+
+    def stream(
+        self,
+        batches: Iterable[Sequence[Any]],
+        *,
+        scoped: bool = False,
+        scope: Scope | None = None,
+    ) -> Iterator[list[IngestResult]]:
+        """`batch` for each of `batches` in turn, the results of each yielded once it is
+        durable, exactly as consecutive calls of `batch` would answer; but the next batch's
+        checks and signatures run while this one is placed and committed (SQLite and
+        libsodium both release the GIL), so a stream keeps both cores busy."""
+        ahead: Verifying | None = None
+        for unverified in batches:
+            started = self.begin(unverified)
+            if ahead is not None:
+                yield self.finish(ahead, scoped=scoped, scope=scope)
+            ahead = started
+        if ahead is not None:
+            yield self.finish(ahead, scoped=scoped, scope=scope)
+
+    def finish(
+        self, verifying: Verifying, *, scoped: bool = False, scope: Scope | None = None
+    ) -> list[IngestResult]:
+        """The second half of `batch`: wait for the batch `begin` started to be verified,
+        then place its records in their chains and commit them, under the write lock. A
+        caller that holds several batches may `begin` the next before it `finish`es this
+        one; it must `finish` them in the order it began them."""
         node = self._node
-        verdicts: list[Verdict] = list(self._verify_all(unverified))
+        verdicts: list[Verdict] = verifying.result()
         results: list[IngestResult] = []
         with self._write_lock:
             if scoped:
@@ -237,18 +293,23 @@ class Ingest:
             self._advance_scope(appends, forks)
         if any(_moves_my_contracts(r, node.did) for r in appends):
             node.market.settle()
+        if appends:
+            for listener in node.on_ingest:
+                listener(appends)
         return results
 
-    def _verify_all(self, unverified: Sequence[Any]) -> list[VerifiedRecord | ProtocolError]:
-        """Verify a batch: the Python checks on this thread, then the signatures (libsodium
-        releases the GIL) split between this thread and one more. (Overlapping the checks
-        with the signatures measured slower: both halves then want the GIL.)"""
-        checked = [_check(item) for item in unverified]
-        if len(checked) < PARALLEL_VERIFY_THRESHOLD:
-            return _finish(checked)
-        half = len(checked) // 2
-        second = self._pool.submit(_finish, checked[half:])
-        return _finish(checked[:half]) + second.result()
+    def begin(self, unverified: Sequence[Any]) -> Verifying:
+        """The first half of `batch`: start verifying a batch. The Python checks run on this
+        thread, a chunk at a time, each chunk's signatures handed to the verifying threads as
+        soon as it is checked, so that libsodium (which releases the GIL) works while the
+        next chunk is checked; the signatures may still be under way on return."""
+        if len(unverified) < PARALLEL_VERIFY_THRESHOLD:
+            return Verifying([_Done(_finish([_check(item) for item in unverified]))])
+        parts: list[_Done | Future[list[VerifiedRecord | ProtocolError]]] = []
+        for start in range(0, len(unverified), VERIFY_CHUNK):
+            checked = [_check(item) for item in unverified[start : start + VERIFY_CHUNK]]
+            parts.append(self._pool.submit(_finish, checked))
+        return Verifying(parts)
 
     def keep_fork_proof(self, first: VerifiedRecord, second: VerifiedRecord) -> bool:
         """Keep a fork proof learnt from a peer: two verified records of one author at one

@@ -12,8 +12,12 @@ moment it could next change on its own. A kept contract is derived again only wh
   later, or the clock goes back;
 
 and everything is derived afresh when what every contract reads changes: the keys the owner
-holds, a fork proof (records beyond a freeze stop counting), or the identity records
-(which keys are one member, which records have effect, SPEC §14.6).
+holds, a fork proof (records beyond a freeze stop counting), the identity records
+(which keys are one member, which records have effect, SPEC §14.6), or the organisations'
+grants and revocations to delegates (which records count as an organisation's, SPEC §15.3).
+A delegate's record can arrive before the offer that names its organisation, so which
+records of a thread are the organisation's is worked out per thread when it is derived
+(`as_organisation`), never when a record arrives.
 
 Each contract is derived by the same `contracts.derive`, from the records that can reach its
 first offer, so the result is exactly the full derivation's (tests/contracts/test_ledger.py
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -32,16 +36,21 @@ from . import contracts as rules
 from . import derive
 from .briefs import Brief
 from .contracts import Contract, Event
+from .delegation import KINDS as DELEGATION_KINDS
+from .delegation import Delegations, needed_scope
 from .identities import KINDS as IDENTITY_KINDS
 from .identities import Identities
 from .protocol import Identity, ProtocolError, parse_json, parse_timestamp
-from .protocol.kinds import SEALED_KINDS
+from .protocol.kinds import CONTRACT_KINDS, SEALED_KINDS
 from .protocol.sealed import open_sealed, recipients
 
 if TYPE_CHECKING:
     from .node import Node
 
 _ENDS = frozenset({"complete", "cancel"})
+# Public kinds whose arrival the ledger must see: what a brief is, and what every contract
+# reads (which keys are one member, who speaks for an organisation).
+_WATCHED = (*IDENTITY_KINDS, *DELEGATION_KINDS, "brief")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +82,47 @@ def as_member(event: Event, members: Identities) -> Event:
     for party in ("organisation", "freelancer"):
         if party in body:
             body[party] = members.member(body[party])
-    return replace(event, author=members.member(event.author), body=body)
+    parties = tuple(sorted({members.member(did) for did in event.parties}))
+    return replace(event, author=members.member(event.author), body=body, parties=parties)
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """An event as read (its parties as members), with its author's key as written and its
+    seq: what `as_organisation` needs to ask whether a delegate spoke for an organisation."""
+
+    event: Event
+    key: str
+    seq: int
+
+
+def as_organisation(held: Sequence[_Held], grants: Delegations) -> list[Event]:
+    """SPEC §15.4: a delegate's offer, approval or payment that counts as an organisation's
+    (§15.3) is read with the organisation as its author. A record names its contract, the
+    first offer, so `held` may be every event or only one thread's: the result for an event
+    is the same."""
+    if not grants.grants:
+        return [h.event for h in held]
+    organisations = {
+        h.event.id: h.event.body["organisation"] for h in held if h.event.kind == "offer"
+    }
+    found = []
+    for h in held:
+        event = h.event
+        scope = needed_scope(event.kind, event.body)
+        if event.kind == "offer":
+            organisation = event.body["organisation"]
+        else:
+            organisation = organisations.get(event.body.get("contract", ""))
+        if (
+            scope is not None
+            and organisation is not None
+            and event.author != organisation
+            and grants.speaks_for(h.key, h.seq, event.created_at, scope, organisation)
+        ):
+            event = replace(event, author=organisation)
+        found.append(event)
+    return found
 
 
 def anchor(event: Event) -> str | None:
@@ -96,13 +145,16 @@ class Ledger:
         self._opened: dict[str, _Opened] = {}
         self.generation = 0  # counts the times everything was derived afresh
         self.derivations: Counter[str] = Counter()  # how often each contract was derived
-        self._reset(None, Identities())
+        self._reset(None, Identities(), Delegations())
 
-    def _reset(self, world: tuple[object, ...] | None, ids: Identities) -> None:
+    def _reset(
+        self, world: tuple[object, ...] | None, ids: Identities, grants: Delegations
+    ) -> None:
         self._world = world
         self._ids = ids
+        self._grants = grants
         self._mark = 0
-        self._events: dict[str, Event] = {}
+        self._events: dict[str, _Held] = {}
         self._hanging: dict[str, list[str]] = defaultdict(list)
         self._roots: set[str] = set()
         self._enders: set[str] = set()
@@ -114,17 +166,25 @@ class Ledger:
 
     # -- reading ------------------------------------------------------------------------
 
-    def events(self) -> list[Event]:
-        """Every sealed record the owner is a party to, could open and that has effect, its
-        parties as members (SPEC §14.6)."""
+    def events(self, kinds: Sequence[str] = CONTRACT_KINDS) -> list[Event]:
+        """Every sealed record of `kinds` the owner is a party to, could open and that has
+        effect, its parties as members (SPEC §14.6), a delegate's as its organisation's
+        where it counts so (SPEC §15.4)."""
         with self._lock:
             self._catch_up()
-            return list(self._events.values())
+            held = [h for h in self._events.values() if h.event.kind in kinds]
+            return as_organisation(held, self._grants)
 
     def event(self, record_id: str) -> Event | None:
+        """The sealed record `record_id` as `events` reads it."""
         with self._lock:
             self._catch_up()
-            return self._events.get(record_id)
+            held = self._events.get(record_id)
+            if held is None:
+                return None
+            # Whose a delegate's record is reads only the offer its contract names.
+            named = self._events.get(str(held.event.body.get("contract", "")))
+            return as_organisation([held, *([named] if named else [])], self._grants)[0]
 
     def unreadable(self) -> dict[str, str]:
         """Sealed records addressed to the owner that do not open, with the reason."""
@@ -136,7 +196,7 @@ class Ledger:
         """The brief `brief_id`, when held with effect (as `Node.briefs` would list it)."""
         with self._lock:
             self._catch_up()
-            return derive.brief(self.node.store, brief_id, self._ids)
+            return derive.brief(self.node.store, brief_id, self._ids, self._grants)
 
     def contracts(self, now: int) -> dict[str, Contract]:
         """Every contract at `now`, by id; only those whose records or time changed are
@@ -200,38 +260,43 @@ class Ledger:
     def _root_of(self, record_id: str) -> str | None:
         """The first offer that `record_id` reaches through the offers held, if any."""
         seen: set[str] = set()
-        event = self._events.get(record_id)
+        event = self._event(record_id)
         while event is not None and event.id not in seen:
             seen.add(event.id)
             named = anchor(event)
             if named is None:
                 return event.id if event.kind == "offer" else None
-            event = self._events.get(named)
+            event = self._event(named)
             if event is not None and event.kind != "offer":
                 return None
         return None
 
+    def _event(self, record_id: str) -> Event | None:
+        held = self._events.get(record_id)
+        return None if held is None or held.event.kind not in CONTRACT_KINDS else held.event
+
     def _thread(self, root: str) -> list[Event]:
-        """Every held record that can reach `root`: a superset of its thread at any `now`."""
+        """Every held record that can reach `root` (a superset of its thread at any `now`),
+        a delegate's as its organisation's where it counts so."""
         found = [self._events[root]]
         stack, seen = [root], {root}
         while stack:
             for eid in self._hanging.get(stack.pop(), ()):
                 if eid not in seen:
                     seen.add(eid)
-                    event = self._events[eid]
-                    found.append(event)
-                    if event.kind == "offer":
+                    held = self._events[eid]
+                    found.append(held)
+                    if held.event.kind == "offer":
                         stack.append(eid)
-        return found
+        return as_organisation(found, self._grants)
 
     def _kept_at(self, root: str, now: int) -> _Kept:
         kept = self._kept.get(root)
         if kept is not None and kept.holds(now):
             return kept
         thread = self._thread(root)
-        brief_id = self._events[root].body["brief"]
-        brief = derive.brief(self.node.store, brief_id, self._ids)
+        brief_id = self._events[root].event.body["brief"]
+        brief = derive.brief(self.node.store, brief_id, self._ids, self._grants)
         briefs = {} if brief is None else {brief_id: brief}
         contract = rules.derive(thread, briefs=briefs, now=now).get(root)
         self.derivations[root] += 1
@@ -242,8 +307,11 @@ class Ledger:
         self._kept[root] = kept
         return kept
 
-    def _add(self, event: Event) -> None:
-        self._events[event.id] = event
+    def _add(self, held: _Held) -> None:
+        event = held.event
+        self._events[event.id] = held
+        if event.kind not in CONTRACT_KINDS:
+            return  # a conversation's message: no contract reads it
         named = anchor(event)
         if named is not None:
             self._hanging[named].append(event.id)
@@ -263,24 +331,26 @@ class Ledger:
         dids = [identity.did for identity in held]
         world = (tuple(dids), tuple((p.author, p.seq) for p in node.store.forks()))
         if world != self._world:
-            self._reset(world, derive.identities(node.store))
+            ids = derive.identities(node.store)
+            self._reset(world, ids, derive.delegations(node.store, ids))
         version = node.store.version
-        mark, rows = node.store.refs_since(
-            self._mark, SEALED_KINDS, dids, (*IDENTITY_KINDS, "brief")
-        )
+        mark, rows = node.store.refs_since(self._mark, SEALED_KINDS, dids, _WATCHED)
         # Which keys are one member can also change with a record that is none of the
         # identity kinds (a vote's window starts at a record's `created`): while any identity
-        # record is held, resolve again whenever the store changed.
-        changed = any(kind in IDENTITY_KINDS for _, kind, *_ in rows) or (
-            not self._ids.is_trivial() and node.store.version != self._version
-        )
-        if changed:
+        # record is held, resolve again whenever the store changed. Who speaks for an
+        # organisation changes with a grant or revocation, or with the identities.
+        arrived = {kind for _, kind, *_ in rows}
+        ids = self._ids
+        if not arrived.isdisjoint(IDENTITY_KINDS) or (
+            not ids.is_trivial() and version != self._version
+        ):
             ids = derive.identities(node.store)
-            if ids != self._ids:
-                self._reset(world, ids)
-                mark, rows = node.store.refs_since(
-                    0, SEALED_KINDS, dids, (*IDENTITY_KINDS, "brief")
-                )
+        grants = self._grants
+        if ids != self._ids or not arrived.isdisjoint(DELEGATION_KINDS):
+            grants = derive.delegations(node.store, ids)
+        if ids != self._ids or grants != self._grants:
+            self._reset(world, ids, grants)
+            mark, rows = node.store.refs_since(0, SEALED_KINDS, dids, _WATCHED)
         self._mark, self._version = mark, version
         # SPEC §14.6: a record sealed to several of the owner's keys opens with the newest.
         rank = {did: place for place, did in enumerate(dids)}
@@ -298,7 +368,8 @@ class Ledger:
             if opened.event is None or not self._ids.has_effect(author, seq):
                 continue
             event = opened.event
-            self._add(event if self._ids.is_trivial() else as_member(event, self._ids))
+            read = event if self._ids.is_trivial() else as_member(event, self._ids)
+            self._add(_Held(read, author, seq))
 
     def _open(self, rid: str, opener: Identity, canonical: bytes) -> _Opened:
         """Open a sealed record once (what it says, or why it does not open, is kept)."""
@@ -312,10 +383,12 @@ class Ledger:
             found = _Opened(None, exc.detail)
         else:
             parties = set(recipients(record["body"]))
-            if record["kind"] == "offer" and parties != {
+            # SPEC §6.9, §15.4: exactly its two parties, plus its author when a delegate.
+            author = record["author"]
+            if record["kind"] == "offer" and parties - {author} != {
                 inner["organisation"],
                 inner["freelancer"],
-            }:
+            } - {author}:
                 found = _Opened(None, "an offer must be sealed to its two parties")
             else:
                 expires = record.get("expires")
@@ -327,6 +400,7 @@ class Ledger:
                         created_at=parse_timestamp(record["created"]),
                         expires_at=parse_timestamp(expires) if expires else None,
                         body=inner,
+                        parties=tuple(sorted(parties)),
                     ),
                     seq=record["seq"],
                 )

@@ -26,6 +26,7 @@ from .duties import Duties
 from .errors import NodeError
 from .evidence import Evidence
 from .ledger import Ledger
+from .mediation import Mediation
 from .money import ISO_4217
 from .protocol import (
     ProtocolError,
@@ -33,6 +34,7 @@ from .protocol import (
     format_timestamp,
     parse_timestamp,
 )
+from .protocol.kinds import CONTRACT_KINDS
 from .protocol.sealed import seal
 
 if TYPE_CHECKING:
@@ -48,14 +50,17 @@ class Market:
         # one step, and no receipt or commitment is ever published twice by racing requests.
         self.acting = threading.RLock()
         self.ledger = Ledger(node)
-        self.evidence = Evidence(node.store)
+        self.evidence = Evidence(node.store, node.now)
         self.duties = Duties(self)
+        self.mediation = Mediation(self)
 
     # -- reading ------------------------------------------------------------------------
 
-    def events(self) -> list[Event]:
-        """Every sealed record the owner is a party to and could open (opened once each)."""
-        return self.ledger.events()
+    def events(self, kinds: Sequence[str] = CONTRACT_KINDS) -> list[Event]:
+        """Every sealed record of `kinds` (the contract kinds unless told) the owner is a
+        party to, could open and that has effect, read as members and, where a delegate
+        spoke for an organisation, as the organisation's (opened once each, `ledger`)."""
+        return self.ledger.events(kinds)
 
     def unreadable(self) -> dict[str, str]:
         """Sealed records addressed to the owner that do not open, with the reason."""
@@ -107,10 +112,21 @@ class Market:
         *,
         expires_at: int | None = None,
         guard: bool = True,
+        acting_for: str | None = None,
     ) -> VerifiedRecord:
-        """Seal `inner` to the parties and publish it, if it would take effect."""
+        """Seal `inner` to the parties and publish it, if it would take effect (as the
+        organisation `acting_for`'s, for a delegate, SPEC §15.4)."""
         with self.acting:
-            return self._publish_now(kind, inner, parties, expires_at=expires_at, guard=guard)
+            return self._publish_now(
+                kind, inner, parties, expires_at=expires_at, guard=guard, acting_for=acting_for
+            )
+
+    def publish_sealed(
+        self, kind: str, inner: dict[str, Any], parties: Sequence[str]
+    ) -> VerifiedRecord:
+        """Seal `inner` to the parties and publish it, with no contract guard: for the kinds
+        whose rules are not the transition table's (a dispute's, SPEC §17.6)."""
+        return self._publish(kind, inner, parties, guard=False)
 
     def _publish_now(
         self,
@@ -120,13 +136,14 @@ class Market:
         *,
         expires_at: int | None,
         guard: bool,
+        acting_for: str | None = None,
     ) -> VerifiedRecord:
         node = self.node
         if guard:
-            problem = self._refusal(kind, inner, expires_at)
+            problem = self._refusal(kind, inner, expires_at, acting_for)
             if problem is not None and problem[0] == "too_soon":
                 time.sleep(1.05)  # the order within this second is uncertain: wait it out
-                problem = self._refusal(kind, inner, expires_at)
+                problem = self._refusal(kind, inner, expires_at, acting_for)
             if problem is not None:
                 raise _error(*problem)
         try:
@@ -138,11 +155,11 @@ class Market:
             raise _error(exc.code, exc.detail) from None
 
     def _refusal(
-        self, kind: str, inner: dict[str, Any], expires_at: int | None
+        self, kind: str, inner: dict[str, Any], expires_at: int | None, acting_for: str | None
     ) -> tuple[str, str] | None:
         node = self.node
         now = node.now()
-        hypothetical = Event("0" * 64, kind, node.did, now, expires_at, inner)
+        hypothetical = Event("0" * 64, kind, acting_for or node.did, now, expires_at, inner)
         # Only the contract the record names, and the brief a first offer or proposal names,
         # take part in judging it (`contracts.refusal`).
         brief_id = inner.get("brief") if kind in ("proposal", "offer") else None
@@ -168,7 +185,7 @@ class Market:
         now = node.now()
         if not brief.is_open(now):
             raise _error("brief_closed", "That brief is closed: it expired or has no effect.")
-        if brief.author == node.did:
+        if node.did in (brief.author, brief.delegate):
             raise _error("own_brief", "You cannot propose on your own brief.")
         _check_currency(currency)
         expires_at = brief.expires_at
@@ -181,7 +198,9 @@ class Market:
             "duration_days": duration_days,
             "available_from": format_timestamp(now + available_in_days * DAY),
         }
-        return self._publish("proposal", inner, [brief.author], expires_at=expires_at, guard=False)
+        # SPEC §6.10, §15.4: a brief a delegate posted reaches its delegate too.
+        parties = [brief.author, *([brief.delegate] if brief.delegate else [])]
+        return self._publish("proposal", inner, parties, expires_at=expires_at, guard=False)
 
     def offer(
         self,
@@ -194,9 +213,14 @@ class Market:
         starts_in_days: int = 0,
         days: int = 30,
         respond_days: int = rules.DEFAULT_RESPOND_DAYS,
+        organisation: str | None = None,
     ) -> VerifiedRecord:
         """Offer a contract to the author of a proposal. `milestones`: (title, amount, due
-        in days after the start); the price is their sum."""
+        in days after the start); the price is their sum. With `organisation`, as its
+        delegate (SPEC §15): refused unless the offer would count as the organisation's."""
+        acting_for = None
+        if organisation is not None:
+            acting_for = self.node.check_acting_for(organisation, "offers")
         proposal = self._event(proposal_id, "proposal")
         if proposal.author == self.node.did:
             raise _error("not_addressed_to_you", "You cannot offer on your own proposal.")
@@ -204,7 +228,7 @@ class Market:
         starts = self.node.now() + starts_in_days * DAY
         inner = _terms(
             brief=proposal.body["brief"],
-            organisation=self.node.did,
+            organisation=acting_for or self.node.did,
             freelancer=proposal.author,
             scope=scope,
             acceptance_criteria=acceptance_criteria,
@@ -217,8 +241,9 @@ class Market:
         return self._publish(
             "offer",
             inner,
-            [proposal.author],
+            [proposal.author, *([acting_for] if acting_for else [])],
             expires_at=self.node.now() + respond_days * DAY,
+            acting_for=acting_for,
         )
 
     def counter(

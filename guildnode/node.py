@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from . import derive
+from .assembly import Assembly
 from .briefs import Brief
 from .check import CheckReport, check_store
 from .datadir import DataDir
+from .delegation import Delegations
 from .errors import NodeError
-from .guilds import Charter, Membership, membership
+from .governance import Governance
+from .guilds import Charter, Membership
 from .identities import Identities
-from .ingest import Ingest, IngestResult
+from .ingest import Ingest, IngestResult, Verifying
 from .keyring import Keyring
 from .market import Market
 from .money import ISO_4217
@@ -50,6 +53,7 @@ class _Derived:
     table: VouchTable
     charters: dict[str, Charter]
     identities: Identities
+    delegations: Delegations
 
 
 class Node:
@@ -67,8 +71,14 @@ class Node:
         self._derived_cache: tuple[int, _Derived] | None = None
         self._trust_cache: dict[tuple[int, str | None, int], TrustView] = {}
         self.on_publish: list[Callable[[VerifiedRecord], None]] = []
+        # Called (from the storing thread) after records from others are stored.
+        self.on_ingest: list[Callable[[Sequence[VerifiedRecord]], None]] = []
+        # Called after the owner's own read state changes (SPEC §16.5): nothing is published
+        # or ingested, yet what waits on the owner has moved (SPEC §9.11).
+        self.on_read: list[Callable[[Sequence[str]], None]] = []
         self.keyring = Keyring(self)
         self.market = Market(self)
+        self.assembly = Assembly(self)
         self.keyring.finish_rotation()
 
     @property
@@ -123,6 +133,12 @@ class Node:
             listener(record)
         return record
 
+    def mark_read(self, message_ids: Sequence[str]) -> None:
+        """Record that the owner has read `message_ids` (SPEC §16.5), and tell the listeners."""
+        self.store.mark_read(list(message_ids), self.now())
+        for listener in self.on_read:
+            listener(message_ids)
+
     def forget_derived(self) -> None:
         """Drop the cached scope and trust (the owner's key changed, SPEC §14.9)."""
         self._scope = None
@@ -164,6 +180,28 @@ class Node:
         `scoped`, records of authors outside the replication scope (or `scope`, if given) are
         refused (SPEC §9.7). See `Ingest.batch`."""
         return self._ingest.batch(unverified, scoped=scoped, scope=scope)
+
+    def ingest_stream(
+        self,
+        batches: Iterable[Sequence[Any]],
+        *,
+        scoped: bool = False,
+        scope: Scope | None = None,
+    ) -> Iterator[list[IngestResult]]:
+        """`ingest` of each batch in turn, each batch's results yielded once durable, with
+        the next batch verified while this one commits. See `Ingest.stream`."""
+        return self._ingest.stream(batches, scoped=scoped, scope=scope)
+
+    def ingest_begin(self, unverified: Sequence[Any]) -> Verifying:
+        """Start verifying a batch, to be stored by `ingest_finish` (which may run while a
+        later batch is begun). See `Ingest.begin`."""
+        return self._ingest.begin(unverified)
+
+    def ingest_finish(
+        self, verifying: Verifying, *, scoped: bool = False, scope: Scope | None = None
+    ) -> list[IngestResult]:
+        """`ingest` of a batch `ingest_begin` started. See `Ingest.finish`."""
+        return self._ingest.finish(verifying, scoped=scoped, scope=scope)
 
     def keep_fork_proof(self, first: VerifiedRecord, second: VerifiedRecord) -> bool:
         """Keep a fork proof learnt from a peer (SPEC §7.5); see `Ingest.keep_fork_proof`."""
@@ -280,6 +318,7 @@ class Node:
                     table=VouchTable.build(vouches + earned, revoked=revoked, completed=completed),
                     charters=derive.charters(self.store, ids),
                     identities=ids,
+                    delegations=derive.delegations(self.store, ids),
                 ),
             )
         return self._derived_cache[1]
@@ -326,6 +365,27 @@ class Node:
         """Which keys form one member, and where each key's effect ends (SPEC §14)."""
         return self._derived().identities
 
+    def delegations(self) -> Delegations:
+        """Who may act for which organisation, within what scope (SPEC §15)."""
+        return self._derived().delegations
+
+    def check_acting_for(self, organisation: str, scope: str) -> str | None:
+        """Refuse (`not_delegated`, `outside_scope`, SPEC §15.6) unless the owner's next record
+        needing `scope` would count as `organisation`'s; answer the organisation's member, or
+        None when `organisation` is the owner's own member (then there is nothing to check)."""
+        self.check_did(organisation)
+        derived = self._derived()
+        member = derived.identities.member(organisation)
+        if member == derived.identities.member(self.did):
+            return None
+        head = self.store.head(self.did)
+        refusal = derived.delegations.refusal(
+            self.did, (head.seq if head else 0) + 1, self.now(), scope, member
+        )
+        if refusal is not None:
+            raise NodeError(*refusal)
+        return member
+
     def member(self, did: str) -> str:
         """The current key of `did`'s member (SPEC §14.1): what trust and guilds call it."""
         return self._derived().identities.member(did)
@@ -341,14 +401,20 @@ class Node:
         return charter
 
     def guild(self, guild_id: str) -> Membership:
-        """The guild's members and applicants, derived from the records held."""
+        """The guild's members and applicants, derived from the records held, under its
+        charter as amended by vote (SPEC §12.5)."""
+        return self.governance(guild_id).membership
+
+    def governance(self, guild_id: str) -> Governance:
+        """The guild's motions, its amended charter and its removals (SPEC §12.5)."""
         derived = self._derived()
-        return membership(
+        return derive.governance(
+            self.store,
             self.charter(guild_id),
-            derive.applications(self.store, guild_id, derived.identities),
+            derived.identities,
             derived.vouches,
-            now=self.now(),
-            revoked=derived.revoked,
+            derived.revoked,
+            self.now(),
         )
 
     def guilds(self) -> list[Membership]:
@@ -406,7 +472,8 @@ class Node:
 
     def briefs(self) -> list[Brief]:
         """Every brief held in a served chain."""
-        return derive.briefs(self.store, self._derived().identities)
+        derived = self._derived()
+        return derive.briefs(self.store, derived.identities, derived.delegations)
 
     def brief(self, brief_id: str) -> Brief:
         for brief in self.briefs():
@@ -428,8 +495,12 @@ class Node:
         skills: Sequence[str] = (),
         deadline_days: int | None = None,
         expires_days: int = 30,
+        organisation: str | None = None,
     ) -> VerifiedRecord:
-        """Publish a brief to guilds. Refuses what would have no effect (SPEC §6.8)."""
+        """Publish a brief to guilds, the owner's own or, as a delegate, `organisation`'s
+        (SPEC §15). Refuses what would have no effect (SPEC §6.8, §15.6)."""
+        if organisation is not None and self.check_acting_for(organisation, "briefs") is None:
+            organisation = None  # one's own member: an own brief
         if not 1 <= expires_days <= 30:
             raise NodeError("invalid_argument", "A brief expires 1 to 30 days after it is posted.")
         if budget_min > budget_max:
@@ -449,6 +520,8 @@ class Node:
             body["skills"] = list(dict.fromkeys(skills))
         if deadline_days is not None:
             body["deadline"] = format_timestamp(now + deadline_days * 86_400)
+        if organisation is not None:
+            body["organisation"] = organisation
         return self.publish("brief", body, now + expires_days * 86_400)
 
     # -- reading ------------------------------------------------------------------------

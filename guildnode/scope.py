@@ -131,9 +131,18 @@ def compute_scope(reader: RefReader, owner: str, now: int) -> Scope:
         core |= members
         contexts = [f"guild:{guild}" for guild in guilds]
         core |= {subject for _, subject in pairs(authors=members, contexts=contexts)}
-        core = linked_keys(reader, core)
+        core = delegation_links(reader, linked_keys(reader, core), owners)
         return Scope(owner, frozenset(core), guilds, frozenset(hop1), frozenset(members))
-    return Scope(owner, frozenset(linked_keys(reader, core)), guilds, frozenset(hop1))
+    core = delegation_links(reader, linked_keys(reader, core), owners)
+    return Scope(owner, frozenset(core), guilds, frozenset(hop1))
+
+
+def delegation_links(reader: RefReader, core: set[str], owners: set[str]) -> set[str]:
+    """SPEC §9.7 rule 8, §15.5: `core` with the delegates its keys name, and the keys that
+    delegate to the owner. Neither widens the scope further."""
+    named = {r.value for r in reader.refs("delegate", authors=core) if r.role == "delegate"}
+    delegators = {r.author for r in reader.refs("delegate", values=owners)}
+    return core | named | delegators
 
 
 LINK_ROUNDS = 8  # SPEC §14.8: how far one scope computation follows links between keys
@@ -187,6 +196,9 @@ def names_owner(record: VerifiedRecord, scope: Scope) -> bool:
         return any(key.get("to") == scope.owner for key in body.get("keys", ()))
     if kind == "receipt":
         return scope.owner in (body.get("organisation"), body.get("freelancer"))
+    # SPEC §15.5: a delegation to the owner reaches the owner.
+    if kind in ("delegate", "undelegate"):
+        return bool(body.get("delegate") == scope.owner)
     # SPEC §14.8: votes on the owner's key reach the owner (as a guest's, within the quotas).
     if kind == "compromise":
         return scope.owner in (body.get("key"), body.get("successor"))

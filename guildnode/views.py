@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from .assembly import outcome_view
 from .briefs import Brief, open_briefs
 from .contracts import STATES, Contract, Milestone, pay_by
+from .disputes import Outcome
 from .errors import NodeError
 from .guilds import Membership
+from .mediation import Dispute
 from .node import Node
 from .protocol import VerifiedRecord, format_timestamp
 from .trust import RESTART, Path
@@ -89,6 +92,8 @@ def trust_of(node: Node, did: str, context: str | None) -> dict[str, Any]:
         "blocked": did in node.store.blocked(),
         # How they paid, when they hired: contracts both parties' receipts agree on.
         "payments": node.market.evidence.payment_record(did),
+        # Mediators' outcomes that count on their contracts (SPEC §17.4), public.
+        "decisions": decisions(node, member),
         "paths": [
             {
                 "strength": path.strength,
@@ -124,6 +129,7 @@ def guild_view(node: Node, guild: Membership) -> dict[str, Any]:
         "cooling_days": charter.cooling_days,
         "skills": list(charter.skills),
         "valid": charter.is_valid(),
+        "listing": dict(charter.listing) if charter.listing is not None else None,
         "you_are_member": guild.is_member(node.member(node.did)),
         "members": [
             {
@@ -149,6 +155,18 @@ def guild_view(node: Node, guild: Membership) -> dict[str, Any]:
     }
 
 
+def motions(node: Node, guild_id: str) -> dict[str, Any]:
+    """A guild's motions, newest first, with what the owner may do on each (SPEC §12.5)."""
+    governance = node.governance(guild_id)
+    voted = node.assembly.voted(guild_id)
+    shown = []
+    for outcome in reversed(governance.outcomes):
+        view = outcome_view(outcome, lambda did: display_name(node, did))
+        view["you_may_vote"] = node.assembly.may_vote(outcome, voted)
+        shown.append(view)
+    return {"guild": guild_id, "name": governance.charter.name, "motions": shown}
+
+
 def brief_view(node: Node, brief: Brief) -> dict[str, Any]:
     mine = set((node.profile() or {}).get("skills", []))
     return {
@@ -164,7 +182,9 @@ def brief_view(node: Node, brief: Brief) -> dict[str, Any]:
             {"id": g, "name": node.charters()[g].name if g in node.charters() else None}
             for g in brief.guilds
         ],
-        **{k: v for k, v in brief.body.items() if k != "guilds"},
+        # SPEC §15.4: a delegate's brief is the organisation's; who posted it is shown too.
+        "delegate": brief.delegate,
+        **{k: v for k, v in brief.body.items() if k not in ("guilds", "organisation")},
     }
 
 
@@ -327,6 +347,7 @@ def contract_view(node: Node, contract: Contract) -> dict[str, Any]:
             }
             for r in evidence.reveals(contract.id)
         ],
+        "disputes": disputes(node, contract.id)["disputes"],
     }
 
 
@@ -335,3 +356,86 @@ def contracts(node: Node, state: str | None) -> dict[str, Any]:
         raise NodeError("invalid_argument", f"state must be one of {', '.join(STATES)}.")
     briefs = {b.id: b for b in node.briefs()}
     return {"contracts": [contract_summary(node, c, briefs) for c in node.market.contracts(state)]}
+
+
+def _outcome(node: Node, outcome: Outcome, problem: tuple[str, str] | None) -> dict[str, Any]:
+    return {
+        "id": outcome.id,
+        "dispute": outcome.dispute,
+        "contract": outcome.contract,
+        "mediator": outcome.author,
+        "from": display_name(node, outcome.author),
+        "at": outcome.created_at,
+        "finding": outcome.finding,
+        "payment": outcome.payment,
+        "void_feedback": sorted(outcome.void_feedback),
+        "counts": problem is None,
+        "problem": _problem(problem),
+    }
+
+
+def decisions(node: Node, did: str) -> list[dict[str, Any]]:
+    """The outcomes that count on the contracts `did` is party to, oldest first: what any
+    node derives from public records (SPEC §17.4)."""
+    evidence = node.market.evidence
+    parties = evidence.parties()
+    found = [o for o in evidence.decided().values() if did in parties.get(o.contract, ())]
+    return [_outcome(node, o, None) for o in sorted(found, key=lambda o: (o.created_at, o.id))]
+
+
+def dispute_summary(node: Node, dispute: Dispute) -> dict[str, Any]:
+    """A dispute in a line's worth of fields, with the outcome that counts, if any."""
+    body = dispute.event.body
+    counting = [_outcome(node, o, p) for o, p in dispute.outcomes if p is None]
+    return {
+        "id": dispute.event.id,
+        "contract": dispute.contract,
+        "guild": body["guild"],
+        "opened_by": dispute.event.author,
+        "from": display_name(node, dispute.event.author),
+        "at": dispute.event.created_at,
+        "role": dispute.role,
+        "mediators": [{"did": did, "name": display_name(node, did)} for did in body["mediators"]],
+        "outcome": counting[0] if counting else None,
+    }
+
+
+def dispute_view(node: Node, dispute: Dispute) -> dict[str, Any]:
+    """A dispute with its statement, its disclosures (each record opened with its key, for
+    a mediator) and every outcome on its contract, with whether it counts (SPEC §17)."""
+    return {
+        **dispute_summary(node, dispute),
+        "statement": dispute.event.body["statement"],
+        "disclosures": [
+            {
+                "id": event.id,
+                "from": display_name(node, event.author),
+                "at": event.created_at,
+                "records": [
+                    {
+                        "record": d.record,
+                        "kind": d.kind,
+                        "author": d.author,
+                        "opens": d.body is not None,
+                        "of_contract": d.body is not None and d.problem is None,
+                        "body": d.body,
+                        "problem": d.problem,
+                    }
+                    for d in records
+                ],
+            }
+            for event, records in dispute.disclosures
+        ],
+        "outcomes": [_outcome(node, o, p) for o, p in dispute.outcomes],
+    }
+
+
+def disputes(node: Node, contract: str | None = None) -> dict[str, Any]:
+    """The disputes the owner can open, as a party or a mediator (on one contract if asked)."""
+    return {
+        "disputes": [
+            dispute_summary(node, d)
+            for d in node.market.mediation.disputes()
+            if contract is None or d.contract == contract
+        ]
+    }

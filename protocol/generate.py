@@ -36,6 +36,7 @@ from guildnode.protocol import (
     canonical_bytes,
     encode_sig,
     format_timestamp,
+    content_key,
     open_sealed,
     parse_timestamp,
     schema_document,
@@ -45,6 +46,8 @@ from guildnode.protocol import (
     x25519_public_key,
 )
 from guildnode.protocol.canonical import MAX_SAFE_INTEGER
+from guildnode.protocol.credentials import CONTRACT, MEMBERSHIP, VOUCH, credential
+from guildnode.protocol.dataintegrity import add_proof
 from guildnode.protocol.kinds import DEFS, INNER_SCHEMAS, SCHEMA_DIALECT
 
 PROTOCOL_DIR = Path(__file__).resolve().parent
@@ -125,9 +128,11 @@ SEEDS: dict[str, bytes] = {
     "dora": bytes([5]) * 32,
     "dora_new": bytes([6]) * 32,
     "dora_paper": bytes([7]) * 32,
+    "erin": bytes([8]) * 32,
 }
 ALICE, BOB, ACME, CAROL = (Identity(SEEDS[name]) for name in ("alice", "bob", "acme", "carol"))
 DORA, DORA_NEW, DORA_PAPER = (Identity(SEEDS[n]) for n in ("dora", "dora_new", "dora_paper"))
+ERIN = Identity(SEEDS["erin"])  # Acme's staff member, its delegate (SPEC §15)
 
 # An X25519 key's did:key (multicodec 0xec01), from protocol/vectors/did-key-ed25519.json.
 X25519_DID = "did:key:z6LSeu9HkTHSfLLeUs2nnzUSNedgDUevfNQgQjQC23ZCit6F"
@@ -333,10 +338,40 @@ def _contract_records(
         C0 + 3 * HOUR + 2 * DAY,
     )
     sealed("accept_by_carol", "carol", "accept", {"offer": offer_c.id}, "acme", C0 + 3 * HOUR)
-    sealed(
+    cancel_c = sealed(
         "cancel", "carol", "cancel",
         {"contract": offer_c.id, "reason": "A family matter: I cannot start this month."},
         "acme", C0 + 4 * HOUR,
+    )  # fmt: skip
+    # SPEC §17: Carol disputes the cancelled contract, naming Bob as mediator; she discloses
+    # her cancel to him (its content key), and Bob publishes the outcome. (Validity only: who
+    # qualifies as a mediator is a rule of effect, §17.4.)
+    guild = brief.body["guilds"][0]
+    seq, prev = head("carol")
+    dispute = _sealed(
+        CAROL, "dispute",
+        {"contract": offer_c.id, "guild": guild, "mediators": [BOB.did],
+         "statement": "Acme changed the scope after I accepted; I cancelled for that reason."},
+        [ACME, BOB], "dispute", seq, prev, C0 + 4 * HOUR + 60,
+    )  # fmt: skip
+    heads["carol"] = dispute
+    out.append(("dispute", dispute))
+    cancel_key = content_key(CAROL, CAROL.did, "cancel", cancel_c.body)
+    seq, prev = head("carol")
+    disclosure = _sealed(
+        CAROL, "disclosure",
+        {"dispute": dispute.id, "records": [{"record": cancel_c.id,
+                                               "key": _b64(cancel_key)}]},
+        [BOB], "disclosure", seq, prev, C0 + 4 * HOUR + 120,
+    )  # fmt: skip
+    heads["carol"] = disclosure
+    out.append(("disclosure", disclosure))
+    public(
+        "outcome", "bob", "outcome",
+        {"dispute": dispute.id, "contract": offer_c.id, "guild": guild,
+         "finding": "The cancellation was for a change of scope; no payment was due.",
+         "payment": "none_due"},
+        C0 + 5 * HOUR,
     )  # fmt: skip
     sealed(
         "decline", "acme", "decline",
@@ -385,6 +420,33 @@ def _contract_records(
         public(label, name, "commit", {**subject, "commitment": commitment(body)}, C0 + 11 * HOUR)
     public("feedback", "alice", "feedback", bodies["alice"], C0 + 12 * HOUR)
     public("feedback_by_acme", "acme", "feedback", bodies["acme"], C0 + 12 * HOUR)
+    # SPEC §16: Bob asks about the brief (sealed to Acme), Acme answers him and then publishes
+    # its answer to all; Alice writes on the contract with a small attachment.
+    question = sealed(
+        "message", "bob", "message",
+        {"about": "brief", "on": brief.id, "text": "Is the 3.12 upgrade also for the CLI tools?"},
+        "acme", C0 + 13 * HOUR,
+    )  # fmt: skip
+    answer_text = "Yes: the CLI tools are part of the service and in scope."
+    sealed(
+        "message_reply", "acme", "message",
+        {"about": "brief", "on": brief.id, "thread": question.id, "text": answer_text},
+        "bob", C0 + 14 * HOUR,
+    )  # fmt: skip
+    public(
+        "answer", "acme", "answer",
+        {"brief": brief.id, "question": "Are the CLI tools in scope?", "thread": question.id,
+         "text": answer_text},
+        C0 + 14 * HOUR,
+    )  # fmt: skip
+    notes = b"python_requires = '>=3.12'\n"
+    sealed(
+        "message_on_contract", "alice", "message",
+        {"about": "contract", "on": contract, "text": "The release notes, for the record.",
+         "attachments": [{"name": "setup.cfg", "media_type": "text/plain", "size": len(notes),
+                          "sha256": hashlib.sha256(notes).hexdigest(), "data": _b64(notes)}]},
+        "acme", C0 + 15 * HOUR,
+    )  # fmt: skip
     return out
 
 
@@ -521,6 +583,28 @@ def _valid_records() -> list[tuple[str, VerifiedRecord]]:
         prev=bob_head.id,
         created_at=bob_head.created_at + 60,
     )
+    bob_motion = _sign(
+        BOB,
+        "motion",
+        {
+            "guild": bob_listed_guild.id,
+            "action": "amend",
+            "changes": {"name": "Rust Embedded Cooperative", "vouches_required": 1},
+            "reason": "We are a cooperative now.",
+        },
+        seq=bob_listed_guild.seq + 1,
+        prev=bob_listed_guild.id,
+        created_at=bob_listed_guild.created_at + 60,
+    )
+    carol_head = [at_limit, *(r for _, r in contract_story if r.author == CAROL.did)][-1]
+    carol_vote = _sign(
+        CAROL,
+        "vote",
+        {"guild": bob_listed_guild.id, "motion": bob_motion.id, "choice": "yes"},
+        seq=carol_head.seq + 1,
+        prev=carol_head.id,
+        created_at=max(bob_motion.created_at, carol_head.created_at) + 60,
+    )
     return [
         ("profile", alice_profile),
         ("guild", alice_guild),
@@ -533,7 +617,13 @@ def _valid_records() -> list[tuple[str, VerifiedRecord]]:
         ("unknown_kind_at_size_limit", at_limit),
         *contract_story,
         ("listed_guild", bob_listed_guild),
+        ("motion", bob_motion),
+        ("vote_by_a_non_member", carol_vote),
         *_identity_records(),
+        *_delegation_records(
+            [acme_brief, *(r for _, r in contract_story if r.author == ACME.did)][-1],
+            acme_brief.body["guilds"],
+        ),
     ]
 
 
@@ -567,6 +657,49 @@ def _identity_records() -> list[tuple[str, VerifiedRecord]]:
         ("succeed", succeed),
         ("compromise", compromise),
     ]
+
+
+def _delegation_records(
+    acme_head: VerifiedRecord, guilds: list[str]
+) -> list[tuple[str, VerifiedRecord]]:
+    """SPEC §6.18, §6.19, §15: Acme delegates posting briefs to Erin's key for 30 days, Erin
+    posts a brief for Acme, and Acme revokes the delegation from Erin's next record on; all of
+    it after Acme's last record and before the vectors' `now`."""
+    at = acme_head.created_at + 3600
+    assert at + 2 * 3600 < NOW
+    delegate = _sign(
+        ACME,
+        "delegate",
+        {"delegate": ERIN.did, "scope": ["briefs"], "note": "Erin, recruiting."},
+        seq=acme_head.seq + 1,
+        prev=acme_head.id,
+        created_at=at,
+        expires_at=at + 30 * DAY,
+    )
+    brief = _sign(
+        ERIN,
+        "brief",
+        {
+            "guilds": guilds,
+            "title": "Review our Rust firmware",
+            "description": "A week of review of the sensor board's drivers.",
+            "acceptance_criteria": ["A written review of every driver"],
+            "budget": {"min": 100_000, "max": 200_000, "currency": "EUR"},
+            "engagement": "fixed",
+            "organisation": ACME.did,
+        },
+        created_at=at + 1800,
+        expires_at=at + 1800 + 14 * DAY,
+    )
+    undelegate = _sign(
+        ACME,
+        "undelegate",
+        {"delegate": ERIN.did, "from_seq": 2, "reason": "Erin moved to another team."},
+        seq=delegate.seq + 1,
+        prev=delegate.id,
+        created_at=at + 2 * 3600,
+    )
+    return [("delegate", delegate), ("delegated_brief", brief), ("undelegate", undelegate)]
 
 
 # --- sealed vectors (SPEC §6.9) ------------------------------------------------------------
@@ -1032,6 +1165,10 @@ def _invalid_new_bodies() -> list[Wire]:
         ("recovery_threshold_0", "recovery", {"keys": [BOB.did], "threshold": 0}),
         ("recovery_key_named_twice", "recovery", {"keys": [BOB.did, BOB.did], "threshold": 1}),
         ("compromise_from_seq_0", "compromise", {"key": BOB.did, "from_seq": 0}),
+        # SPEC §6.18, §6.19
+        ("delegate_unknown_scope", "delegate", {"delegate": BOB.did, "scope": ["sign"]}),
+        ("delegate_without_scope", "delegate", {"delegate": BOB.did, "scope": []}),
+        ("undelegate_from_seq_0", "undelegate", {"delegate": BOB.did, "from_seq": 0}),
     ]
     return [
         {
@@ -1119,6 +1256,12 @@ def _accepted_vectors() -> list[Wire]:
             _sign(CAROL, "compromise", {"key": DORA.did, "from_seq": 1, "successor": CAROL.did}),
             "accepted",
         ),
+        # SPEC §15: a delegation's expiry and delegate are rules of effect, never of validity.
+        case(
+            "delegate_to_oneself_without_expiry",
+            _sign(BOB, "delegate", {"delegate": BOB.did, "scope": ["pay"]}),
+            "accepted",
+        ),
     ]
 
 
@@ -1156,13 +1299,102 @@ def records_vectors() -> dict[str, Any]:
     }
 
 
+# --- vectors/credentials.json (SPEC §18) ------------------------------------------------------
+
+
+def _credential_cases() -> list[tuple[str, str, str, list[str]]]:
+    """(name, issuer, credential type, evidence record names) built from the valid records."""
+    return [
+        ("vouch_for_bob", "bob", VOUCH, ["vouch"]),
+        ("alice_founded_a_guild", "alice", MEMBERSHIP, ["guild"]),
+        # SPEC §18.4: an adopted amendment, the motion (here its author's yes alone: Bob is
+        # the only founder), renames the guild in the claims.
+        ("bob_founded_a_guild_renamed_by_vote", "bob", MEMBERSHIP, ["listed_guild", "motion"]),
+        ("alice_worked_for_acme", "alice", CONTRACT,
+         ["receipt_by_acme", "receipt", "commit_by_acme", "feedback_by_acme"]),
+        ("acme_hired_alice", "acme", CONTRACT,
+         ["receipt_by_acme", "receipt", "commit", "feedback"]),
+    ]  # fmt: skip
+
+
+def _broken_credentials(
+    valid: dict[str, Wire], seeds: dict[str, Identity]
+) -> list[tuple[str, Wire, str, int]]:
+    """(name, credential, error, now) — each a valid credential broken one way (SPEC §18.6)."""
+    vouch, work = valid["vouch_for_bob"], valid["alice_worked_for_acme"]
+    bob, alice = seeds["bob"], seeds["alice"]
+
+    def changed(base: Wire, change: Callable[[Wire], None], resign: Identity | None) -> Wire:
+        broken = copy.deepcopy(base)
+        change(broken)
+        if resign is not None:
+            broken = add_proof(broken, resign, broken["proof"]["created"])
+        return broken
+
+    def set_in(*path: Any, value: Any) -> Callable[[Wire], None]:
+        def change(item: Wire) -> None:
+            for step in path[:-1]:
+                item = item[step]
+            if value is None:
+                del item[path[-1]]
+            else:
+                item[path[-1]] = value
+
+        return change
+
+    until = parse_timestamp(vouch["validUntil"])
+    level = vouch["credentialSubject"]["level"] % 3 + 1  # another level
+    return [
+        ("claim_changed", changed(vouch, set_in("credentialSubject", "level", value=level), None),
+         "bad_proof", NOW),
+        ("signed_by_another_key", changed(vouch, lambda _: None, alice), "wrong_key", NOW),
+        ("other_cryptosuite", changed(vouch, set_in("proof", "cryptosuite",
+         value="eddsa-rdfc-2022"), None), "unknown_cryptosuite", NOW),
+        ("no_proof", changed(vouch, set_in("proof", value=None), None), "missing_proof", NOW),
+        ("proof_value_not_base58btc", changed(vouch, set_in("proof", "proofValue",
+         value="u" + vouch["proof"]["proofValue"][1:]), None), "malformed_proof", NOW),
+        ("no_issuer", changed(vouch, set_in("issuer", value=None), None),
+         "malformed_credential", NOW),
+        ("embedded_record_changed", changed(vouch, set_in("evidence", 0, "record", "body",
+         "level", value=level), bob), "record_signature_bad", NOW),
+        ("embedded_record_not_v1", changed(vouch, set_in("evidence", 0, "record", "v", value=2),
+         bob), "invalid_record", NOW),
+        ("claims_beyond_the_records", changed(work, set_in("credentialSubject", "payment",
+         value="late"), alice), "evidence_mismatch", NOW),
+        ("vouch_no_longer_counts", vouch, "credential_expired", until + 1),
+    ]  # fmt: skip
+
+
+def credential_vectors() -> dict[str, Any]:
+    """The document written to protocol/vectors/credentials.json (format: vectors/README.md)."""
+    records = dict(_valid_records())
+    seeds = {name: Identity(seed) for name, seed in SEEDS.items()}
+    valid = {
+        name: credential(kind, seeds[issuer], [records[n] for n in evidence], NOW)
+        for name, issuer, kind, evidence in _credential_cases()
+    }
+    return {
+        "source": "this project, generated by protocol/generate.py (SPEC §18)",
+        "now": format_timestamp(NOW),
+        "valid": [
+            {"name": name, "issuer": issuer, "evidence": evidence, "credential": valid[name]}
+            for name, issuer, _, evidence in _credential_cases()
+        ],
+        "invalid": [
+            {"name": name, "now": format_timestamp(now), "credential": item, "error": error}
+            for name, item, error, now in _broken_credentials(valid, seeds)
+        ],
+    }
+
+
 def vector_files() -> dict[Path, bytes]:
-    """protocol/vectors/records.json and sealed.json, in pure ASCII: non-ASCII and invisible
-    characters of the records are JSON escapes in the file, so no editor or terminal can alter
-    them."""
+    """protocol/vectors/records.json, sealed.json and credentials.json, in pure ASCII:
+    non-ASCII and invisible characters of the records are JSON escapes in the file, so no
+    editor or terminal can alter them."""
     return {
         VECTORS_DIR / "records.json": _json_file(records_vectors()),
         VECTORS_DIR / "sealed.json": _json_file(sealed_vectors()),
+        VECTORS_DIR / "credentials.json": _json_file(credential_vectors()),
     }
 
 

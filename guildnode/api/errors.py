@@ -42,6 +42,7 @@ HTTP_CODES: dict[str, int] = {
     "signature_invalid": 401,
     "signature_replayed": 401,
     "server_busy": 503,
+    "too_many_streams": 503,
     "internal_error": 500,
 }
 

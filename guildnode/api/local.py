@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import actions, keeping, views
+from .. import actions, delegating, keeping, notices, portable, views
 from ..peers import PeerError
 from ..views import peer_view, published, whoami
 from .deps import FederationDep, NodeDep, OwnerDep
@@ -70,6 +70,11 @@ async def vouch(payload: VouchIn, node: NodeDep) -> dict[str, Any]:
 async def revoke(payload: RevokeIn, node: NodeDep) -> dict[str, Any]:
     record = await run_in_threadpool(lambda: node.revoke(payload.target, reason=payload.reason))
     return published(record)
+
+
+@router.get("/notifications", summary="What needs the owner now, newest first")
+def notifications(node: NodeDep) -> dict[str, Any]:
+    return notices.inbox(node)
 
 
 @router.get("/records", summary="Records held, by author then seq")
@@ -191,6 +196,35 @@ def show_guild(guild_id: str, node: NodeDep) -> dict[str, Any]:
     return views.guild_view(node, node.guild(guild_id))
 
 
+class MotionIn(_Strict):
+    action: str
+    changes: dict[str, Any] | None = None  # name, purpose, vouches_required, listing, unlist
+    member: str | None = None
+    reason: str | None = None
+
+
+class VoteIn(_Strict):
+    choice: str
+
+
+@router.get("/guilds/{guild_id}/motions", summary="A guild's motions and where each stands")
+def guild_motions(guild_id: str, node: NodeDep) -> dict[str, Any]:
+    return views.motions(node, guild_id)
+
+
+@router.post("/guilds/{guild_id}/motions", summary="Propose a motion (SPEC §12.5)")
+async def propose_motion(guild_id: str, payload: MotionIn, node: NodeDep) -> dict[str, Any]:
+    fields = payload.model_dump()
+    record = await run_in_threadpool(lambda: node.assembly.propose(guild_id, **fields))
+    return published(record)
+
+
+@router.post("/motions/{motion_id}/vote", summary="Vote on a motion (SPEC §12.5)")
+async def vote_motion(motion_id: str, payload: VoteIn, node: NodeDep) -> dict[str, Any]:
+    record = await run_in_threadpool(lambda: node.assembly.vote(motion_id, payload.choice))
+    return published(record)
+
+
 class BriefIn(_Strict):
     guilds: list[str] = Field(min_length=1)
     title: str
@@ -203,6 +237,7 @@ class BriefIn(_Strict):
     skills: list[str] = []
     deadline_days: int | None = Field(None, ge=1, le=365)
     expires_days: int = 30
+    organisation: str | None = None  # as a delegate, the organisation posted for (SPEC §15)
 
 
 @router.post("/briefs", summary="Post a gig brief to guilds")
@@ -226,7 +261,7 @@ def show_brief(brief_id: str, node: NodeDep) -> dict[str, Any]:
 @router.post(
     "/work/{action}",
     summary="Propose, offer, counter, accept, decline, submit, approve, paid, received, "
-    "complete, cancel or feedback (SPEC §9.11)",
+    "complete, cancel or feedback (SPEC §9.11); dispute, disclose or outcome (SPEC §17.6)",
 )
 async def work(
     action: str, node: NodeDep, fields: Annotated[dict[str, Any], Body(default_factory=dict)]
@@ -250,6 +285,16 @@ def show_contract(contract_id: str, node: NodeDep) -> dict[str, Any]:
     return views.contract_view(node, node.market.contract(contract_id))
 
 
+@router.get("/disputes", summary="Disputes you are party to or mediate (SPEC §17.6)")
+def list_disputes(node: NodeDep) -> dict[str, Any]:
+    return views.disputes(node)
+
+
+@router.get("/disputes/{dispute_id}", summary="One dispute: statement, disclosures, outcomes")
+def show_dispute(dispute_id: str, node: NodeDep) -> dict[str, Any]:
+    return views.dispute_view(node, node.market.mediation.dispute(dispute_id))
+
+
 @router.get("/identity", summary="Your member: its keys, their cut-offs, the recovery set (§14)")
 def identity_state(node: NodeDep) -> dict[str, Any]:
     return keeping.state(node)
@@ -269,3 +314,23 @@ async def identity_action(
     action: str, node: NodeDep, fields: Annotated[dict[str, Any], Body(default_factory=dict)]
 ) -> dict[str, Any]:
     return await run_in_threadpool(lambda: keeping.run(node, action, fields))
+
+
+@router.get("/credentials", summary="Your reputation as W3C Verifiable Credentials (SPEC §18)")
+async def credentials(node: NodeDep) -> dict[str, Any]:
+    return await run_in_threadpool(lambda: portable.export(node))
+
+
+@router.get("/delegates", summary="Your delegates, and the organisations you act for (§15)")
+def delegates_state(node: NodeDep) -> dict[str, Any]:
+    return delegating.state(node)
+
+
+@router.post(
+    "/delegates/{action}",
+    summary="add (authorise a staff key with a scope and an expiry) or revoke (SPEC §15.6)",
+)
+async def delegates_action(
+    action: str, node: NodeDep, fields: Annotated[dict[str, Any], Body(default_factory=dict)]
+) -> dict[str, Any]:
+    return await run_in_threadpool(lambda: delegating.run(node, action, fields))

@@ -30,13 +30,19 @@ def main(click_ctx: click.Context, data: Path | None) -> None:
 from . import (  # noqa: E402, F401
     backup,
     briefs,
+    credentials,
+    delegates,
     demo,
+    disputes,
     guilds,
     identity,
+    inbox,
     indexer,
     keeping,
+    motions,  # after `guilds`: it adds `guild propose|vote|motions` to that group
     peers,
     search,  # after `indexer`: it adds `indexer add|list|remove` to that group
+    threads,
     trust,
     work,
 )

@@ -43,6 +43,12 @@ def brief() -> None:
     show_default=True,
     help="The brief closes after (max 30).",
 )
+@click.option(
+    "--for",
+    "organisation",
+    metavar="ORG",
+    help="Post as a delegate of the organisation ORG (its DID), which delegated `briefs`.",
+)
 @json_option
 @pass_context
 def brief_post(
@@ -58,6 +64,7 @@ def brief_post(
     skills: tuple[str, ...],
     deadline_days: int | None,
     expires_days: int,
+    organisation: str | None,
     as_json: bool,
 ) -> None:
     """Post a brief to one or more guilds (their members see it once one vouches for you)."""
@@ -74,6 +81,7 @@ def brief_post(
             skills=list(skills),
             deadline_days=deadline_days,
             expires_days=expires_days,
+            **({"organisation": organisation} if organisation else {}),
         )
     emit(result, as_json, lambda r: f"Posted brief {r['id']}")
 

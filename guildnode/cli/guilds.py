@@ -12,7 +12,7 @@ from .context import Context, backend, emit, json_option, pass_context
 
 @main.group()
 def guild() -> None:
-    """Guilds: found, apply, leave, show, list."""
+    """Guilds: found, apply, leave, show, list (and propose, vote, motions: `motions`)."""
 
 
 @guild.command(name="found")
@@ -100,6 +100,7 @@ def _guild_text(g: dict[str, Any]) -> str:
         f"  {g['purpose']}",
         f"  admission: {g['vouches_required']} member vouches in guild:{g['id'][:12]}…, "
         f"cooling {g['cooling_days']} days" + ("" if g["valid"] else "  [invalid charter]"),
+        "  listed: " + (g["listing"]["description"] if g["listing"] else "no"),
         f"  members ({len(g['members'])}):",
     ]
     lines += [

@@ -93,6 +93,12 @@ def run(
     app = create_app(settings)
 
     class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            # uvicorn waits for open connections before it stops: end the notification
+            # streams first, or an open browser tab would hold the shutdown.
+            app.state.live.close()
+            super().handle_exit(sig, frame)
+
         async def startup(self, sockets: Any = None) -> None:
             await super().startup(sockets=sockets)
             if self.started:  # the link is printed only once it can be opened

@@ -77,9 +77,12 @@ def _trust_text(data: dict[str, Any]) -> str:
     paid = data.get("payments") or {}
     if any(paid.values()):
         lines.append(
-            "  pays (by both parties' receipts): "
+            "  pays (by both parties' receipts and mediators' outcomes): "
             + ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in paid.items() if n)
         )
+    for decided in data.get("decisions") or ():
+        found = f", payment {decided['payment'].replace('_', ' ')}" if decided["payment"] else ""
+        lines.append(f"  dispute decided by {decided['from']}{found}: {decided['finding']}")
     return "\n".join(lines)
 
 

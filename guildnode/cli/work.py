@@ -125,6 +125,8 @@ def proposals(ctx: Context, brief_id: str | None, as_json: bool) -> None:
               help="The contract runs this many days (at most 180).")  # fmt: skip
 @click.option("--respond-days", type=click.IntRange(1, 60), default=7, show_default=True,
               help="The offer lapses unanswered after.")  # fmt: skip
+@click.option("--for", "organisation", metavar="ORG",
+              help="Offer as a delegate of ORG, which delegated `offers`.")  # fmt: skip
 @json_option
 @pass_context
 def offer(
@@ -137,9 +139,10 @@ def offer(
     starts_in_days: int,
     days: int,
     respond_days: int,
+    organisation: str | None,
     as_json: bool,
 ) -> None:
-    """Offer a contract to the author of a proposal (organisations)."""
+    """Offer a contract to the author of a proposal (organisations, and their delegates)."""
     if not milestones:
         fail("An offer needs at least one --milestone TITLE:AMOUNT:DUE_DAYS.")
     fields = {
@@ -152,6 +155,8 @@ def offer(
         "days": days,
         "respond_days": respond_days,
     }
+    if organisation:
+        fields["organisation"] = organisation
     _act(ctx, "offer", fields, as_json, "Offer sent")
 
 

@@ -63,6 +63,7 @@ class Event:
     created_at: int
     expires_at: int | None
     body: dict[str, Any]
+    parties: tuple[str, ...] = ()  # the public recipients, sorted (SPEC §6.9)
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,9 +61,14 @@ class RoundsMixin(BatchMixin):
     _no_batch: set[str]  # peer URLs that answered POST /sync/batch with 404 or 405
 
     def _scope_tag(self) -> str:
-        """A short digest of the current scope, kept beside a peer's ETag."""
-        core = "\n".join(sorted(self.node.scope().core)).encode()
-        return hashlib.sha256(core).hexdigest()[:16]
+        """A short digest of the current scope and of the owner's own head, kept beside a
+        peer's ETag: a peer's unchanged heads say nothing about authors that came into scope
+        since, nor about the owner's records it lacks (push-back, SPEC §9.9 step 1). A
+        guest's record that names the peer's owner — a question about its brief — reaches it
+        only with the start of the owner's chain, which push-back sends."""
+        head = self.node.store.head(self.node.did)
+        core = "\n".join([*sorted(self.node.scope().core), f"own {head.id if head else ''}"])
+        return hashlib.sha256(core.encode()).hexdigest()[:16]
 
     async def _round(self, peer: dict[str, Any], report: SyncReport) -> str | None:
         url = peer["url"]

@@ -76,6 +76,7 @@ class _Host:
         self.did = did
         self._clock = clock
         self.market = _NoMarket()
+        self.on_ingest: list[Callable[[Sequence[VerifiedRecord]], None]] = []  # none listen
 
     def now(self) -> int:
         return int(self._clock())

@@ -19,6 +19,9 @@ from ..protocol import VerifiedRecord
 BODY_KINDS = frozenset(
     {"profile", "guild", "brief", "vouch", "revoke", "receipt", "feedback"}
     | {"rotate", "succeed", "recovery", "compromise"}  # public, and how keys link (§14)
+    | {"outcome"}  # a mediator's public decision (§6.24)
+    | {"delegate", "undelegate"}  # which staff keys speak for an organisation (§15)
+    | {"answer"}  # an organisation's answer to all, public by construction (§6.22)
 )
 
 

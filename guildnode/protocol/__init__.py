@@ -24,7 +24,7 @@ from .records import (
     sign_record,
     verify_record,
 )
-from .sealed import open_sealed, recipients, seal
+from .sealed import content_key, open_sealed, open_with_key, recipients, seal
 from .timestamps import format_timestamp, parse_timestamp
 
 __all__ = [
@@ -42,12 +42,14 @@ __all__ = [
     "canonical_bytes",
     "canonicalize",
     "check_profile",
+    "content_key",
     "decode_sig",
     "did_from_public_key",
     "encode_sig",
     "format_timestamp",
     "loads_canonical",
     "open_sealed",
+    "open_with_key",
     "parse_json",
     "parse_timestamp",
     "place",

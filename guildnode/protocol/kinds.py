@@ -16,6 +16,7 @@ from .errors import ProtocolError
 from .keys import public_key_from_did
 from .schemas import (
     BODY_SCHEMAS,
+    CONTRACT_KINDS,
     DEFS,
     INNER_SCHEMAS,
     KNOWN_KINDS,
@@ -29,6 +30,7 @@ from .timestamps import parse_timestamp
 
 __all__ = [
     "BODY_SCHEMAS",
+    "CONTRACT_KINDS",
     "DEFS",
     "INNER_SCHEMAS",
     "KNOWN_KINDS",
@@ -220,7 +222,8 @@ def references(kind: str, body: dict[str, Any]) -> list[tuple[str, str]]:
     if kind in ("apply", "leave"):
         return [("guild", body["guild"])]
     if kind == "brief":
-        return [("guild", guild) for guild in body["guilds"]]
+        guilds = [("guild", guild) for guild in body["guilds"]]
+        return guilds + ([("organisation", body["organisation"])] if "organisation" in body else [])
     if kind in SEALED_KINDS:
         return [("party", key["to"]) for key in body["keys"]]
     if kind in ("commit", "feedback"):
@@ -231,6 +234,17 @@ def references(kind: str, body: dict[str, Any]) -> list[tuple[str, str]]:
             ("party", body["freelancer"]),
             ("contract", body["contract"]),
         ]
+    if kind == "outcome":  # SPEC §17.4: what an outcome decides, found by its contract
+        return [("contract", body["contract"]), ("dispute", body["dispute"])]
+    if kind == "motion":
+        pairs = [("guild", body["guild"])]
+        if "member" in body:
+            pairs.append(("member", body["member"]))
+        return pairs
+    if kind == "vote":
+        return [("guild", body["guild"]), ("motion", body["motion"])]
+    if kind == "answer":  # SPEC §6.22: found by its brief
+        return [("brief", body["brief"])]
     # SPEC §14.7: the keys one member's records link, so that scope follows them.
     if kind == "rotate":
         return [("successor", body["successor"])]
@@ -243,4 +257,7 @@ def references(kind: str, body: dict[str, Any]) -> list[tuple[str, str]]:
         if "successor" in body:
             pairs.append(("successor", body["successor"]))
         return pairs
+    # SPEC §15.5: the delegate a `delegate` or `undelegate` names, so that scope follows it.
+    if kind in ("delegate", "undelegate"):
+        return [("delegate", body["delegate"])]
     return []

@@ -74,6 +74,12 @@ def _object(required: dict[str, Any], optional: dict[str, Any] | None = None) ->
     }
 
 
+# SPEC §6.4: a listed guild's listing (also what a §6.20 amendment may set).
+_LISTING = _object(
+    {"description": _text(2000, 1)},
+    {"skills": _ref("skills"), "apply": _text(1000, 1)},
+)
+
 BODY_SCHEMAS: dict[str, dict[str, Any]] = {
     "profile": _object(
         {"name": _text(100, 1), "kind": {"enum": ["person", "organisation"]}},
@@ -113,12 +119,7 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
             ),
         },
         # SPEC §6.4, §13: a charter with a listing is listed by indexers; one without is not.
-        {
-            "listing": _object(
-                {"description": _text(2000, 1)},
-                {"skills": _ref("skills"), "apply": _text(1000, 1)},
-            )
-        },
+        {"listing": _LISTING},
     ),
     "apply": _object({"guild": _ref("record_id")}, {"note": _text(1000)}),
     "leave": _object({"guild": _ref("record_id")}, {"reason": _text(500)}),
@@ -148,7 +149,8 @@ BODY_SCHEMAS: dict[str, dict[str, Any]] = {
             ),
             "engagement": {"enum": ["fixed", "hourly"]},
         },
-        {"skills": _ref("skills"), "deadline": _ref("timestamp")},
+        # SPEC §6.7, §15: a brief posted by a delegate names the organisation it speaks for.
+        {"skills": _ref("skills"), "deadline": _ref("timestamp"), "organisation": _ref("did")},
     ),
 }
 
@@ -173,7 +175,7 @@ SEALED_BODY = _object(
         },
     }
 )
-SEALED_KINDS = (
+CONTRACT_KINDS = (
     "proposal",
     "offer",
     "accept",
@@ -182,7 +184,12 @@ SEALED_KINDS = (
     "payment",
     "complete",
     "cancel",
+    # SPEC §6.10, §17: a dispute's opening statement and a party's disclosure to mediators.
+    "dispute",
+    "disclosure",
 )
+# SPEC §6.10, §16: a `message` of a conversation is sealed to the thread's two parties.
+SEALED_KINDS = (*CONTRACT_KINDS, "message")
 for _kind in SEALED_KINDS:
     BODY_SCHEMAS[_kind] = SEALED_BODY
 
@@ -230,7 +237,8 @@ BODY_SCHEMAS |= {
             "freelancer": _ref("did"),
             "outcome": {"enum": ["completed", "cancelled"]},
             "payment": {"enum": ["on_time", "late", "unpaid", "none_due"]},
-        }
+        },
+        {"decision": _ref("record_id")},  # SPEC §17.5: the outcome the receipt cites
     ),
 }
 
@@ -259,6 +267,114 @@ BODY_SCHEMAS |= {
         {"successor": _ref("did"), "reason": _text(500)},
     ),
 }
+
+# SPEC §6.18, §6.19, §15: organisation delegates. Whether a delegate's record counts as the
+# organisation's (scope, expiry, revocation) is a rule of effect (§15), never of validity.
+DELEGATION_SCOPES = ("briefs", "offers", "approve", "pay")
+BODY_SCHEMAS |= {
+    "delegate": _object(
+        {
+            "delegate": _ref("did"),
+            "scope": {
+                "type": "array",
+                "items": {"enum": list(DELEGATION_SCOPES)},
+                "minItems": 1,
+                "maxItems": len(DELEGATION_SCOPES),
+                "uniqueItems": True,
+            },
+        },
+        {"note": _text(500)},
+    ),
+    "undelegate": _object(
+        {
+            "delegate": _ref("did"),
+            "from_seq": {"type": "integer", "minimum": 1, "maximum": MAX_SAFE_INTEGER},
+        },
+        {"reason": _text(500)},
+    ),
+}
+
+# SPEC §6.24, §17: a mediator's public outcome of a dispute. Who may decide, and what it
+# changes, are rules of effect (§17.4), never of validity.
+BODY_SCHEMAS["outcome"] = _object(
+    {
+        "dispute": _ref("record_id"),
+        "contract": _ref("record_id"),
+        "guild": _ref("record_id"),
+        "finding": _text(5000, 1),
+    },
+    {
+        "payment": {"enum": ["on_time", "late", "unpaid", "none_due"]},
+        "void_feedback": {
+            "type": "array",
+            "items": _ref("did"),
+            "minItems": 1,
+            "maxItems": 2,
+            "uniqueItems": True,
+        },
+    },
+)
+# SPEC §6.20, §6.21, §12.5: guild governance. Who may propose or vote, the majority and the
+# voting window are rules of effect (§12.5), never of validity.
+BODY_SCHEMAS |= {
+    "motion": _object(
+        {"guild": _ref("record_id"), "action": {"enum": ["amend", "remove"]}},
+        {
+            "changes": _object(
+                {},
+                {
+                    "name": _text(100, 1),
+                    "purpose": _text(2000, 1),
+                    "vouches_required": {"type": "integer", "minimum": 1, "maximum": 20},
+                    "listing": _LISTING,
+                    "unlist": {"enum": ["yes"]},
+                },
+            ),
+            "member": _ref("did"),
+            "reason": _text(1000),
+        },
+    ),
+    "vote": _object(
+        {
+            "guild": _ref("record_id"),
+            "motion": _ref("record_id"),
+            "choice": {"enum": ["yes", "no"]},
+        }
+    ),
+}
+
+# SPEC §6.23: a file carried inside a message or an answer, named by its SHA-256. The bytes
+# travel inline (base64url), so they are sealed with a message and bounded by the record.
+MAX_ATTACHMENT_BYTES = 4096
+MAX_ATTACHMENTS = 4
+MAX_MESSAGE_CHARS = 4000
+ATTACHMENTS = {
+    "type": "array",
+    "maxItems": MAX_ATTACHMENTS,
+    "items": _object(
+        {
+            "name": _text(100, 1),
+            "media_type": {
+                "type": "string",
+                "maxLength": 100,
+                "pattern": "^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$",
+            },
+            "size": {"type": "integer", "minimum": 0, "maximum": MAX_ATTACHMENT_BYTES},
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "data": {
+                "type": "string",
+                "maxLength": -(-MAX_ATTACHMENT_BYTES * 4 // 3),
+                "pattern": "^[A-Za-z0-9_-]*$",
+            },
+        }
+    ),
+}
+
+# SPEC §6.22, §16: the organisation's answer to a question on its brief, published to all.
+BODY_SCHEMAS["answer"] = _object(
+    {"brief": _ref("record_id"), "text": _text(MAX_MESSAGE_CHARS, 1)},
+    {"question": _text(1000, 1), "thread": _ref("record_id"), "attachments": ATTACHMENTS},
+)
 
 # SPEC §6.10: the bodies inside the seal, checked when a party opens one.
 INNER_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -321,6 +437,45 @@ INNER_SCHEMAS: dict[str, dict[str, Any]] = {
     ),
     "complete": _object({"contract": _ref("record_id")}, {"note": _text(1000)}),
     "cancel": _object({"contract": _ref("record_id"), "reason": _text(1000, 1)}),
+    "dispute": _object(
+        {
+            "contract": _ref("record_id"),
+            "guild": _ref("record_id"),
+            "mediators": {
+                "type": "array",
+                "items": _ref("did"),
+                "minItems": 1,
+                "maxItems": 5,
+                "uniqueItems": True,
+            },
+            "statement": _text(5000, 1),
+        }
+    ),
+    "disclosure": _object(
+        {
+            "dispute": _ref("record_id"),
+            "records": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 20,
+                "items": _object(
+                    {
+                        "record": _ref("record_id"),
+                        "key": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
+                    }
+                ),
+            },
+        },
+        {"note": _text(1000)},
+    ),
+    "message": _object(
+        {
+            "about": {"enum": ["brief", "contract"]},
+            "on": _ref("record_id"),
+            "text": _text(MAX_MESSAGE_CHARS, 1),
+        },
+        {"thread": _ref("record_id"), "attachments": ATTACHMENTS},
+    ),
 }
 
 KNOWN_KINDS = frozenset(BODY_SCHEMAS)

@@ -109,6 +109,13 @@ def open_sealed(identity: Identity, author: str, kind: str, body: dict[str, Any]
     the key used; the inner body is valid for `kind`. Any failure raises `unreadable`, whose
     detail names it: the record stays valid, it only has no effect for this party.
     """
+    return open_with_key(content_key(identity, author, kind, body), author, kind, body)
+
+
+def content_key(identity: Identity, author: str, kind: str, body: dict[str, Any]) -> bytes:
+    """The content key of a sealed record, unsealed by `identity` (one of its parties):
+    steps 1–3 of opening (SPEC §6.9). Raises `unreadable`. A party may disclose it (a
+    dispute's `disclosure`, SPEC §17.3) so that a mediator can open the record too."""
     if kind not in SEALED_KINDS:
         raise _unreadable(f"{kind!r} is not a sealed kind.")
     parties = _parties(body)
@@ -116,20 +123,31 @@ def open_sealed(identity: Identity, author: str, kind: str, body: dict[str, Any]
         raise _unreadable("The author is not among the record's parties.")
     if identity.did not in parties:
         raise _unreadable(f"{identity.did} is not among the record's parties.")
-    nonce = _decode_b64(body["nonce"], "`nonce`", size=NONCE_BYTES)
     (mine,) = (entry["key"] for entry in body["keys"] if entry["to"] == identity.did)
     sealed_key = _decode_b64(mine, "The sealed key", size=SEALED_KEY_BYTES)
+    try:
+        return identity.unseal(sealed_key)
+    except nacl.exceptions.CryptoError as exc:
+        raise _unreadable(f"The content key sealed to {identity.did} does not unseal.") from exc
+
+
+def open_with_key(key: bytes, author: str, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The inner body of a sealed record opened with its content key `key`: steps 2 and
+    4–9 of opening (SPEC §6.9), by a party or by anyone the key was disclosed to. As the
+    plaintext commits to the key (its `key_hash`), a key that opens the record shows what
+    every party reads. Raises `unreadable`."""
+    if kind not in SEALED_KINDS:
+        raise _unreadable(f"{kind!r} is not a sealed kind.")
+    parties = _parties(body)
+    if author not in parties:
+        raise _unreadable("The author is not among the record's parties.")
+    nonce = _decode_b64(body["nonce"], "`nonce`", size=NONCE_BYTES)
     if not isinstance(body["box"], str) or len(body["box"]) > MAX_BOX_CHARS:
         raise _unreadable(f"`box` is not a string of at most {MAX_BOX_CHARS} characters.")
     box = _decode_b64(body["box"], "`box`")
-
-    try:
-        key = identity.unseal(sealed_key)
-    except nacl.exceptions.CryptoError as exc:
-        raise _unreadable(f"The content key sealed to {identity.did} does not unseal.") from exc
     try:
         plaintext = nacl.secret.SecretBox(key).decrypt(box, nonce)
-    except nacl.exceptions.CryptoError as exc:
+    except (nacl.exceptions.CryptoError, TypeError, ValueError) as exc:
         raise _unreadable("The box does not decrypt with the content key.") from exc
     try:
         opened = loads_canonical(plaintext)

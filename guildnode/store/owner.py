@@ -11,7 +11,7 @@ from .connection import Connection
 
 
 class OwnerMixin(Connection):
-    """The `drafts`, `blocked`, `ui_sessions` and `peers` tables."""
+    """The `drafts`, `read_messages`, `blocked`, `ui_sessions` and `peers` tables."""
 
     # -- the owner's unrevealed feedback ---------------------------------------------
 
@@ -32,6 +32,21 @@ class OwnerMixin(Connection):
         with self._lock, self.db.conn:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute("DELETE FROM drafts WHERE commit_id = ?", [commit_id])
+
+    # -- the messages the owner has read (SPEC §16.5) ------------------------------
+
+    def mark_read(self, message_ids: list[str], now: int) -> None:
+        with self._lock, self.db.conn:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO read_messages (message_id, read_at) VALUES (?, ?)",
+                [(mid, now) for mid in message_ids],
+            )
+
+    def read_messages(self) -> set[str]:
+        with self._lock:
+            rows = self.db.execute("SELECT message_id FROM read_messages").fetchall()
+        return {row[0] for row in rows}
 
     # -- the owner's block list -----------------------------------------------------
 

@@ -129,6 +129,18 @@ def _migration_5(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_6(db: sqlite_utils.Database) -> None:
+    # The messages the owner has read (SPEC §16.5): local, never published.
+    db.execute(
+        """
+        CREATE TABLE read_messages (
+            message_id TEXT PRIMARY KEY,
+            read_at INTEGER NOT NULL
+        )
+        """
+    )
+
+
 # Each migration runs once, in order, inside a transaction; PRAGMA user_version counts them.
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_1,
@@ -136,6 +148,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_3,
     _migration_4,
     _migration_5,
+    _migration_6,
 )
 
 

@@ -8,7 +8,22 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ..settings import Settings
-from . import briefs, contracts, guilds, identity, pages, peers, search, signin
+from . import (
+    briefs,
+    contracts,
+    delegates,
+    disputes,
+    export,
+    guilds,
+    identity,
+    motions,
+    notifications,
+    pages,
+    peers,
+    search,
+    signin,
+    threads,
+)
 from .auth import Clock, LoginRequired, UiAuth, login_required_response
 from .guard import UiGuard, own_hosts
 from .render import PageError, Templates, find_web_dir, render
@@ -28,7 +43,8 @@ def install_ui(app: FastAPI, settings: Settings, *, clock: Clock) -> None:
     app.state.ui_auth = auth
     app.state.ui_templates = Templates(web / "templates")
     # `search` before `guilds` and `briefs`: /guilds/find and /briefs/search are not ids.
-    for module in (signin, pages, search, guilds, briefs, contracts, peers, identity):
+    for module in (signin, pages, search, guilds, motions, briefs, contracts, threads, peers,
+                   identity, notifications, export, delegates, disputes):  # fmt: skip
         app.include_router(module.router)
     app.include_router(signin.api_router)
     app.mount("/static", StaticFiles(directory=web / "static"), name="static")

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from .. import actions, views
+from .. import actions, conversations, delegating, views
 from ..api.deps import NodeDep
 from ..errors import NodeError
 from ..node import Node
@@ -40,6 +40,8 @@ POST_FIELDS = {
     "engagement": "engagement",
     "skills": "skills",
     "invalid_argument": "expires_days",
+    "not_delegated": "for",
+    "outside_scope": "for",
 }
 PROPOSE_FIELDS = {
     "pitch": "pitch",
@@ -80,6 +82,17 @@ def is_organisation(node: Node) -> bool:
     return (node.profile() or {}).get("kind") == "organisation"
 
 
+def acting_for(node: Node) -> list[tuple[str, str]]:
+    """The organisations whose active grants let the owner post briefs (SPEC §15), as
+    (DID, name) for the form's "Post as"."""
+    found = {
+        g["organisation"]: display_name(node, g["organisation"])
+        for g in delegating.state(node)["acting_for"]
+        if g["status"] == "active" and "briefs" in g["scope"]
+    }
+    return sorted(found.items(), key=lambda item: item[1])
+
+
 def briefs_page(
     request: Request,
     node: Node,
@@ -106,6 +119,7 @@ def briefs_page(
         skills=skills,
         my_skills=(node.profile() or {}).get("skills", []),
         organisation=is_organisation(node),
+        acting_for=acting_for(node),
         errors=errors or {},
         values=values
         or {"currency": "EUR", "expires_days": "14", "engagement": "fixed", "guild": guild or ""},
@@ -154,6 +168,7 @@ async def post_brief(request: Request, node: NodeDep, session: SessionDep) -> Re
                     engagement=engagement,
                     skills=word_list(values.get("skills", "")),
                     expires_days=expires,
+                    organisation=values.get("for") or None,
                 )
             )
         except (NodeError, ProtocolError) as exc:
@@ -198,6 +213,8 @@ def brief_page(
     except NodeError as exc:
         raise PageError(exc.status, "No such brief", f"{exc.detail} ({exc.code})") from None
     brief["budget_text"] = budget(brief)
+    if brief["delegate"]:  # SPEC §15.4: posted by a staff key for the organisation
+        brief["delegate_name"] = display_name(node, brief["delegate"])
     mine = brief["author"] == node.did
     found = views.proposals(node, brief_id)["proposals"]
     made = [c for c in node.market.contracts() if c.brief == brief_id]
@@ -224,6 +241,8 @@ def brief_page(
         received=[p for p in found if p["author"] != node.did] if mine else [],
         sent=[p for p in found if p["author"] == node.did],
         contracts=contracts,
+        conversation=conversations.list_threads(node, brief_id),
+        can_ask=not mine,
         errors=errors if failed == "propose" and errors else {},
         values=propose_values,
     )

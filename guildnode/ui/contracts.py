@@ -11,10 +11,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from .. import actions, views
+from .. import actions, conversations, views
 from ..api.deps import NodeDep
 from ..contracts import STATES, Contract
 from ..errors import NodeError
+from ..mediation import NOT_STARTED
 from ..node import Node
 from ..protocol import ProtocolError, parse_timestamp
 from .auth import SessionDep, require_session
@@ -44,6 +45,11 @@ FIELDS = {
     "rating": "rating",
     "statement": "statement",
     **{name: name for name, _ in DIMENSIONS},
+    # SPEC §17.6: a dispute's refusals, beside the field they are about
+    "guild": "guild",
+    "not_a_member": "guild",
+    "mediators": "mediators",
+    "mediator_not_qualified": "mediators",
 }
 STEPS = {  # action → (what the owner does next, in words; the confirmation once done)
     "accept": ("accept or answer the offer", "You accepted the offer: the contract is active."),
@@ -56,6 +62,8 @@ STEPS = {  # action → (what the owner does next, in words; the confirmation on
                  "You confirmed you received the payment for milestone {n}."),
     "complete": ("mark the contract complete", "You marked the contract complete."),
     "cancel": ("cancel", "You cancelled the contract."),
+    "dispute": ("open a dispute",
+                "You opened a dispute: the other party and the mediators can read your statement."),
     "feedback": ("leave feedback",
                  "Your feedback is committed, sealed: it is revealed once the other party has "
                  "given theirs, or 14 days from now."),
@@ -184,6 +192,8 @@ def contract_page(
     for offer in view["offers"]:
         offer["price_text"] = money(offer["price"])
     defaults = {"counter": counter_defaults(contract), "feedback": {}}
+    me = node.member(node.did)
+    guilds = [(g.charter.id, g.charter.name) for g in node.guilds() if g.is_member(me)]
     return render(
         request,
         "contract.html",
@@ -201,6 +211,10 @@ def contract_page(
         errors=errors or {},
         values=values or {},
         defaults=defaults,
+        dispute_guilds=guilds,
+        can_dispute=contract.state not in NOT_STARTED,
+        conversation=conversations.list_threads(node, contract_id),
+        can_ask=True,
     )
 
 
@@ -239,6 +253,18 @@ def action_fields(
         return fields, f"{name} {index}"
     if name == "complete":
         return ref | ({"note": values["note"]} if values.get("note") else {}), name
+    if name == "dispute":
+        mediators = [line.strip() for line in values.get("mediators", "").splitlines()]
+        fields = ref | {
+            "guild": values.get("guild", ""),
+            "mediators": [did for did in mediators if did],
+            "statement": values.get("statement", ""),
+        }
+        if not fields["mediators"]:
+            raise Refused({"mediators": "Name at least one mediator, by DID."})
+        if not fields["statement"]:
+            raise Refused({"statement": "Say what the dispute is about."})
+        return fields, name
     if name == "cancel":
         if not values.get("reason"):
             raise Refused({"reason": "Say why you cancel: the other party will read it."})

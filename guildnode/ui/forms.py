@@ -13,6 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+
+from ..errors import NodeError
 
 FORM = "_form"  # errors about the whole form, shown above it
 
@@ -32,6 +36,21 @@ class Refused(Exception):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(errors.values()))
         self.errors = errors
+
+
+async def refused_page(
+    page: Callable[..., HTMLResponse],
+    request: Request,
+    node: Any,
+    exc: NodeError | Refused,
+    values: dict[str, str],
+) -> HTMLResponse:
+    """`page` again with status 400: a form's own errors beside their fields, a node's
+    refusal (its sentence and code) above the form."""
+    errors = exc.errors if isinstance(exc, Refused) else {FORM: f"{exc.detail} ({exc.code})"}
+    return await run_in_threadpool(
+        lambda: page(request, node, status=400, errors=errors, values=values)
+    )
 
 
 async def read_form(request: Request) -> dict[str, str]:

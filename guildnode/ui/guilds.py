@@ -1,5 +1,5 @@
-"""Guild pages: the list, founding one, a guild's charter, members and applicants, and the
-actions on it (apply, leave, vouch for an applicant's admission)."""
+"""Guild pages: the list, founding one, a guild's charter, members, applicants and motions,
+and the actions on it (apply, leave, vouch for an applicant's admission; motions: `motions`)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from .. import views
 from ..api.deps import NodeDep
 from ..errors import NodeError
 from ..node import Node
+from ..notices import vouched_for_admission
 from ..protocol import ProtocolError
 from ..views import display_name
 from .auth import SessionDep, require_session
@@ -108,15 +109,15 @@ def guild_page(
     *,
     status: int = 200,
     errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
 ) -> HTMLResponse:
     try:
         guild = views.guild_view(node, node.guild(guild_id))
+        motions = views.motions(node, guild_id)["motions"]
     except NodeError as exc:
         raise PageError(exc.status, "No such guild", f"{exc.detail} ({exc.code})") from None
     context = f"guild:{guild_id}"
-    mine = node.store.refs("vouch", authors=[node.did], contexts=[context])
-    revoked = {r.value for r in node.store.refs("revoke", authors=[node.did])}
-    vouched = {r.value for r in mine if r.record_id not in revoked}
+    vouched = vouched_for_admission(node, guild_id)
     applying: dict[str, Any] | None = None
     for applicant in guild["applicants"]:
         applicant["you_vouched"] = applicant["did"] in vouched
@@ -130,8 +131,10 @@ def guild_page(
         context=context,
         founder_names={did: display_name(node, did) for did in guild["founders"]},
         applying=applying,
+        motions=motions,
+        removable=[(mem["did"], mem["name"]) for mem in guild["members"] if mem["did"] != node.did],
         errors=errors or {},
-        values={},
+        values=values or {},
     )
 
 

@@ -16,7 +16,7 @@ from ..errors import NodeError
 from ..node import Node
 from ..views import display_name
 from .auth import SessionDep, require_session
-from .forms import FORM, Refused, read_form, whole_number
+from .forms import Refused, read_form, refused_page, whole_number
 from .render import render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_session)])
@@ -58,10 +58,7 @@ def identity(request: Request, node: NodeDep) -> HTMLResponse:
 async def _refused(
     request: Request, node: Node, exc: NodeError | Refused, values: dict[str, str]
 ) -> HTMLResponse:
-    errors = exc.errors if isinstance(exc, Refused) else {FORM: f"{exc.detail} ({exc.code})"}
-    return await run_in_threadpool(
-        lambda: identity_page(request, node, status=400, errors=errors, values=values)
-    )
+    return await refused_page(identity_page, request, node, exc, values)
 
 
 @router.post("/identity/rotate")

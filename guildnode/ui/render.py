@@ -15,6 +15,9 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from .. import conversations
+from ..notices import notices
+
 PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -94,8 +97,11 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
         "signed_in": session is not None,
         "csrf_token": request.scope.get("csrftoken", lambda: ""),
         "me": {"did": node.did, "name": node.name or "You"} if node and session else None,
+        "unread_messages": conversations.unread(node) if node and session else 0,
         "now": node.now() if node else time.time(),
         "errors": {},
         "values": {},
     }
+    if "waiting" not in context:  # the header's badge (the event stream keeps it current)
+        base["waiting"] = len(notices(node)) if node and session else 0
     return HTMLResponse(templates.render(template, base | context), status_code=status)

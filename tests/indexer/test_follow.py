@@ -124,7 +124,14 @@ async def test_sealed_records_are_links_of_their_chain_without_their_bodies(
     assert len(sealed) >= 8
     for vector in VECTORS["valid"]:
         kind = vector["record"]["kind"]
-        if kind in SEALED_KINDS or kind in ("commit", "apply", "leave", "endorsement_v2"):
+        if kind in SEALED_KINDS or kind in (
+            "commit",
+            "apply",
+            "leave",
+            "motion",
+            "vote",
+            "endorsement_v2",
+        ):
             assert held[vector["id"]] is None, vector["name"]
         elif kind != "attachment":
             assert held[vector["id"]] == vector["canonical"].encode(), vector["name"]

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.anyio
 
 PAGES = ["/", "/people", "/people?context=python", "/graph", "/graph?context=python",
          "/guilds", "/peers", "/briefs", "/briefs?skill=rust", "/contracts",
-         "/contracts?state=active", "/identity"]  # fmt: skip
+         "/contracts?state=active", "/messages", "/identity", "/identity/export",
+         "/notifications", "/delegates", "/briefs/search", "/guilds/find"]  # fmt: skip
 
 
 async def sign_in(served: Any) -> None:
@@ -335,6 +336,8 @@ async def test_every_page_answers_with_a_session(
         assert response.status_code in (200, 404), (page, response.text[:500])
         assert response.headers["content-type"].startswith("text/html")
         assert "<h1" in response.text
+        title = re.search(r"<title>(.*?)</title>", response.text, flags=re.S)
+        assert title and "<" not in title.group(1), (page, title and title.group(1)[:200])
     for page in pages[:-2]:
         assert (await ada.client.get(page)).status_code == 200, page
     graph = (await ada.client.get("/graph?context=python")).text

@@ -51,8 +51,18 @@ def _sealed(recipients: int, box: int = 24) -> dict[str, Any]:
     }
 
 
-SEALED = ("proposal", "offer", "accept", "decline", "milestone", "payment", "complete", "cancel")
+SEALED = (
+    "proposal", "offer", "accept", "decline", "milestone", "payment", "complete", "cancel",
+    "dispute", "disclosure", "message",
+)  # fmt: skip
 COMMITMENT = hashlib.sha256(b"a feedback").hexdigest()
+ATTACHMENT = {
+    "name": "notes.txt",
+    "media_type": "text/plain",
+    "size": 5,
+    "sha256": hashlib.sha256(b"notes").hexdigest(),
+    "data": "bm90ZXM",
+}
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -149,6 +159,7 @@ FULL_BODIES: dict[str, dict[str, Any]] = {
         "engagement": "fixed",
         "skills": ["rust", "parsing"],
         "deadline": "2026-12-31T23:59:59Z",
+        "organisation": CAROL.did,
     },
     **{kind: _sealed(3, 400) for kind in SEALED},
     "commit": {"contract": OTHER_ID, "subject": BOB.did, "commitment": COMMITMENT},
@@ -173,11 +184,43 @@ FULL_BODIES: dict[str, dict[str, Any]] = {
         "freelancer": BOB.did,
         "outcome": "completed",
         "payment": "on_time",
+        "decision": GUILD_ID,
     },
     "rotate": {"successor": BOB.did, "reason": "New laptop."},
     "succeed": {"predecessor": ALICE.did, "via": OTHER_ID},
     "recovery": {"keys": [ALICE.did, BOB.did], "threshold": 2},
     "compromise": {"key": ALICE.did, "from_seq": 3, "successor": BOB.did, "reason": "Stolen."},
+    "delegate": {"delegate": BOB.did, "scope": ["briefs", "offers"], "note": "Bob, sales."},
+    "undelegate": {"delegate": BOB.did, "from_seq": 4, "reason": "Left the company."},
+    "outcome": {
+        "dispute": OTHER_ID,
+        "contract": OTHER_ID,
+        "guild": GUILD_ID,
+        "finding": "The work was delivered; it was not paid.",
+        "payment": "unpaid",
+        "void_feedback": [ALICE.did],
+    },
+    "motion": {
+        "guild": OTHER_ID,
+        "action": "amend",
+        "changes": {
+            "name": "N",
+            "purpose": "P",
+            "vouches_required": 2,
+            "listing": {"description": "D", "skills": ["python"], "apply": "Ask."},
+            "unlist": "yes",
+        },
+        "member": BOB.did,
+        "reason": "Why.",
+    },
+    "vote": {"guild": OTHER_ID, "motion": OTHER_ID, "choice": "no"},
+    "answer": {
+        "brief": OTHER_ID,
+        "question": "Is the CLI in scope?",
+        "thread": GUILD_ID,
+        "text": "Yes — the CLI too. 😀",
+        "attachments": [ATTACHMENT],
+    },
 }
 
 MINIMAL_BODIES: dict[str, dict[str, Any]] = {
@@ -214,6 +257,12 @@ MINIMAL_BODIES: dict[str, dict[str, Any]] = {
     "succeed": {"predecessor": ALICE.did, "via": OTHER_ID},
     "recovery": {"keys": [BOB.did], "threshold": 1},
     "compromise": {"key": ALICE.did, "from_seq": 1},
+    "delegate": {"delegate": BOB.did, "scope": ["pay"]},
+    "undelegate": {"delegate": BOB.did, "from_seq": 1},
+    "outcome": {"dispute": OTHER_ID, "contract": OTHER_ID, "guild": GUILD_ID, "finding": "F"},
+    "motion": {"guild": OTHER_ID, "action": "remove"},
+    "vote": {"guild": OTHER_ID, "motion": OTHER_ID, "choice": "yes"},
+    "answer": {"brief": OTHER_ID, "text": "Y"},
 }
 
 # The largest values each schema allows.
@@ -275,6 +324,39 @@ BOUNDARY_BODIES: dict[str, dict[str, Any]] = {
         "from_seq": 2**53 - 1,
         "successor": BOB.did,
         "reason": "r" * 500,
+    },
+    "delegate": {
+        "delegate": BOB.did,
+        "scope": ["briefs", "offers", "approve", "pay"],
+        "note": "n" * 500,
+    },
+    "undelegate": {"delegate": BOB.did, "from_seq": 2**53 - 1, "reason": "r" * 500},
+    "outcome": {
+        "dispute": OTHER_ID,
+        "contract": OTHER_ID,
+        "guild": GUILD_ID,
+        "finding": "f" * 5000,
+        "payment": "none_due",
+        "void_feedback": [ALICE.did, BOB.did],
+    },
+    "motion": {
+        "guild": OTHER_ID,
+        "action": "amend",
+        "changes": {
+            "name": "n" * 100,
+            "purpose": "p" * 2000,
+            "vouches_required": 20,
+            "listing": {"description": "d" * 2000, "apply": "a" * 1000},
+        },
+        "reason": "r" * 1000,
+    },
+    "vote": {"guild": OTHER_ID, "motion": OTHER_ID, "choice": "no"},
+    "answer": {
+        "brief": OTHER_ID,
+        "question": "q" * 1000,
+        "text": "t" * 4000,
+        # One attachment at its limit: four would not fit in a record (SPEC §6.23, §8).
+        "attachments": [{**ATTACHMENT, "name": "n" * 100, "size": 4096, "data": "A" * 5462}],
     },
 }
 
@@ -903,6 +985,9 @@ INVALID_BODIES = [
     ("receipt", _with("receipt", outcome="abandoned"), "body.outcome must be one of"),
     ("receipt", _with("receipt", payment="yes"), "body.payment must be one of"),
     ("receipt", _with("receipt", amount=100), "has the field 'amount'"),
+    ("outcome", _without("outcome", "finding"), "lacks the required field 'finding'"),
+    ("outcome", _with("outcome", payment="paid"), "body.payment must be one of"),
+    ("outcome", _with("outcome", amount=100), "has the field 'amount'"),
     # SPEC §6.14-§6.17: identity over time
     ("rotate", _with("rotate", successor="did:web:x.example"), "body.successor does not match"),
     ("rotate", _without("rotate", "successor"), "lacks the required field 'successor'"),
@@ -910,6 +995,37 @@ INVALID_BODIES = [
     ("recovery", _with("recovery", keys=[]), "body.keys"),
     ("recovery", _with("recovery", threshold=11), "body.threshold must be between 1 and 10"),
     ("compromise", _with("compromise", from_seq=0), "body.from_seq must be between"),
+    # SPEC §6.18-§6.19: organisation delegates
+    ("delegate", _with("delegate", scope=["sign"]), "body.scope[0] must be one of"),
+    ("delegate", _with("delegate", scope=[]), "body.scope"),
+    ("delegate", _with("delegate", scope=["pay", "pay"]), "body.scope"),
+    ("delegate", _without("delegate", "delegate"), "lacks the required field 'delegate'"),
+    ("undelegate", _with("undelegate", from_seq=0), "body.from_seq must be between"),
+    ("brief", _with("brief", organisation="acme"), "body.organisation"),
+    ("motion", _with("motion", action="dissolve"), "body.action must be one of"),
+    ("motion", _with("motion", changes={"vouches_required": 0}), "body.changes.vouches_required"),
+    ("motion", _with("motion", changes={"admission": {}}), "does not define"),
+    ("vote", _with("vote", choice="abstain"), "body.choice must be one of"),
+    # SPEC §6.22, §6.23: answers and their attachments
+    ("answer", _without("answer", "text"), "lacks the required field 'text'"),
+    ("answer", _with("answer", text="t" * 4001), "body.text is longer than 4000"),
+    ("answer", _with("answer", text=""), "body.text must not be empty"),
+    (
+        "answer",
+        _with("answer", attachments=[{**ATTACHMENT, "size": 4097}]),
+        "body.attachments[0].size must be between 0 and 4096",
+    ),
+    (
+        "answer",
+        _with("answer", attachments=[{**ATTACHMENT, "data": "A" * 5463}]),
+        "body.attachments[0].data is longer than 5462",
+    ),
+    ("answer", _with("answer", attachments=[ATTACHMENT] * 5), "body.attachments"),
+    (
+        "answer",
+        _with("answer", attachments=[{**ATTACHMENT, "media_type": "Text/Plain"}]),
+        "body.attachments[0].media_type does not match",
+    ),
 ]
 
 

@@ -30,3 +30,48 @@ document.addEventListener("submit", (event) => {
     button.disabled = true;
   }
 });
+
+// Notifications, live: the node pushes what waits on the owner as Server-Sent Events; the
+// header's badge, and the list on the Notifications page, follow without a reload.
+const WHEN = (at) => new Date(at * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+
+let shownKeys = null; // the keys of the notices last shown (null before the first event)
+
+function showNotices(data) {
+  const badge = document.querySelector("[data-notice-count]");
+  if (badge) {
+    badge.textContent = String(data.count);
+    badge.classList.toggle("none", data.count === 0);
+  }
+  const list = document.querySelector("[data-notice-list]");
+  const fresh = shownKeys ? data.notices.filter((n) => !shownKeys.has(n.key)) : [];
+  shownKeys = new Set(data.notices.map((n) => n.key));
+  if (list) {
+    list.replaceChildren(...data.notices.map((n) => {
+      const item = document.createElement("li");
+      item.dataset.key = n.key;
+      item.className = `notice-${n.kind}`;
+      const link = document.createElement("a");
+      link.href = n.link;
+      link.textContent = n.title;
+      const meta = document.createElement("p");
+      meta.className = "meta";
+      meta.textContent = `${n.action} · ${WHEN(n.at)}`;
+      item.append(link, meta);
+      return item;
+    }));
+    const empty = document.querySelector("[data-notice-empty]");
+    if (empty) empty.hidden = data.count > 0;
+  }
+  const announce = document.querySelector("[data-notice-announce]");
+  if (announce && fresh.length) {
+    announce.textContent = fresh.length === 1 ? `New: ${fresh[0].title}` : `${fresh.length} new notifications`;
+  }
+}
+
+if (document.body.dataset.live && window.EventSource) {
+  const stream = new EventSource(document.body.dataset.live);
+  stream.addEventListener("notices", (event) => showNotices(JSON.parse(event.data)));
+  // Leaving the page closes the stream at once, so the node's slot is free for the next.
+  window.addEventListener("pagehide", () => stream.close());
+}

@@ -1,0 +1,118 @@
+"""Delegating: an organisation authorises staff keys to act for it, lists them and revokes
+them (SPEC §15); a staff node lists the organisations it acts for.
+
+The use cases behind `guildnode delegate …`, `GET /api/delegates`, `POST /api/delegates/{action}`
+and the UI's Delegates page. Each refuses, with a stable code, what would have no effect
+(SPEC §15.6); nothing here is checked again at ingest — validity is not effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ConfigDict, validate_call
+
+from . import actions
+from .delegation import MAX_DELEGATION, SCOPES, Delegations, Grant
+from .errors import NodeError
+from .node import Node
+from .protocol import format_timestamp
+from .views import published
+
+DAY = 86_400
+MAX_DAYS = MAX_DELEGATION // DAY
+
+
+def _grant_view(node: Node, grants: Delegations, grant: Grant) -> dict[str, Any]:
+    now = node.now()
+    cut = grants.revoked_from(grant)
+    if cut is not None:
+        status = "revoked"
+    elif now >= grant.ends:
+        status = "expired"
+    else:
+        status = "active"
+    return {
+        "id": grant.id,
+        "organisation": grant.organisation,
+        "delegate": grant.delegate,
+        "scope": sorted(grant.scope, key=SCOPES.index),
+        "starts": format_timestamp(grant.starts),
+        "expires": format_timestamp(grant.ends),
+        "revoked_from_seq": cut,
+        "status": status,
+    }
+
+
+def state(node: Node) -> dict[str, Any]:
+    """The grants of the owner's member (newest last), and the grants to the owner's own key
+    by other organisations, each with its status: active, expired or revoked."""
+    grants = node.delegations()
+    member = node.member(node.did)
+    return {
+        "organisation": member,
+        "delegates": [_grant_view(node, grants, g) for g in grants.of(member)],
+        "acting_for": [
+            _grant_view(node, grants, g)
+            for g in sorted(grants.to(node.did), key=lambda g: (g.organisation, g.place))
+        ],
+    }
+
+
+def add(
+    node: Node, delegate: str, scope: list[str], expires_days: int, note: str | None = None
+) -> dict[str, Any]:
+    """Authorise the key `delegate` to act for the owner within `scope` for `expires_days`
+    days (SPEC §6.18)."""
+    node.check_did(delegate)
+    unknown = [s for s in scope if s not in SCOPES]
+    if not scope or unknown:
+        raise NodeError(
+            "invalid_scope",
+            f"Unknown scope {', '.join(map(repr, unknown))}; name some of {', '.join(SCOPES)}."
+            if unknown
+            else f"Name at least one scope: {', '.join(SCOPES)}.",
+        )
+    if not 1 <= expires_days <= MAX_DAYS:
+        raise NodeError(
+            "invalid_expiry",
+            f"A delegation expires 1 to {MAX_DAYS} days from now (not {expires_days}).",
+        )
+    if delegate in node.identities().keys(node.did):
+        raise NodeError("self_delegation", "You cannot delegate to one of your own keys.")
+    body: dict[str, Any] = {"delegate": delegate, "scope": list(dict.fromkeys(scope))}
+    if note:
+        body["note"] = note
+    return published(node.publish("delegate", body, node.now() + expires_days * DAY))
+
+
+def revoke(node: Node, delegate: str, reason: str | None = None) -> dict[str, Any]:
+    """Revoke every grant of the owner's member to `delegate` from the delegate's first record
+    this node has not seen (SPEC §6.19, §15.3)."""
+    node.check_did(delegate)
+    grants = node.delegations()
+    member = node.member(node.did)
+    live = [
+        g for g in grants.of(member) if g.delegate == delegate and grants.revoked_from(g) is None
+    ]
+    if not live:
+        raise NodeError("not_delegate", f"{delegate} holds no delegation of yours to revoke.")
+    head = node.store.head(delegate)
+    body: dict[str, Any] = {"delegate": delegate, "from_seq": (head.seq if head else 0) + 1}
+    if reason:
+        body["reason"] = reason
+    return published(node.publish("undelegate", body))
+
+
+_STRICT = ConfigDict(strict=True, arbitrary_types_allowed=True)
+
+# SPEC §15.6: POST /api/delegates/{action}, `guildnode delegate …`.
+ACTIONS: dict[str, Callable[..., dict[str, Any]]] = {
+    fn.__name__: validate_call(config=_STRICT)(fn) for fn in (add, revoke)
+}
+
+
+def run(node: Node, name: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Run the delegation action `name` with `fields`; a bad name or field is a `NodeError`."""
+    return actions.invoke(ACTIONS, node, name, fields)

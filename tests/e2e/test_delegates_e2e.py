@@ -1,0 +1,167 @@
+"""Organisation delegates with real `guildnode run` processes (SPEC §15): an organisation
+delegates `briefs` to a staff member's node; the staff node posts a brief for it that a guild
+member's node shows as the organisation's; after the revocation a new brief by the staff key
+has no effect there; and bad input through the CLI (and so the local API) is refused with a
+code. Every step a `guildnode …` command (click's runner, in this process, against the
+running nodes); rounds driven by `guildnode sync`; ports from binding port 0.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from test_identity_e2e import push
+from test_run import RunningNode, http, spawn, wait_until_up
+
+from guildnode.cli import main
+from guildnode.protocol import Identity, format_timestamp, sign_record
+from guildnode.protocol.sealed import seal
+
+pytestmark = pytest.mark.e2e
+
+
+def cli(node: RunningNode, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["--data", str(node.data), *args])
+    return result.exit_code, result.output
+
+
+def ok(node: RunningNode, *args: str) -> Any:
+    code, out = cli(node, *args, "--json")
+    assert code == 0, (args, out)
+    return json.loads(out)
+
+
+def refused(node: RunningNode, code: str, *args: str) -> None:
+    exit_code, out = cli(node, *args)
+    assert exit_code != 0, (args, out)
+    assert code in out, (args, out)
+
+
+def sync(*nodes: RunningNode) -> None:
+    for _ in range(2):
+        for node in nodes:
+            ok(node, "sync")
+
+
+@pytest.fixture
+def trio(tmp_path: Path) -> Iterator[dict[str, RunningNode]]:
+    nodes = {
+        name: spawn(tmp_path / name, tmp_path / f"{name}-logs", extra=("--sync-interval", "0"))
+        for name in ("org", "staff", "member")
+    }
+    try:
+        wait_until_up(list(nodes.values()))
+        yield nodes
+    finally:
+        for node in nodes.values():
+            node.stop()
+
+
+def brief(staff: RunningNode, guild: str, title: str, *extra: str) -> list[str]:
+    return ["brief", "post", "--guild", guild, "--title", title, "--description", "Drivers.",
+            "--criterion", "A review", "--budget-min", "1000", "--budget-max", "9000",
+            "--currency", "EUR", *extra]  # fmt: skip
+
+
+def test_a_staff_node_posts_briefs_for_its_organisation_until_revoked(
+    trio: dict[str, RunningNode],
+) -> None:
+    org, staff, member = trio["org"], trio["staff"], trio["member"]
+    ok(org, "profile", "set", "--name", "Northwind", "--org")
+    # The staff node pushes to no one: its records travel when the others pull, so the test
+    # decides what the organisation's node has seen when it revokes.
+    for a, b in ((org, staff), (org, member), (member, org), (member, staff)):
+        ok(a, "peer", "add", b.url, "--allow-private")
+    guild = ok(member, "guild", "found", "Firmware", "--purpose", "Drivers.",
+               "--vouches-required", "1", "--cooling-days", "0")["id"]  # fmt: skip
+    ok(member, "vouch", org.did, "--level", "2", "--context", f"guild:{guild}")
+
+    # Bad input, each refused with its code; nothing published.
+    refused(org, "invalid_scope", "delegate", "add", staff.did, "--scope", "briefs,sign")
+    refused(org, "invalid_expiry", "delegate", "add", staff.did, "--scope", "briefs",
+            "--expires", "-1d")  # fmt: skip
+    refused(org, "invalid_expiry", "delegate", "add", staff.did, "--scope", "briefs",
+            "--expires", "91d")  # fmt: skip
+    refused(org, "self_delegation", "delegate", "add", org.did, "--scope", "briefs")
+    refused(org, "not_delegate", "delegate", "revoke", staff.did)
+    refused(staff, "not_delegated", *brief(staff, guild, "Too early", "--for", org.did))
+    assert ok(org, "delegate", "list")["delegates"] == []
+
+    granted = ok(org, "delegate", "add", staff.did, "--scope", "briefs", "--expires", "30d")
+    assert granted["record"]["body"] == {"delegate": staff.did, "scope": ["briefs"]}
+    sync(org)  # the grant names the staff key: its node takes Northwind's chain
+    assert [g["organisation"] for g in ok(staff, "delegate", "list")["acting_for"]] == [org.did]
+    first = ok(staff, *brief(staff, guild, "Review the drivers", "--for", org.did))["id"]
+    sync(member)
+    [seen] = ok(member, "brief", "list", "--guild", guild)["briefs"]
+    assert seen["id"] == first
+    assert seen["author"] == org.did and seen["organisation"] == "Northwind"
+    assert seen["delegate"] == staff.did
+
+    # The organisation's node has the staff chain up to the first brief when it revokes;
+    # meanwhile the staff node, not yet told, posts a second brief (the staff key's seq 2).
+    sync(org)
+    second = ok(staff, *brief(staff, guild, "One more review", "--for", org.did))["id"]
+    revoked = ok(org, "delegate", "revoke", staff.did)
+    assert revoked["record"]["body"]["from_seq"] == 2
+    assert [g["status"] for g in ok(org, "delegate", "list")["delegates"]] == ["revoked"]
+    sync(org, member)
+    # The member's node holds the second brief, and it has no effect there: never the org's.
+    with http() as client:
+        assert client.get(f"{member.url}/records/{second}").status_code == 200
+    assert [b["id"] for b in ok(member, "brief", "list", "--guild", guild)["briefs"]] == [first]
+    # And the staff node, now holding the revocation, refuses to post for Northwind.
+    refused(staff, "not_delegated", *brief(staff, guild, "After", "--for", org.did))
+
+    # Granted `briefs` again: an offer the staff key signs for Northwind (its own client, not
+    # its node, which would refuse) is outside the scope and makes no contract on any node.
+    ok(org, "delegate", "add", staff.did, "--scope", "briefs", "--expires", "7d")
+    sync(org)
+    offer = staff_offer(staff, org.did, member.did, first)
+    push(org, [offer])
+    sync(member)
+    for node in (org, member):
+        with http() as client:
+            assert client.get(f"{node.url}/records/{offer.id}").status_code == 200
+        assert ok(node, "contracts")["contracts"] == [], node.url
+    assert [g["status"] for g in ok(org, "delegate", "list")["delegates"]] == [
+        "revoked",
+        "active",
+    ]
+
+
+def staff_offer(staff: RunningNode, org: str, freelancer: str, brief_id: str) -> Any:
+    """The staff key's next record: a first offer for `org`, sealed to it, the freelancer and
+    the staff key, signed with the key in the staff node's data directory."""
+    key = json.loads((staff.data / "identity.key").read_text())
+    identity = Identity(base64.urlsafe_b64decode(key["seed"] + "=="))
+    [log] = [ok(staff, "log", "--author", staff.did)]
+    last = log["records"][-1]
+    now = int(time.time())
+    inner = {
+        "brief": brief_id,
+        "organisation": org,
+        "freelancer": freelancer,
+        "scope": "Review the drivers.",
+        "acceptance_criteria": ["A review"],
+        "price": {"amount": 1000, "currency": "EUR"},
+        "milestones": [{"title": "Review", "amount": 1000, "due": format_timestamp(now + 86_400)}],
+        "starts": format_timestamp(now),
+        "ends": format_timestamp(now + 2 * 86_400),
+    }
+    return sign_record(
+        identity,
+        kind="offer",
+        body=seal(identity, "offer", inner, [org, freelancer]),
+        seq=last["record"]["seq"] + 1,
+        prev=last["id"],
+        created_at=now,
+        expires_at=now + 86_400,
+    )
