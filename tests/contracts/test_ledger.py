@@ -1,6 +1,7 @@
 """The ledger keeps the owner's contracts one by one (`guildnode.ledger`): whatever order the
-records arrive in — forks, rotations, briefs and records before what they name included — what
-it keeps equals a full derivation from every record held, at every `now` asked.
+records arrive in — forks, rotations, briefs, a delegate's offer and approvals, the grant and
+its revocation, and records before what they name included — what it keeps equals a full
+derivation from every record held, at every `now` asked.
 
 The records are real: signed, sealed to their parties, ingested by a real node into its SQLite
 store; the full derivation reads them with a fresh ledger (nothing kept) and `contracts.derive`.
@@ -33,6 +34,8 @@ ORG_A = Identity(bytes([2]) * 32)
 ORG_B = Identity(bytes([3]) * 32)
 ORG_B2 = Identity(bytes([4]) * 32)  # B's key after its rotation
 ORG_C = Identity(bytes([5]) * 32)  # posts the brief contract 2 names: its one record
+ORG_D = Identity(bytes([6]) * 32)  # grants STAFF offers and approvals, then revokes them
+STAFF = Identity(bytes([7]) * 32)  # D's delegate: offers contract 4 and approves for D
 END = T0 + 40 * DAY
 # Moments the contracts are compared at: before anything, around each step and time event.
 # Three are seconds of records (where a step can be `too_soon`).
@@ -70,8 +73,11 @@ class Chain:
         self.records.append(record)
         return record
 
-    def sealed(self, kind: str, inner: dict[str, Any], to: str, at: int, **kw: Any) -> Any:
-        return self.sign(kind, seal(self.identity, kind, inner, [to]), at, **kw)
+    def sealed(
+        self, kind: str, inner: dict[str, Any], to: str | list[str], at: int, **kw: Any
+    ) -> Any:
+        parties = [to] if isinstance(to, str) else to
+        return self.sign(kind, seal(self.identity, kind, inner, parties), at, **kw)
 
 
 def terms(brief: str, org: str, *, at: int = T0, amounts: tuple[int, ...] = (100, 200)) -> Any:
@@ -79,26 +85,37 @@ def terms(brief: str, org: str, *, at: int = T0, amounts: tuple[int, ...] = (100
 
 
 def scenario() -> tuple[list[list[VerifiedRecord]], VerifiedRecord]:
-    """Five chains (A, B, B's successor, the owner, C) and a record forking A's chain."""
+    """Seven chains (A, B, B's successor, D, D's delegate, the owner, C) and a record forking
+    A's chain."""
     a, b, b2, me, c = Chain(ORG_A), Chain(ORG_B), Chain(ORG_B2), Chain(OWNER), Chain(ORG_C)
+    d, staff = Chain(ORG_D), Chain(STAFF)
     # In the order of time (each chain's `created` never goes back):
     # contract 1 (A): offer, the owner's counter, A's answer, accepted, milestones and money;
     # the second milestone, submitted and never approved, is approved by default 14 days on.
     # Contract 2 (A) names C's brief, so it has no effect once that brief is held; else it
     # expires unanswered. Contract 3 (B): accepted; B rotates to B2, whose cancel counts for
-    # B; B's old key's approval after the rotation has no effect.
+    # B; B's old key's approval after the rotation has no effect. Contract 4 (D): offered by
+    # D's delegate (sealed to three, SPEC §15.4) and accepted; the delegate's first approval
+    # counts as D's; D revokes the delegate from its third record on, so its second approval
+    # has no effect and that milestone is approved by default.
+    d.sign(
+        "delegate", {"delegate": STAFF.did, "scope": ["offers", "approve"]}, T0 - DAY, T0 + 30 * DAY
+    )
     brief_a = a.sign("brief", brief_body("A's"), T0 - DAY, T0 + 20 * DAY)
     brief_c = c.sign("brief", brief_body("C's"), T0 - DAY, T0 + 20 * DAY)
     o1 = a.sealed("offer", terms(brief_a.id, ORG_A.did), OWNER.did, T0)
     o3 = b.sealed("offer", terms(UNHELD, ORG_B.did), OWNER.did, T0 + 30 * 60)
+    o4 = staff.sealed("offer", terms(UNHELD, ORG_D.did), [OWNER.did, ORG_D.did], T0 + HOUR)
     counter = {**terms(brief_a.id, ORG_A.did, amounts=(150, 200)), "answers": o1.id}
     c1 = me.sealed("offer", counter, ORG_A.did, T0 + HOUR)
     answer = {**terms(brief_a.id, ORG_A.did), "answers": c1.id}
     o1b = a.sealed("offer", answer, OWNER.did, T0 + 2 * HOUR)
     me.sealed("accept", {"offer": o3.id}, ORG_B.did, T0 + 2 * HOUR)
     me.sealed("accept", {"offer": o1b.id}, ORG_A.did, T0 + 3 * HOUR)
-    one, three = {"contract": o1.id}, {"contract": o3.id}
+    me.sealed("accept", {"offer": o4.id}, ORG_D.did, T0 + 3 * HOUR)
+    one, three, four = {"contract": o1.id}, {"contract": o3.id}, {"contract": o4.id}
     me.sealed("milestone", {**one, "index": 0, "action": "submitted"}, ORG_A.did, T0 + DAY)
+    me.sealed("milestone", {**four, "index": 0, "action": "submitted"}, ORG_D.did, T0 + DAY)
     a.sealed(
         "offer",
         terms(brief_c.id, ORG_A.did, at=T0 + DAY),
@@ -110,12 +127,15 @@ def scenario() -> tuple[list[list[VerifiedRecord]], VerifiedRecord]:
         "milestone", {**one, "index": 0, "action": "approved"}, OWNER.did, T0 + 2 * DAY
     )
     me.sealed("milestone", {**three, "index": 0, "action": "submitted"}, ORG_B.did, T0 + 2 * DAY)
+    approved = {"index": 0, "action": "approved"}
+    staff.sealed("milestone", {**four, **approved}, [OWNER.did, ORG_D.did], T0 + 2 * DAY)
     money = {"amount": 100, "currency": "EUR"}
     a.sealed(
         "payment", {**one, "index": 0, "amount": money, "action": "paid"}, OWNER.did, T0 + 3 * DAY
     )
     rotation = b.sign("rotate", {"successor": ORG_B2.did}, T0 + 3 * DAY)
     b2.sign("succeed", {"predecessor": ORG_B.did, "via": rotation.id}, T0 + 3 * DAY)
+    d.sign("undelegate", {"delegate": STAFF.did, "from_seq": 3}, T0 + 3 * DAY)
     b.sealed("milestone", {**three, "index": 0, "action": "approved"}, OWNER.did, T0 + 4 * DAY)
     me.sealed(
         "payment",
@@ -124,6 +144,9 @@ def scenario() -> tuple[list[list[VerifiedRecord]], VerifiedRecord]:
         T0 + 4 * DAY,
     )
     me.sealed("milestone", {**one, "index": 1, "action": "submitted"}, ORG_A.did, T0 + 4 * DAY)
+    me.sealed("milestone", {**four, "index": 1, "action": "submitted"}, ORG_D.did, T0 + 4 * DAY)
+    late = {"index": 1, "action": "approved"}  # the delegate's third record: revoked
+    staff.sealed("milestone", {**four, **late}, [OWNER.did, ORG_D.did], T0 + 5 * DAY)
     b2.sealed("cancel", {**three, "reason": "Plans changed"}, OWNER.did, T0 + 6 * DAY)
     # A second record at the seq of A's approval: a fork, freezing A's chain before it.
     fork = sign_record(
@@ -134,7 +157,8 @@ def scenario() -> tuple[list[list[VerifiedRecord]], VerifiedRecord]:
         prev=approve.prev,
         created_at=approve.created_at + 1,
     )
-    return [a.records, b.records, b2.records, me.records, c.records], fork
+    chains = [a.records, b.records, b2.records, d.records, staff.records, me.records]
+    return [*chains, c.records], fork
 
 
 CHAINS, FORK = scenario()
@@ -220,11 +244,15 @@ def test_the_scenario_reaches_every_case_it_is_for(tmp_path: Path) -> None:
         one = before[CHAINS[0][1].id]
         assert [o.status for o in one.offers] == ["countered", "countered", "accepted"]
         assert one.milestones[1].approved_by_default
-        assert len(before) == 2
+        assert len(before) == 3
         three = before[CHAINS[1][0].id]
         assert three.state == "cancelled" and three.organisation == ORG_B2.did
         assert not three.milestones[0].approved_at  # the old key's approval came too late
         assert one.milestones[0].paid_at is not None
+        four = before[CHAINS[4][0].id]  # the delegate's offer: D's contract
+        assert four.organisation == ORG_D.did and four.state == "active"
+        assert four.milestones[0].approved_at == T0 + 2 * DAY  # the delegate's, as D's
+        assert four.milestones[1].approved_by_default  # the revoked delegate's had no effect
         node.ingest([FORK.to_wire()])
         after = ledger.contracts(T0 + 19 * DAY)
         first = after[one.id].milestones[0]  # A's chain is frozen before its approval:
