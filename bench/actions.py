@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from guildnode import contracts as rules
-from guildnode import views
+from guildnode import notices, views
 from guildnode.datadir import DataDir
 from guildnode.ledger import Ledger
 from guildnode.node import Node
@@ -192,6 +192,7 @@ def _measure(
                 raise BenchFailure("an action had no effect")
             out = {"first": first, "accept": accept, "approve": approve}
             out["list"] = _median_ms([lambda: views.contracts(node, None) for _ in range(3)])
+            out["inbox"] = _median_ms([lambda: notices.inbox(node) for _ in range(3)])
             if full:
                 events = fresh.events()
                 out["full"] = _median_ms(
@@ -232,6 +233,10 @@ def main() -> int:
     print(
         f"listing every contract (GET /api/contracts' view, next steps included): "
         f"{large['list']:.0f} ms at {n}, {small['list']:.2f} ms at 10"
+    )
+    print(
+        f"the notifications (GET /api/inbox, every source): "
+        f"{large['inbox']:.0f} ms at {n}, {small['inbox']:.2f} ms at 10"
     )
     sys.stdout.flush()
     return 0

@@ -70,3 +70,30 @@ async def test_settling_looks_only_at_contracts_that_ended(make_node: Any) -> No
     assert fay.node.did in {r.author for r in fay.node.market.evidence.receipts(first)}
     assert ledger.derivations[second] == untouched
     assert set(ledger.ended(fay.node.now())) == {first}
+
+
+async def notified(served: Any) -> list[str]:
+    response = await served.client.get("/api/notifications", headers=served.owner)
+    assert response.status_code == 200, response.text
+    return sorted(n["key"] for n in response.json()["notices"])
+
+
+async def test_notifications_read_the_kept_contracts(make_node: Any) -> None:
+    """GET /api/notifications lists the offers waiting on the freelancer from the kept
+    contracts: asking again derives nothing, an accept derives only its contract again and
+    takes its notice away."""
+    clock = Clock()
+    nodes = await network(make_node, clock)
+    fay = nodes["fay"]
+    _, proposal = await brief_and_proposal(nodes)
+    first = await offered(nodes, proposal)
+    second = await offered(nodes, proposal)
+    ledger = fay.node.market.ledger
+    assert await notified(fay) == sorted([f"offer:{first}", f"offer:{second}"])
+    before = dict(ledger.derivations)
+    assert await notified(fay) == sorted([f"offer:{first}", f"offer:{second}"])
+    assert ledger.derivations == before  # nothing changed: nothing derived again
+    assert (await work(fay, "accept", offer=first)).status_code == 200
+    assert await notified(fay) == [f"offer:{second}"]
+    assert ledger.derivations[second] == before[second]
+    assert ledger.derivations[first] > before[first]
