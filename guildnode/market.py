@@ -85,8 +85,13 @@ class Market:
         ledger keeps must always equal it (tests/contracts/test_ledger.py)."""
         return rules.derive(self.events(), briefs=self.briefs(), now=self.node.now())
 
+    def find(self, contract_id: str) -> Contract | None:
+        """The owner's contract `contract_id` now, or None when none has that id (the kept
+        one: only its own records are read, `ledger`)."""
+        return self.ledger.contract(contract_id, self.node.now())
+
     def contract(self, contract_id: str) -> Contract:
-        found = self.ledger.contract(contract_id, self.node.now())
+        found = self.find(contract_id)
         if found is None:
             raise _error("not_found", f"No contract {contract_id} is known here.", 404)
         return found
