@@ -172,8 +172,9 @@ class Ledger:
         where it counts so (SPEC §15.4)."""
         with self._lock:
             self._catch_up()
-            held = [h for h in self._events.values() if h.event.kind in kinds]
-            return as_organisation(held, self._grants)
+            # Whose a record is reads the offer it names, whatever `kinds` asks for.
+            read = as_organisation(list(self._events.values()), self._grants)
+            return [event for event in read if event.kind in kinds]
 
     def event(self, record_id: str) -> Event | None:
         """The sealed record `record_id` as `events` reads it."""
