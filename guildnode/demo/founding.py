@@ -1,10 +1,12 @@
 """The story up to the gig: nodes peered, freelancers vouching for one another, a guild
 founded and filled, the organisation vouched for, and its brief posted to the guild — each
 step checked on the nodes that should see it. With the brief on every member's board, the
-gig follows (`gig_steps`)."""
+gig follows (`gig_steps`), then what it leaves (`afterwards`): the guild amending its
+purpose by vote, and the freelancer's credentials, verified offline."""
 
 from __future__ import annotations
 
+from .afterwards import amend_the_purpose, carry_the_credentials
 from .gig import Gig
 from .gig_steps import play_gig
 from .member import Member
@@ -141,4 +143,7 @@ async def play(network: Network, story: Story) -> None:
         {m.short: {"brief": m.short in seen} for m in people},
     )
     if len(seen) == len(people):  # without the brief, there is no gig to play
-        await play_gig(network, story, Gig(network, brief["id"], ada, dev, chiara))
+        gig = Gig(network, brief["id"], ada, dev, chiara)
+        await play_gig(network, story, gig)
+        await amend_the_purpose(gig, story, guild_id, yes=[bram, chiara], no=[dev])
+        await carry_the_credentials(gig, story)
