@@ -6,9 +6,8 @@ API — exactly as each member would with the CLI — and drives sync with "sync
 than waiting for the periodic rounds. Every step is checked on every node that should see
 it: the two parties read their contract and their messages, the other nodes hold them sealed
 and read nothing, and every node holds the public answer, the receipts, the revealed feedback
-and the amended charter. `--once` prints a
-summary, writes what each node saw at each step to `summary.json` in the demo's directory,
-and exits non-zero if any check failed.
+and the amended charter. `--once` prints a summary, writes what each node saw at each step to
+`summary.json` in the demo's directory, and exits non-zero if any check failed.
 
 - `member`: one member's node as the demo talks to it (its local API client).
 - `network`: the cast, and their node processes started, peered and stopped together.
