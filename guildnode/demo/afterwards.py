@@ -38,7 +38,8 @@ async def amend_the_purpose(
               "reason": "Say what the guild now does: feedback after every gig."},
     )  # fmt: skip
     await ada.call("POST", "/api/sync")  # every voter's node holds the motion before it votes
-    for voter, choice in [(m, "yes") for m in yes] + [(m, "no") for m in no]:
+    # The noes first: once the yeses make a majority the motion is adopted and closed.
+    for voter, choice in [(m, "no") for m in no] + [(m, "yes") for m in yes]:
         await voter.call("POST", f"/api/motions/{motion['id']}/vote", json={"choice": choice})
 
     async def look(member: Member) -> dict[str, Any]:

@@ -7,6 +7,7 @@ purpose by vote, and the freelancer's credentials, verified offline."""
 from __future__ import annotations
 
 from .afterwards import amend_the_purpose, carry_the_credentials
+from .dispute import dispute_a_second_contract
 from .gig import Gig
 from .gig_steps import play_gig
 from .member import Member
@@ -147,3 +148,4 @@ async def play(network: Network, story: Story) -> None:
         await play_gig(network, story, gig)
         await amend_the_purpose(gig, story, guild_id, yes=[bram, chiara], no=[dev])
         await carry_the_credentials(gig, story)
+        await dispute_a_second_contract(network, story, guild_id, bram, dev, mediator=chiara)

@@ -111,18 +111,27 @@ async def settle(
     should: Callable[[Member, dict[str, Any]], bool],
     look: Look | None = None,
 ) -> Settled:
+    """`until` every node sees what it should of the gig (what `look` reads there; by
+    default what it holds of the gig)."""
+    return await until(gig.network, actors, should, look or (lambda m: observe(gig, m)))
+
+
+async def until(
+    network: Network,
+    actors: list[Member],
+    should: Callable[[Member, dict[str, Any]], bool],
+    look: Look,
+) -> Settled:
     """Deliver the actors' new records — their "sync now" pushes what is queued to every
-    peer, then pulls — and look at every node (what `look` reads there; by default what it
-    holds of the gig); where one has not seen what it should yet, run "sync now" everywhere
-    and look again, at most ROUNDS times."""
+    peer, then pulls — and look at every node; where one has not seen what it should yet,
+    run "sync now" everywhere and look again, at most ROUNDS times."""
     for actor in actors:
         await actor.call("POST", "/api/sync")
-    members = gig.network.members
     for attempt in range(ROUNDS + 1):
         if attempt:
-            await gig.network.sync(1)
-        seen = {m.short: await (look(m) if look else observe(gig, m)) for m in members}
-        missing = [m.short for m in members if not should(m, seen[m.short])]
+            await network.sync(1)
+        seen = {m.short: await look(m) for m in network.members}
+        missing = [m.short for m in network.members if not should(m, seen[m.short])]
         if not missing:
             break
     return Settled(seen, missing)
@@ -142,7 +151,7 @@ class Settled:
     def failed(self) -> str:
         keep = ("proposals", "state", "sealed_held", "sealed_published", "milestone", "payment",
                 "receipts", "commitments", "feedback", "feedback_counts", "threads", "answers",
-                "charter", "motion")  # fmt: skip
+                "charter", "motion", "unpaid", "decisions")  # fmt: skip
         return "not as expected on " + "; ".join(
             f"{name}: "
             + ", ".join(f"{k}={self.seen[name][k]}" for k in keep if k in self.seen[name])
