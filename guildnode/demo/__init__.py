@@ -16,6 +16,7 @@ and the amended charter. `--once` prints a summary, writes what each node saw at
 - `gig_steps`: the gig itself, proposals to feedback and the trust it leaves.
 - `talk`: around the gig — a question answered to all, the inbox, messages on the contract.
 - `afterwards`: the guild's purpose amended by vote, and the credentials verified offline.
+- `dispute`: a second contract, cancelled after delivery, disputed and decided by a mediator.
 - `summary`: the steps as checked, the trust table, and `summary.json`.
 - `run`: one run of the demo, from starting the nodes to stopping them.
 """

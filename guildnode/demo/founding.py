@@ -2,7 +2,8 @@
 founded and filled, the organisation vouched for, and its brief posted to the guild — each
 step checked on the nodes that should see it. With the brief on every member's board, the
 gig follows (`gig_steps`), then what it leaves (`afterwards`): the guild amending its
-purpose by vote, and the freelancer's credentials, verified offline."""
+purpose by vote, and the freelancer's credentials, verified offline; and last a second
+contract that ends in a dispute (`dispute`)."""
 
 from __future__ import annotations
 

@@ -35,6 +35,7 @@ WROTE = "Ada and Northwind wrote on the contract"
 AFTER = (
     "the guild amended its purpose by majority vote",
     "Ada exported her credentials and verified them offline",
+    "Dev disputed a cancelled contract; Chiara's outcome counts",
 )
 # The contract's steps, with the talk around it where it happens.
 ORDER = (*STEPS_BEFORE_THE_GIG, ASKED, *GIG[:2], INBOX, *GIG[2:4], WROTE, *GIG[4:], *AFTER)
@@ -81,6 +82,7 @@ def test_demo_once_plays_every_step_on_every_node(tmp_path: Path) -> None:
     check_every_node(steps)
     check_the_talk(steps, out)
     check_the_guild_and_the_credentials(steps, summary["members"]["Ada"]["did"], tmp_path)
+    check_the_dispute(steps)
     check_the_trust_table(out)
 
 
@@ -213,6 +215,19 @@ def check_the_guild_and_the_credentials(steps: dict[str, Any], ada: str, tmp_pat
     report = json.loads(result.stdout)
     assert report["ok"] is True and report["holder"] == ada
     assert len(report["credentials"]) == carried["credentials"] == 4
+
+
+def check_the_dispute(steps: dict[str, Any]) -> None:
+    """Bram's second contract with Dev, cancelled after the delivery: Chiara's outcome counts
+    on every member's node, each counting it unpaid in Bram's payment record. Only the two
+    parties read the contract; Northwind, no member, replicates none of Bram's records."""
+    decided = steps[AFTER[2]]["nodes"]
+    outcome = {"by": "Chiara", "payment": "unpaid", "counts": True}
+    for name in NODES - {"Northwind"}:
+        seen = decided[name]
+        assert (seen["unpaid"], seen["decisions"]) == (1, [outcome]), (name, seen)
+        assert seen["state"] == ("cancelled" if name in {"Bram", "Dev"} else None), name
+    assert decided["Northwind"]["state"] is None
 
 
 def check_the_trust_table(out: str) -> None:
