@@ -28,7 +28,7 @@ async def amend_the_purpose(
     every node then derives the same amended charter, and every member's node the same tally
     with the motion adopted."""
     ada = gig.freelancer
-    members = [ada, *yes, *no]
+    members = gig.network.freelancers  # the guild's members, every one admitted
     before = await ada.call("GET", f"/api/guilds/{guild_id}")
     amended = {key: before[key] for key in CHARTER} | {"purpose": PURPOSE}
     motion = await ada.call(
@@ -63,17 +63,20 @@ async def amend_the_purpose(
 
     done = await settle(gig, [*yes, *no], adopted, look)
     votes = done.seen[ada.short]["motion"] or {}
-    agree = len({json.dumps(done.seen[m.short]["motion"]) for m in gig.network.freelancers}) == 1
-    story.record(
-        "the guild amended its purpose by majority vote",
-        done.ok and agree,
+    tallies = {json.dumps(done.seen[m.short]["motion"]) for m in members}
+    detail = (
         f"yes {votes.get('yes')}, no {votes.get('no')} of {votes.get('electorate')} members "
         f"(needed {votes.get('needed')}), the same on every member's node; all "
         f"{len(gig.network.members)} nodes read the amended charter: “{PURPOSE}”"
-        if done.ok and agree
-        else done.failed()
-        if not done.ok
-        else "the members' nodes count different votes",
+    )
+    if not done.ok:
+        detail = done.failed()
+    elif len(tallies) > 1:
+        detail = "the members' nodes count different votes"
+    story.record(
+        "the guild amended its purpose by majority vote",
+        done.ok and len(tallies) == 1,
+        detail,
         done.seen,
     )
 

@@ -147,6 +147,8 @@ async def play(network: Network, story: Story) -> None:
     if len(seen) == len(people):  # without the brief, there is no gig to play
         gig = Gig(network, brief["id"], ada, dev, chiara)
         await play_gig(network, story, gig)
-        await amend_the_purpose(gig, story, guild_id, yes=[bram, chiara], no=[dev])
+        # Ada's motion and just enough yeses for a majority; Dev votes no.
+        voters = [p for p in people if p not in (ada, dev)][: len(people) // 2]
+        await amend_the_purpose(gig, story, guild_id, yes=voters, no=[dev])
         await carry_the_credentials(gig, story)
         await dispute_a_second_contract(network, story, guild_id, bram, dev, mediator=chiara)

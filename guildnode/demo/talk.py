@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..notices import inbox_text
-from .gig import Gig, Settled, contract_step, observe, settle
+from .gig import Gig, Look, Settled, contract_step, observe, settle
 from .member import Member
 from .summary import Story
 
@@ -30,39 +30,62 @@ async def threads_on(member: Member, on: str) -> dict[str, Any]:
     }
 
 
+Should = Callable[[Member, dict[str, Any]], bool]
+
+
+async def exchange(
+    gig: Gig,
+    on: str,
+    ask: str,
+    reply: dict[str, Any],
+    look: Look,
+    also: Callable[[int], Should],
+    sealed: bool = False,
+) -> Settled:
+    """The freelancer asks about `on` and the organisation replies in her thread (`reply`:
+    its text, and `public` for an answer to all); each settled on every node: the two read
+    the thread, one message then two, the others have no thread, and `also(count)` holds.
+    With `sealed`, both messages are sealed records of the gig's contract."""
+    org, ada = gig.organisation, gig.freelancer
+
+    def thread(count: int) -> Should:
+        def should(member: Member, seen: dict[str, Any]) -> bool:
+            other = ada if member is org else org
+            mine = [f"{other.name}: {count}"] if member in (org, ada) else []
+            return seen["threads"] == mine and also(count)(member, seen)
+
+        return should
+
+    asked = await ada.call("POST", "/api/thread/ask", json={"on": on, "text": ask})
+    if sealed:
+        gig.sealed.append(asked["id"])
+    done = await settle(gig, [ada], thread(1), look)
+    if done.ok:
+        listed = await org.call("GET", "/api/threads", params={"on": on})
+        body = {"thread": listed["threads"][0]["id"], **reply}
+        replied = await org.call("POST", "/api/thread/reply", json=body)
+        if sealed:
+            gig.sealed.append(replied["id"])
+        done = await settle(gig, [org], thread(2), look)
+    return done
+
+
 async def ask_about_the_brief(gig: Gig, story: Story) -> None:
     """The freelancer asks the organisation about the brief before proposing (sealed to it);
     the organisation answers in its own words to all (a public `answer`, SPEC §16.3)."""
     org, ada = gig.organisation, gig.freelancer
-    parties = {org.short, ada.short}
 
     async def look(member: Member) -> dict[str, Any]:
         held = (await member.call("GET", "/api/records"))["records"]
         clear = json.dumps([r["record"] for r in held], ensure_ascii=False)
         return await threads_on(member, gig.brief) | {"question_in_clear": QUESTION in clear}
 
-    def thread(count: int, answered: bool) -> Callable[[Member, dict[str, Any]], bool]:
-        def should(member: Member, seen: dict[str, Any]) -> bool:
-            other = ada if member is org else org
-            mine = [f"{other.name}: {count}"] if member.short in parties else []
-            answers = [(ASKED, ANSWER)] if answered else []
-            return (
-                seen["threads"] == mine
-                and seen["answers"] == answers
-                and not seen["question_in_clear"]
-            )
+    def answered(count: int) -> Should:
+        answers = [(ASKED, ANSWER)] if count == 2 else []
+        return lambda _, seen: seen["answers"] == answers and not seen["question_in_clear"]
 
-        return should
-
-    await ada.call("POST", "/api/thread/ask", json={"on": gig.brief, "text": QUESTION})
-    asked = await settle(gig, [ada], thread(1, False), look)
-    done: Settled = asked
-    if asked.ok:
-        listed = await org.call("GET", "/api/threads", params={"on": gig.brief})
-        body = {"thread": listed["threads"][0]["id"], "text": ANSWER, "public": True,
-                "question": ASKED}  # fmt: skip
-        await org.call("POST", "/api/thread/reply", json=body)
-        done = await settle(gig, [org], thread(2, True), look)
+    answer = {"text": ANSWER, "public": True, "question": ASKED}
+    done = await exchange(gig, gig.brief, QUESTION, answer, look, answered)
     others = len(gig.network.members) - 2
     story.record(
         f"{ada.short} asked about the brief; {org.short} answered to all",
@@ -104,22 +127,9 @@ async def talk_on_the_contract(gig: Gig, story: Story) -> None:
     async def look(member: Member) -> dict[str, Any]:
         return await observe(gig, member) | await threads_on(member, gig.contract)
 
-    def talked(count: int) -> Callable[[Member, dict[str, Any]], bool]:
-        def should(member: Member, seen: dict[str, Any]) -> bool:
-            other = ada if member is org else org
-            mine = [f"{other.name}: {count}"] if gig.is_party(member) else []
-            return active(member, seen) and seen["threads"] == mine
-
-        return should
-
-    ask = {"on": gig.contract, "text": ON_THE_CONTRACT[0]}
-    gig.sealed.append((await ada.call("POST", "/api/thread/ask", json=ask))["id"])
-    done = await settle(gig, [ada], talked(1), look)
-    if done.ok:
-        listed = await org.call("GET", "/api/threads", params={"on": gig.contract})
-        reply = {"thread": listed["threads"][0]["id"], "text": ON_THE_CONTRACT[1]}
-        gig.sealed.append((await org.call("POST", "/api/thread/reply", json=reply))["id"])
-        done = await settle(gig, [org], talked(2), look)
+    question, reply = ON_THE_CONTRACT
+    done = await exchange(gig, gig.contract, question, {"text": reply}, look,
+                          lambda _: active, sealed=True)  # fmt: skip
     story.record(
         f"{ada.short} and {org.short} wrote on the contract",
         done.ok,
