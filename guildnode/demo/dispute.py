@@ -17,9 +17,13 @@ FINDING = "The deployment was delivered and working; it was never paid for."
 
 
 async def dispute_a_second_contract(
-    network: Network, story: Story, guild_id: str, client: Member, freelancer: Member,
+    network: Network,
+    story: Story,
+    guild_id: str,
+    client: Member,
+    freelancer: Member,
     mediator: Member,
-) -> None:  # fmt: skip
+) -> None:
     """`client` hires `freelancer` and cancels after the delivery; `mediator` decides."""
 
     async def act(member: Member, action: str, **fields: Any) -> str:
