@@ -70,13 +70,15 @@ async def play(network: Network, story: Story) -> None:
     await bram.call("POST", f"/api/guilds/{guild_id}/apply", json={"note": "Co-founding."})
     story.record("Ada and Bram founded a guild", True, f"Riverside Makers Guild ({guild_id[:12]}…)")
 
-    for newcomer in newcomers:
-        await network.sync(1)
-        await newcomer.call("POST", f"/api/guilds/{guild_id}/apply", json={"note": "Hello!"})
-    await network.sync()
+    # The founders vouch for each newcomer in the guild's context first: a vouch for her puts
+    # its author in her node's scope (SPEC §9.7), so her node holds the charter she applies
+    # to however far the founders are from her in the ring of vouches.
     for newcomer in newcomers:
         for founder in (ada, bram):
             await vouch(founder, newcomer, 2, f"guild:{guild_id}", "Welcome.")
+    await network.sync()
+    for newcomer in newcomers:
+        await newcomer.call("POST", f"/api/guilds/{guild_id}/apply", json={"note": "Hello!"})
     await network.sync()
     views = {}
     for member in people:

@@ -86,6 +86,21 @@ def test_demo_once_plays_every_step_on_every_node(tmp_path: Path) -> None:
     check_the_trust_table(out)
 
 
+def test_demo_once_with_more_freelancers_than_the_vouches_reach(tmp_path: Path) -> None:
+    """With 7 freelancers, Dev is more than two vouch hops from the founders: he holds the
+    charter because the founders vouch for him before he applies, and the story plays."""
+    result = subprocess.run(
+        [sys.executable, "-m", "guildnode", "demo", "--once", "--nodes", "7"],
+        capture_output=True, text=True, timeout=400, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "7 members, the same on all 7 freelancers' nodes" in out
+    assert f"Summary: {len(ORDER)} of {len(ORDER)} steps checked on every node." in out
+    assert "yes 4, no 1 of 7 members (needed 4)" in out
+    assert "all 7 members' nodes count 1 unpaid contract in Bram's payment record" in out
+
+
 def check_every_node(steps: dict[str, Any]) -> None:
     """Each step as every node saw it: parties, outsiders, and the whole guild."""
     freelancers = NODES - {"Northwind"}
