@@ -102,13 +102,14 @@ async def observe(gig: Gig, member: Member) -> dict[str, Any]:
     return seen
 
 
-Look = Callable[[Member], Awaitable[dict[str, Any]]]
+Look = Callable[[Member], Awaitable[dict[str, Any]]]  # what one node shows of a step
+Should = Callable[[Member, dict[str, Any]], bool]  # whether it is what that node should show
 
 
 async def settle(
     gig: Gig,
     actors: list[Member],
-    should: Callable[[Member, dict[str, Any]], bool],
+    should: Should,
     look: Look | None = None,
 ) -> Settled:
     """`until` every node sees what it should of the gig (what `look` reads there; by
@@ -119,7 +120,7 @@ async def settle(
 async def until(
     network: Network,
     actors: list[Member],
-    should: Callable[[Member, dict[str, Any]], bool],
+    should: Should,
     look: Look,
 ) -> Settled:
     """Deliver the actors' new records — their "sync now" pushes what is queued to every
@@ -168,7 +169,7 @@ def outsider(seen: dict[str, Any]) -> bool:
     )
 
 
-def contract_step(gig: Gig, state: str, **party: Any) -> Callable[[Member, dict[str, Any]], bool]:
+def contract_step(gig: Gig, state: str, **party: Any) -> Should:
     """The parties see the contract in `state` (and the `party` fields); outsiders hold its
     sealed records and see no contract."""
 

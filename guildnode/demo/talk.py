@@ -1,7 +1,7 @@
 """Talk around the gig: a question about the brief that the organisation answers to all, the
 owner's inbox while an offer waits on her, and messages on the contract. Each is checked
 on every node: the thread's two parties read it, the others read nothing of it, and the
-public answer is on every member's node."""
+public answer is on every node."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..notices import inbox_text
-from .gig import Gig, Look, Settled, contract_step, observe, settle
+from .gig import Gig, Look, Settled, Should, contract_step, observe, settle
 from .member import Member
 from .summary import Story
 
@@ -28,9 +28,6 @@ async def threads_on(member: Member, on: str) -> dict[str, Any]:
         "threads": sorted(f"{t['with']}: {t['messages']}" for t in listed["threads"]),
         "answers": [(a["question"], a["text"]) for a in listed.get("answers", [])],
     }
-
-
-Should = Callable[[Member, dict[str, Any]], bool]
 
 
 async def exchange(
