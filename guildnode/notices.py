@@ -301,3 +301,15 @@ def inbox(node: Node) -> dict[str, Any]:
     """The notices as the local API and `guildnode inbox --json` give them."""
     found = notices(node)
     return {"count": len(found), "notices": [n.as_dict() for n in found]}
+
+
+def inbox_text(data: dict[str, Any]) -> str:
+    """`inbox` as `guildnode inbox` prints it (the demo shows the same lines)."""
+    if not data["notices"]:
+        return "Nothing waits on you."
+    count = data["count"]
+    lines = [f"{count} thing waits on you:" if count == 1 else f"{count} things wait on you:"]
+    for notice in data["notices"]:
+        lines.append(f"- {notice['title']}")
+        lines.append(f"  {notice['action']}: {notice['link']} in the web UI (guildnode ui)")
+    return "\n".join(lines)

@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..notices import inbox_text
 from . import main
 from .context import Context, backend, emit, json_option, pass_context
-
-
-def _inbox_text(data: dict[str, Any]) -> str:
-    if not data["notices"]:
-        return "Nothing waits on you."
-    count = data["count"]
-    lines = [f"{count} thing waits on you:" if count == 1 else f"{count} things wait on you:"]
-    for notice in data["notices"]:
-        lines.append(f"- {notice['title']}")
-        lines.append(f"  {notice['action']}: {notice['link']} in the web UI (guildnode ui)")
-    return "\n".join(lines)
 
 
 @main.command()
@@ -28,4 +16,4 @@ def inbox(ctx: Context, as_json: bool) -> None:
     messages, disputes to mediate or answer, motions to vote on."""
     with backend(ctx) as node:
         data = node.inbox()
-    emit(data, as_json, _inbox_text)
+    emit(data, as_json, inbox_text)

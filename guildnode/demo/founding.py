@@ -1,10 +1,14 @@
 """The story up to the gig: nodes peered, freelancers vouching for one another, a guild
 founded and filled, the organisation vouched for, and its brief posted to the guild — each
 step checked on the nodes that should see it. With the brief on every member's board, the
-gig follows (`gig_steps`)."""
+gig follows (`gig_steps`), then what it leaves (`afterwards`): the guild amending its
+purpose by vote, and the freelancer's credentials, verified offline; and last a second
+contract that ends in a dispute (`dispute`)."""
 
 from __future__ import annotations
 
+from .afterwards import amend_the_purpose, carry_the_credentials
+from .dispute import dispute_a_second_contract
 from .gig import Gig
 from .gig_steps import play_gig
 from .member import Member
@@ -66,13 +70,15 @@ async def play(network: Network, story: Story) -> None:
     await bram.call("POST", f"/api/guilds/{guild_id}/apply", json={"note": "Co-founding."})
     story.record("Ada and Bram founded a guild", True, f"Riverside Makers Guild ({guild_id[:12]}…)")
 
-    for newcomer in newcomers:
-        await network.sync(1)
-        await newcomer.call("POST", f"/api/guilds/{guild_id}/apply", json={"note": "Hello!"})
-    await network.sync()
+    # The founders vouch for each newcomer in the guild's context first: a vouch for her puts
+    # its author in her node's scope (SPEC §9.7), so her node holds the charter she applies
+    # to however far the founders are from her in the ring of vouches.
     for newcomer in newcomers:
         for founder in (ada, bram):
             await vouch(founder, newcomer, 2, f"guild:{guild_id}", "Welcome.")
+    await network.sync()
+    for newcomer in newcomers:
+        await newcomer.call("POST", f"/api/guilds/{guild_id}/apply", json={"note": "Hello!"})
     await network.sync()
     views = {}
     for member in people:
@@ -141,4 +147,10 @@ async def play(network: Network, story: Story) -> None:
         {m.short: {"brief": m.short in seen} for m in people},
     )
     if len(seen) == len(people):  # without the brief, there is no gig to play
-        await play_gig(network, story, Gig(network, brief["id"], ada, dev, chiara))
+        gig = Gig(network, brief["id"], ada, dev, chiara)
+        await play_gig(network, story, gig)
+        # Ada's motion and just enough yeses for a majority; Dev votes no.
+        voters = [p for p in people if p not in (ada, dev)][: len(people) // 2]
+        await amend_the_purpose(gig, story, guild_id, yes=voters, no=[dev])
+        await carry_the_credentials(gig, story)
+        await dispute_a_second_contract(network, story, guild_id, bram, dev, mediator=chiara)

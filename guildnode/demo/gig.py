@@ -6,7 +6,7 @@ the gig (`observe`), delivered and looked at on every node until each sees what 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,8 @@ class Gig:
     viewer: Member  # a third member, outside the contract: her trust shows the outcome
     contract: str = ""
     sealed: list[str] = field(default_factory=list)  # ids of every sealed record so far
+    # What only the parties may read: no node holds it in the clear in any sealed record.
+    secrets: list[str] = field(default_factory=lambda: [SCOPE, *PITCHES])
 
     @property
     def organisation(self) -> Member:
@@ -75,7 +77,7 @@ async def observe(gig: Gig, member: Member) -> dict[str, Any]:
             secret in json.dumps(held[rid], ensure_ascii=False)
             for rid in gig.sealed
             if rid in held
-            for secret in (SCOPE, *PITCHES)
+            for secret in gig.secrets
         ),
         "state": None,
         "receipts": {gig.name(r["author"]): r["body"]["payment"]
@@ -100,20 +102,37 @@ async def observe(gig: Gig, member: Member) -> dict[str, Any]:
     return seen
 
 
+Look = Callable[[Member], Awaitable[dict[str, Any]]]  # what one node shows of a step
+Should = Callable[[Member, dict[str, Any]], bool]  # whether it is what that node should show
+
+
 async def settle(
-    gig: Gig, actors: list[Member], should: Callable[[Member, dict[str, Any]], bool]
+    gig: Gig,
+    actors: list[Member],
+    should: Should,
+    look: Look | None = None,
+) -> Settled:
+    """`until` every node sees what it should of the gig (what `look` reads there; by
+    default what it holds of the gig)."""
+    return await until(gig.network, actors, should, look or (lambda m: observe(gig, m)))
+
+
+async def until(
+    network: Network,
+    actors: list[Member],
+    should: Should,
+    look: Look,
 ) -> Settled:
     """Deliver the actors' new records — their "sync now" pushes what is queued to every
     peer, then pulls — and look at every node; where one has not seen what it should yet,
     run "sync now" everywhere and look again, at most ROUNDS times."""
     for actor in actors:
         await actor.call("POST", "/api/sync")
-    members = gig.network.members
     for attempt in range(ROUNDS + 1):
         if attempt:
-            await gig.network.sync(1)
-        seen = {m.short: await observe(gig, m) for m in members}
-        missing = [m.short for m in members if not should(m, seen[m.short])]
+            await network.sync(1)
+        seen = {m.short: await look(m) for m in network.members}
+        missing = [m.short for m in network.members if not should(m, seen[m.short])]
         if not missing:
             break
     return Settled(seen, missing)
@@ -132,7 +151,8 @@ class Settled:
 
     def failed(self) -> str:
         keep = ("proposals", "state", "sealed_held", "sealed_published", "milestone", "payment",
-                "receipts", "commitments", "feedback", "feedback_counts")  # fmt: skip
+                "receipts", "commitments", "feedback", "feedback_counts", "threads", "answers",
+                "charter", "motion", "unpaid", "decisions")  # fmt: skip
         return "not as expected on " + "; ".join(
             f"{name}: "
             + ", ".join(f"{k}={self.seen[name][k]}" for k in keep if k in self.seen[name])
@@ -149,7 +169,7 @@ def outsider(seen: dict[str, Any]) -> bool:
     )
 
 
-def contract_step(gig: Gig, state: str, **party: Any) -> Callable[[Member, dict[str, Any]], bool]:
+def contract_step(gig: Gig, state: str, **party: Any) -> Should:
     """The parties see the contract in `state` (and the `party` fields); outsiders hold its
     sealed records and see no contract."""
 

@@ -1,5 +1,6 @@
-"""The gig, proposals to feedback: proposals, an offer, a counter, acceptance, a milestone,
-payment, completion, blind feedback and the trust it leaves. Each step is settled on every
+"""The gig, a question to feedback: a question answered to all, proposals, an offer (and the
+inbox it fills), a counter, acceptance, messages on the contract, a milestone, payment,
+completion, blind feedback and the trust it leaves. Each step is settled on every
 node: the parties read their contract, the others hold its sealed records and read nothing."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from .gig import PITCHES, SCOPE, Gig, Settled, contract_step, outsider, settle
 from .member import Member
 from .network import Network
 from .summary import Story
+from .talk import ask_about_the_brief, talk_on_the_contract, the_inbox
 
 SKILL = "python"  # the brief's first skill: where trust from the gig shows
 
@@ -24,8 +26,8 @@ def _money(amount: int) -> str:
 
 
 async def play_gig(network: Network, story: Story, gig: Gig) -> None:
-    """Proposals, an offer, a counter, acceptance, a milestone, payment, completion, blind
-    feedback and the trust it leaves — each step checked on every node."""
+    """A question, proposals, an offer, a counter, acceptance, messages, a milestone, payment,
+    completion, blind feedback and the trust it leaves — each step checked on every node."""
     org, ada, dev, viewer = gig.organisation, gig.freelancer, gig.rival, gig.viewer
     parts = {"organisation": org, "freelancer": ada, "rival": dev, "viewer": viewer}
     story.cast = {part: member.short for part, member in parts.items()}
@@ -36,6 +38,8 @@ async def play_gig(network: Network, story: Story, gig: Gig) -> None:
 
     def sealed(what: str) -> str:
         return f"{what} for {org.short} and {ada.short}; the other {others} hold it sealed"
+
+    await ask_about_the_brief(gig, story)
 
     proposal = await gig.act(ada, "propose", brief=gig.brief, amount=380_000, currency="EUR",
                              pitch=PITCHES[0], duration_days=30)  # fmt: skip
@@ -64,6 +68,7 @@ async def play_gig(network: Network, story: Story, gig: Gig) -> None:
         await settle(gig, [org], contract_step(gig, "offered", price=350_000)),
         sealed(f"offered at {_money(350_000)}"),
     )
+    await the_inbox(gig, story, ada, "offer", "the offer")
 
     counter = await gig.act(ada, "counter", offer=gig.contract, milestones=_milestones(380_000))
     report(
@@ -78,6 +83,7 @@ async def play_gig(network: Network, story: Story, gig: Gig) -> None:
         await settle(gig, [org], contract_step(gig, "active", price=380_000)),
         sealed(f"active at {_money(380_000)}"),
     )
+    await talk_on_the_contract(gig, story)
 
     await gig.act(ada, "submit", contract=gig.contract, milestone=0, note="Live, with docs.")
     await ada.call("POST", "/api/sync")

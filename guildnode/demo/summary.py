@@ -31,11 +31,19 @@ class Story:
     cast: dict[str, str] = field(default_factory=dict)  # part in the story → short name
 
     def record(
-        self, title: str, ok: bool, detail: str = "", nodes: dict[str, Any] | None = None
+        self,
+        title: str,
+        ok: bool,
+        detail: str = "",
+        nodes: dict[str, Any] | None = None,
+        lines: list[str] | None = None,
     ) -> None:
+        """One step as checked; `lines` are shown under it, as a CLI command prints them."""
         self.steps.append(Step(title, ok, detail, nodes or {}))
         mark = click.style("✓", fg="green") if ok else click.style("✗", fg="red")
         click.echo(f"  {mark} {title}" + (f" — {detail}" if detail else ""))
+        for line in lines or []:
+            click.echo(f"      {line}")
 
     @property
     def ok(self) -> bool:

@@ -29,6 +29,16 @@ GIG = (
     "Northwind committed too; both nodes revealed by themselves",
     "trust updated: Chiara's node trusts Ada more in python",
 )
+ASKED = "Ada asked about the brief; Northwind answered to all"
+INBOX = "Ada's inbox: the offer waits on her"
+WROTE = "Ada and Northwind wrote on the contract"
+AFTER = (
+    "the guild amended its purpose by majority vote",
+    "Ada exported her credentials and verified them offline",
+    "Dev disputed a cancelled contract; Chiara's outcome counts",
+)
+# The contract's steps, with the talk around it where it happens.
+ORDER = (*STEPS_BEFORE_THE_GIG, ASKED, *GIG[:2], INBOX, *GIG[2:4], WROTE, *GIG[4:], *AFTER)
 NODES = {"Northwind", "Ada", "Bram", "Chiara", "Dev", "Esi"}
 PARTIES = {"Northwind", "Ada"}
 OUTSIDERS = NODES - PARTIES
@@ -44,12 +54,12 @@ def test_demo_once_plays_every_step_on_every_node(tmp_path: Path) -> None:
     )
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
-    for step in STEPS_BEFORE_THE_GIG + GIG:
+    for step in ORDER:
         assert f"✓ {step}" in out, out
     assert "✗" not in out
     assert "the same on all 5 freelancers' nodes" in out
     assert "seen by 5 of 5 members" in out
-    total = len(STEPS_BEFORE_THE_GIG) + len(GIG)
+    total = len(ORDER)
     assert f"Summary: {total} of {total} steps checked on every node." in out
     assert "Trust, as each freelancer's own node computes it:" in out
     for name in ("Northwind Studio", "Ada Okafor", "Esi Mensah"):
@@ -67,10 +77,28 @@ def test_demo_once_plays_every_step_on_every_node(tmp_path: Path) -> None:
         "organisation": "Northwind", "freelancer": "Ada", "rival": "Dev", "viewer": "Chiara",
     }  # fmt: skip
     steps = {step["title"]: step for step in summary["steps"]}
-    assert list(steps) == list(STEPS_BEFORE_THE_GIG + GIG)
+    assert list(steps) == list(ORDER)
     assert all(step["ok"] for step in steps.values())
     check_every_node(steps)
+    check_the_talk(steps, out)
+    check_the_guild_and_the_credentials(steps, summary["members"]["Ada"]["did"], tmp_path)
+    check_the_dispute(steps)
     check_the_trust_table(out)
+
+
+def test_demo_once_with_more_freelancers_than_the_vouches_reach(tmp_path: Path) -> None:
+    """With 7 freelancers, Dev is more than two vouch hops from the founders: he holds the
+    charter because the founders vouch for him before he applies, and the story plays."""
+    result = subprocess.run(
+        [sys.executable, "-m", "guildnode", "demo", "--once", "--nodes", "7"],
+        capture_output=True, text=True, timeout=400, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "7 members, the same on all 7 freelancers' nodes" in out
+    assert f"Summary: {len(ORDER)} of {len(ORDER)} steps checked on every node." in out
+    assert "yes 4, no 1 of 7 members (needed 4)" in out
+    assert "all 7 members' nodes count 1 unpaid contract in Bram's payment record" in out
 
 
 def check_every_node(steps: dict[str, Any]) -> None:
@@ -140,6 +168,81 @@ def check_every_node(steps: dict[str, Any]) -> None:
     assert before["rank"] is None and after["rank"] is not None
     assert after["relative"] > before["relative"]
     assert any("backed by a contract" in words for words in trust["paths"])
+
+
+def check_the_talk(steps: dict[str, Any], out: str) -> None:
+    """The question only Northwind read and its answer on every node; Ada's inbox with the
+    offer, as `guildnode inbox` prints it; the contract's messages, read by its parties."""
+    asked = steps[ASKED]["nodes"]
+    assert asked.keys() == NODES
+    answer = [
+        "Where does the project data live?",
+        "PostgreSQL 15 on our own server; a read-only replica is yours for the gig.",
+    ]
+    for name, seen in asked.items():
+        assert seen["answers"] == [answer], name  # the public answer, in Northwind's words
+        assert seen["question_in_clear"] is False, name  # her question is sealed everywhere
+    # Her question and the answer, in the thread of the two; no one else has a thread.
+    assert asked["Northwind"]["threads"] == ["Ada Okafor: 2"]
+    assert asked["Ada"]["threads"] == ["Northwind Studio: 2"]
+    assert all(asked[name]["threads"] == [] for name in OUTSIDERS)
+
+    notices = steps[INBOX]["nodes"]["Ada"]["notices"]
+    assert [n["kind"] for n in notices] == ["offer"]
+    offer = "Northwind Studio sent you an offer for “A data dashboard for our studio”"
+    assert notices[0]["title"] == offer and notices[0]["link"].startswith("/contracts/")
+    assert f"1 thing waits on you:\n      - {offer}\n" in out  # the CLI's lines, printed
+
+    wrote = steps[WROTE]["nodes"]
+    assert wrote.keys() == NODES
+    for name, seen in wrote.items():
+        # Five contract records and the two messages: held sealed by all, read by none.
+        assert seen["sealed_held"] == seen["sealed_published"] == 7, (name, seen)
+        assert seen["secrets_in_clear"] is False, name
+    assert wrote["Northwind"]["threads"] == ["Ada Okafor: 2"]
+    assert wrote["Ada"]["threads"] == ["Northwind Studio: 2"]
+    for name in OUTSIDERS:
+        assert wrote[name]["threads"] == [] and wrote[name]["state"] is None, name
+
+
+def check_the_guild_and_the_credentials(steps: dict[str, Any], ada: str, tmp_path: Path) -> None:
+    """The amended charter on every node, the same tally on every member's; Ada's credentials
+    file, which verifies with every node stopped."""
+    amended = steps[AFTER[0]]["nodes"]
+    assert amended.keys() == NODES
+    charters = [seen["charter"] for seen in amended.values()]
+    assert charters[0]["purpose"] == "Designers and developers who ship, and say how it went."
+    assert all(charter == charters[0] for charter in charters)
+    tally = {"status": "adopted", "yes": 3, "no": 1, "needed": 3, "electorate": 5}
+    assert all(amended[name]["motion"] == tally for name in NODES - {"Northwind"})
+
+    carried = steps[AFTER[1]]["nodes"]["Ada"]
+    assert (carried["holder"], carried["verified"]) == (ada, True)
+    assert (carried["vouches"], carried["memberships"], carried["contracts"]) == (2, 1, 1)
+    assert carried["edited_fails"] == ["bad_proof"]  # one claim changed after signing
+    # Offline for real: every node has stopped, and the CLI checks the file on its own.
+    result = subprocess.run(
+        [sys.executable, "-m", "guildnode", "verify-credentials", "--json",
+         str(tmp_path / "demo" / carried["file"])],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] is True and report["holder"] == ada
+    assert len(report["credentials"]) == carried["credentials"] == 4
+
+
+def check_the_dispute(steps: dict[str, Any]) -> None:
+    """Bram's second contract with Dev, cancelled after the delivery: Chiara's outcome counts
+    on every member's node, each counting it unpaid in Bram's payment record. Only the two
+    parties read the contract; Northwind, no member, replicates none of Bram's records."""
+    decided = steps[AFTER[2]]["nodes"]
+    outcome = {"by": "Chiara", "payment": "unpaid", "counts": True}
+    for name in NODES - {"Northwind"}:
+        seen = decided[name]
+        assert (seen["unpaid"], seen["decisions"]) == (1, [outcome]), (name, seen)
+        assert seen["state"] == ("cancelled" if name in {"Bram", "Dev"} else None), name
+    assert decided["Northwind"]["state"] is None
 
 
 def check_the_trust_table(out: str) -> None:
