@@ -1,6 +1,6 @@
 """After the gig: the guild amends its purpose by a majority of signed votes, every node
 deriving the same amended charter (SPEC §12.5); and the freelancer carries her reputation
-away as W3C Verifiable Credentials, checked offline with no node at all (SPEC §19)."""
+away as W3C Verifiable Credentials, checked offline with no node at all (SPEC §18)."""
 
 from __future__ import annotations
 

@@ -41,7 +41,8 @@ async def exchange(
 ) -> Settled:
     """The freelancer asks about `on` and the organisation replies in her thread (`reply`:
     its text, and `public` for an answer to all); each settled on every node: the two read
-    the thread, one message then two, the others have no thread, and `also(count)` holds.
+    the thread, one message then two, the others have no thread, and `also(count)` holds;
+    then she reads the reply, so nothing of the thread waits on her.
     With `sealed`, both messages are sealed records of the gig's contract."""
     org, ada = gig.organisation, gig.freelancer
 
@@ -64,6 +65,8 @@ async def exchange(
         if sealed:
             gig.sealed.append(replied["id"])
         done = await settle(gig, [org], thread(2), look)
+    if done.ok:  # she reads the reply (read state is her node's alone, SPEC §16.5)
+        await ada.call("POST", "/api/thread/read", json={"thread": body["thread"]})
     return done
 
 
