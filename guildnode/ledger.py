@@ -51,6 +51,8 @@ _ENDS = frozenset({"complete", "cancel"})
 # Public kinds whose arrival the ledger must see: what a brief is, and what every contract
 # reads (which keys are one member, who speaks for an organisation).
 _WATCHED = (*IDENTITY_KINDS, *DELEGATION_KINDS, "brief")
+# The sealed kinds a delegate's record can count as an organisation's in (SPEC §15.2).
+_DELEGATED = frozenset({"offer", "milestone", "payment"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +174,11 @@ class Ledger:
         where it counts so (SPEC §15.4)."""
         with self._lock:
             self._catch_up()
+            held = list(self._events.values())
+            if _DELEGATED.isdisjoint(kinds):  # no record of these kinds is ever delegated
+                return [h.event for h in held if h.event.kind in kinds]
             # Whose a record is reads the offer it names, whatever `kinds` asks for.
-            read = as_organisation(list(self._events.values()), self._grants)
+            read = as_organisation(held, self._grants)
             return [event for event in read if event.kind in kinds]
 
     def event(self, record_id: str) -> Event | None:
