@@ -8,7 +8,9 @@ whose owner is a party to `--contracts` contracts with 100 counterparts, every r
 and sealed for real and taken in by `Node.ingest`: half the owner's offers to freelancers,
 half offers to the owner; all accepted with a milestone submitted, except `--repeats` offers
 to the owner left open and `--repeats` of the owner's contracts whose first milestone awaits
-its approval. Each counterpart and the owner hold a brief the offers name.
+its approval. Each counterpart and the owner hold a brief the offers name. The first
+counterpart has a delegate (SPEC §15), who makes its first open offer to the owner, so the
+delegate rules run in every contract's derivation.
 
 Measured: the first look (the ledger opens every sealed record once: what a node pays once
 after it starts), then `Market.accept` of each open offer and `Market.milestone(...,
@@ -57,7 +59,14 @@ class _Chains:
         self.records: list[VerifiedRecord] = []
         self.heads: dict[str, VerifiedRecord] = {}
 
-    def sign(self, key: Identity, kind: str, body: dict[str, Any], at: int) -> VerifiedRecord:
+    def sign(
+        self,
+        key: Identity,
+        kind: str,
+        body: dict[str, Any],
+        at: int,
+        expires_at: int | None = None,
+    ) -> VerifiedRecord:
         head = self.heads.get(key.did)
         record = sign_record(
             key,
@@ -66,13 +75,16 @@ class _Chains:
             seq=head.seq + 1 if head else 1,
             prev=head.id if head else None,
             created_at=max(at, head.created_at) if head else at,
+            expires_at=expires_at,
         )
         self.heads[key.did] = record
         self.records.append(record)
         return record
 
-    def sealed(self, key: Identity, kind: str, inner: dict[str, Any], to: str, at: int) -> Any:
-        return self.sign(key, kind, seal(key, kind, inner, [to]), at)
+    def sealed(
+        self, key: Identity, kind: str, inner: dict[str, Any], to: str, at: int, *also: str
+    ) -> Any:
+        return self.sign(key, kind, seal(key, kind, inner, [to, *also]), at)
 
 
 def offer_terms(
@@ -115,6 +127,10 @@ def _workload(
     people = [_key(1000 + n) for n in range(PEOPLE)]
     briefs = {p.did: chains.sign(p, "brief", brief_body("Theirs"), t0 - DAY).id for p in people}
     mine = chains.sign(owner, "brief", brief_body("Mine"), t0 - DAY).id
+    # The first counterpart's delegate offers for it (its offer sealed to three, SPEC §15.4).
+    staff = _key(999)
+    grant = {"delegate": staff.did, "scope": ["offers"]}
+    chains.sign(people[0], "delegate", grant, t0 - DAY, expires_at=t0 + 30 * DAY)
     steps: list[tuple[int, Identity, VerifiedRecord, str]] = []  # (n, other, offer, role)
     for n in range(contracts):
         other = people[n % PEOPLE]
@@ -124,7 +140,10 @@ def _workload(
             steps.append((n, other, offer, "organisation"))
         else:
             body = offer_terms(briefs[other.did], other.did, owner.did, t0)
-            offer = chains.sealed(other, "offer", body, owner.did, t0 + n % 600)
+            if n == 0:  # the delegate's offer for `other`
+                offer = chains.sealed(staff, "offer", body, owner.did, t0, other.did)
+            else:
+                offer = chains.sealed(other, "offer", body, owner.did, t0 + n % 600)
             steps.append((n, other, offer, "freelancer"))
     to_accept = [o.id for _, _, o, role in steps if role == "freelancer"][:repeats]
     to_approve = [o.id for _, _, o, role in steps if role == "organisation"][:repeats]
@@ -186,7 +205,7 @@ def _measure(
             derived = rules.derive(fresh.events(), briefs=market.briefs(), now=node.now())
             if kept != derived:
                 raise BenchFailure("the ledger and a full derivation disagree")
-            if any(kept[o].state != "active" for o in to_accept) or any(
+            if any(o not in kept or kept[o].state != "active" for o in to_accept) or any(
                 kept[c].milestones[0].approved_at is None for c in to_approve
             ):
                 raise BenchFailure("an action had no effect")
