@@ -155,7 +155,7 @@ def ask(
             raise NodeError("own_brief", "This is your own brief: answer the askers' threads.")
         inner = _body({"about": "brief", "on": on, "text": text}, files)
         return _sign(node, "message", inner, [organisation])
-    contract = node.market.derive_now().get(on)
+    contract = node.market.find(on)
     if contract is None:
         canonical = node.store.get(on)
         if canonical is not None and node.did not in recipients(_body_of(canonical)):
@@ -283,7 +283,7 @@ def _title(node: Node, now: Held, thread: Thread) -> str:
     if thread.about == "brief":
         brief = next((b for b in node.briefs() if b.id == thread.on), None)
         return str(brief.body["title"]) if brief else thread.on[:12]
-    contract = node.market.derive_now().get(thread.on)
+    contract = node.market.find(thread.on)
     return str(contract.terms.get("scope", "a contract"))[:80] if contract else thread.on[:12]
 
 

@@ -16,6 +16,7 @@ from .governance import Ballot, Governance, Motion, govern
 from .guilds import Application, Charter
 from .identities import KINDS, Identities, IdentityRecord, resolve
 from .protocol import parse_json, parse_timestamp
+from .protocol.kinds import references
 from .store import Store
 from .trust import Vouch
 
@@ -106,28 +107,52 @@ def briefs(store: Store, ids: Identities = _NONE, grants: Delegations | None = N
     another `organisation` is that organisation's when its author is a delegate with scope
     `briefs` (SPEC §15.4), and has no effect otherwise."""
     grants = delegations(store, ids) if grants is None else grants
-    found = []
-    for rid, record, created_at in served(store, "brief"):
-        author, body = record["author"], record["body"]
-        if not ids.has_effect(author, record["seq"]):
-            continue
-        delegate = None
-        if "organisation" in body and ids.member(body["organisation"]) != ids.member(author):
-            organisation = ids.member(body["organisation"])
-            if not grants.speaks_for(author, record["seq"], created_at, "briefs", organisation):
-                continue
-            author, delegate = organisation, author
-        found.append(
-            Brief(
-                id=rid,
-                author=author,
-                created_at=created_at,
-                expires_at=parse_timestamp(record["expires"]) if "expires" in record else None,
-                body=body,
-                delegate=delegate,
-            )
-        )
-    return found
+    found = (
+        _brief(rid, record, created_at, ids, grants)
+        for rid, record, created_at in served(store, "brief")
+    )
+    return [b for b in found if b is not None]
+
+
+def brief(
+    store: Store, brief_id: str, ids: Identities = _NONE, grants: Delegations | None = None
+) -> Brief | None:
+    """The brief `brief_id` when `briefs` would list it (a `brief` with references, in a
+    served chain, with effect), by its id alone: no scan of the references."""
+    canonical = store.get(brief_id)
+    if canonical is None:
+        return None
+    record = parse_json(canonical)
+    if record["kind"] != "brief" or not references("brief", record["body"]):
+        return None
+    frozen = store.frozen_at(record["author"])
+    if frozen is not None and record["seq"] > frozen:
+        return None
+    grants = delegations(store, ids) if grants is None else grants
+    return _brief(brief_id, record, parse_timestamp(record["created"]), ids, grants)
+
+
+def _brief(
+    rid: str, record: dict[str, Any], created_at: int, ids: Identities, grants: Delegations
+) -> Brief | None:
+    """The brief of one wire record, or None when it has no effect (SPEC §14.6, §15.4)."""
+    author, body = record["author"], record["body"]
+    if not ids.has_effect(author, record["seq"]):
+        return None
+    delegate = None
+    if "organisation" in body and ids.member(body["organisation"]) != ids.member(author):
+        organisation = ids.member(body["organisation"])
+        if not grants.speaks_for(author, record["seq"], created_at, "briefs", organisation):
+            return None
+        author, delegate = organisation, author
+    return Brief(
+        id=rid,
+        author=author,
+        created_at=created_at,
+        expires_at=parse_timestamp(record["expires"]) if "expires" in record else None,
+        body=body,
+        delegate=delegate,
+    )
 
 
 def charters(store: Store, ids: Identities = _NONE) -> dict[str, Charter]:

@@ -34,6 +34,10 @@ class Duties:
 
     def __init__(self, market: Market) -> None:
         self.market = market
+        # Contracts whose receipt by the owner is held, for one owner key and one ledger
+        # generation (a fork or an identity change can undo a receipt's effect).
+        self._receipted: set[str] = set()
+        self._receipted_for: tuple[str, int] | None = None
 
     def give_feedback(
         self,
@@ -103,13 +107,25 @@ class Duties:
         market, node = self.market, self.market.node
         published: list[VerifiedRecord] = []
         me = node.did
-        held = {(r.body["contract"], r.author) for r in market.evidence.receipts()}
-        for contract in market.derive_now().values():
-            if me in (contract.organisation, contract.freelancer):
+        now = node.now()
+        # Only a contract that ended is owed a receipt: the ledger knows which can have.
+        ended_now = market.ledger.ended(now)
+        if self._receipted_for != (me, market.ledger.generation):
+            self._receipted, self._receipted_for = set(), (me, market.ledger.generation)
+        ended = [
+            c
+            for c in ended_now.values()
+            if me in (c.organisation, c.freelancer) and c.id not in self._receipted
+        ]
+        if ended:
+            held = {(r.body["contract"], r.author) for r in market.evidence.receipts()}
+            for contract in ended:
                 receipt = self._ensure_receipt(contract, held)
                 if receipt is not None:
                     published.append(receipt)
-        now = node.now()
+                    held.add((contract.id, me))
+                if (contract.id, me) in held:
+                    self._receipted.add(contract.id)
         drafts = node.store.drafts()
         if drafts:
             commits = market.evidence.commits()

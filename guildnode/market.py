@@ -17,90 +17,39 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from . import contracts as rules
 from .briefs import Brief
 from .contracts import Contract, Event
-from .delegation import Delegations, needed_scope
 from .duties import Duties
 from .errors import NodeError
 from .evidence import Evidence
+from .ledger import Ledger
 from .mediation import Mediation
 from .money import ISO_4217
 from .protocol import (
-    Identity,
     ProtocolError,
     VerifiedRecord,
     format_timestamp,
-    parse_json,
     parse_timestamp,
 )
 from .protocol.kinds import CONTRACT_KINDS
-from .protocol.sealed import open_sealed, recipients, seal
+from .protocol.sealed import seal
 
 if TYPE_CHECKING:
-    from .identities import Identities
     from .node import Node
 
 DAY = 86_400
 
 
-@dataclass(frozen=True, slots=True)
-class _Opened:
-    """What the owner could read of one sealed record: the event, or why not."""
-
-    event: Event | None
-    problem: str | None = None
-    seq: int = 0
-
-
-def _as_member(event: Event, members: Identities) -> Event:
-    """SPEC §14.6: the event's author and an offer's parties as their members' current keys,
-    so a contract goes on when a party rotates."""
-    body = dict(event.body)
-    for party in ("organisation", "freelancer"):
-        if party in body:
-            body[party] = members.member(body[party])
-    parties = tuple(sorted({members.member(did) for did in event.parties}))
-    return replace(event, author=members.member(event.author), body=body, parties=parties)
-
-
-def _as_organisation(events: Sequence[tuple[Event, str, int]], grants: Delegations) -> list[Event]:
-    """SPEC §15.4: a delegate's offer, approval or payment that counts as an organisation's
-    (§15.3) is read with the organisation as its author. `events` are (event read as members,
-    its author's key as written, its seq)."""
-    if not grants.grants:
-        return [event for event, _, _ in events]
-    organisations = {e.id: e.body["organisation"] for e, _, _ in events if e.kind == "offer"}
-    found = []
-    for event, key, seq in events:
-        scope = needed_scope(event.kind, event.body)
-        if event.kind == "offer":
-            organisation = event.body["organisation"]
-        else:
-            organisation = organisations.get(event.body.get("contract", ""))
-        if (
-            scope is not None
-            and organisation is not None
-            and event.author != organisation
-            and grants.speaks_for(key, seq, event.created_at, scope, organisation)
-        ):
-            event = replace(event, author=organisation)
-        found.append(event)
-    return found
-
-
 class Market:
     def __init__(self, node: Node) -> None:
         self.node = node
-        self._opened: dict[str, _Opened] = {}
-        self._lock = threading.Lock()
         # One action at a time, here and in `Duties`: a guard and the publish it allows are
         # one step, and no receipt or commitment is ever published twice by racing requests.
         self.acting = threading.RLock()
-        self._cache: tuple[int, int, dict[str, Contract]] | None = None
+        self.ledger = Ledger(node)
         self.evidence = Evidence(node.store, node.now)
         self.duties = Duties(self)
         self.mediation = Mediation(self)
@@ -109,88 +58,40 @@ class Market:
 
     def events(self, kinds: Sequence[str] = CONTRACT_KINDS) -> list[Event]:
         """Every sealed record of `kinds` (the contract kinds unless told) the owner is a
-        party to and could open (opened once each)."""
-        node = self.node
-        # SPEC §14.6: records sealed to the owner's earlier keys open with those keys.
-        opener: dict[str, Identity] = {}
-        for identity in reversed(node.keyring.held()):
-            for kind in kinds:
-                for ref in node.store.refs(kind, values=[identity.did]):
-                    opener[ref.record_id] = identity
-        ids = set(opener)
-        with self._lock:
-            for rid in ids - self._opened.keys():
-                canonical = node.store.get(rid)
-                if canonical is None:
-                    continue
-                record = parse_json(canonical)
-                try:
-                    inner = open_sealed(
-                        opener[rid], record["author"], record["kind"], record["body"]
-                    )
-                except ProtocolError as exc:
-                    self._opened[rid] = _Opened(None, exc.detail)
-                    continue
-                parties = set(recipients(record["body"]))
-                # SPEC §6.9, §15.4: exactly its two parties, plus its author when a delegate.
-                author = record["author"]
-                if record["kind"] == "offer" and parties - {author} != {
-                    inner["organisation"],
-                    inner["freelancer"],
-                } - {author}:
-                    self._opened[rid] = _Opened(None, "an offer must be sealed to its two parties")
-                    continue
-                expires = record.get("expires")
-                self._opened[rid] = _Opened(
-                    Event(
-                        id=rid,
-                        kind=record["kind"],
-                        author=record["author"],
-                        created_at=parse_timestamp(record["created"]),
-                        expires_at=parse_timestamp(expires) if expires else None,
-                        body=inner,
-                        parties=tuple(sorted(parties)),
-                    ),
-                    seq=record["seq"],
-                )
-            opened = [o for rid in ids if (o := self._opened[rid]).event is not None]
-        members, grants = node.identities(), node.delegations()
-        if members.is_trivial() and not grants.grants:
-            return [o.event for o in opened if o.event is not None]
-        kept = [
-            (o.event, o.seq)
-            for o in opened
-            if o.event is not None and members.has_effect(o.event.author, o.seq)
-        ]
-        return _as_organisation(
-            [(_as_member(event, members), event.author, seq) for event, seq in kept], grants
-        )
+        party to, could open and that has effect, read as members and, where a delegate
+        spoke for an organisation, as the organisation's (opened once each, `ledger`)."""
+        return self.ledger.events(kinds)
 
     def unreadable(self) -> dict[str, str]:
         """Sealed records addressed to the owner that do not open, with the reason."""
-        self.events()
-        return {rid: o.problem for rid, o in self._opened.items() if o.problem}
+        return self.ledger.unreadable()
 
     def briefs(self) -> dict[str, Brief]:
         """The briefs the node holds, by id."""
         return {b.id: b for b in self.node.briefs()}
 
     def contracts(self, state: str | None = None) -> list[Contract]:
-        """The owner's contracts (newest first), derived afresh when records arrive."""
-        node = self.node
-        key = (node.store.refs_version, node.now() // 60)
-        if self._cache is None or self._cache[:2] != key:
-            derived = rules.derive(self.events(), briefs=self.briefs(), now=node.now())
-            self._cache = (*key, derived)
-        found = [c for c in self._cache[2].values() if state is None or c.state == state]
+        """The owner's contracts (newest first), each derived again only when its records
+        or its time moved it (`ledger`)."""
+        found = [
+            c
+            for c in self.ledger.contracts(self.node.now()).values()
+            if state is None or c.state == state
+        ]
         return sorted(found, key=lambda c: (-_started(c), c.id))
 
     def derive_now(self) -> dict[str, Contract]:
-        """Every contract of the owner's records, derived afresh (`contracts` may cache)."""
+        """Every contract of the owner's records, derived afresh from all of them: what the
+        ledger keeps must always equal it (tests/contracts/test_ledger.py)."""
         return rules.derive(self.events(), briefs=self.briefs(), now=self.node.now())
 
+    def find(self, contract_id: str) -> Contract | None:
+        """The owner's contract `contract_id` now, or None when none has that id (the kept
+        one: only its own records are read, `ledger`)."""
+        return self.ledger.contract(contract_id, self.node.now())
+
     def contract(self, contract_id: str) -> Contract:
-        found = self.derive_now().get(contract_id)
+        found = self.find(contract_id)
         if found is None:
             raise _error("not_found", f"No contract {contract_id} is known here.", 404)
         return found
@@ -201,9 +102,9 @@ class Market:
         return [p for p in found if brief_id is None or p.brief == brief_id]
 
     def _event(self, record_id: str, kind: str) -> Event:
-        for event in self.events():
-            if event.id == record_id and event.kind == kind:
-                return event
+        event = self.ledger.event(record_id)
+        if event is not None and event.kind == kind:
+            return event
         raise _error("not_found", f"No {kind} {record_id} addressed to you is held here.", 404)
 
     # -- publishing -----------------------------------------------------------------------
@@ -261,13 +162,16 @@ class Market:
     def _refusal(
         self, kind: str, inner: dict[str, Any], expires_at: int | None, acting_for: str | None
     ) -> tuple[str, str] | None:
-        now = self.node.now()
-        author = acting_for or self.node.did
-        hypothetical = Event("0" * 64, kind, author, now, expires_at, inner)
-        briefs = self.briefs()
-        return rules.refusal(
-            rules.derive(self.events(), briefs=briefs, now=now), hypothetical, now, briefs=briefs
-        )
+        node = self.node
+        now = node.now()
+        hypothetical = Event("0" * 64, kind, acting_for or node.did, now, expires_at, inner)
+        # Only the contract the record names, and the brief a first offer or proposal names,
+        # take part in judging it (`contracts.refusal`).
+        brief_id = inner.get("brief") if kind in ("proposal", "offer") else None
+        brief = None if brief_id is None else self.ledger.brief(brief_id)
+        briefs = {} if brief is None else {brief.id: brief}
+        held = self.ledger.thread_of(hypothetical, now)
+        return rules.refusal(held, hypothetical, now, briefs=briefs)
 
     def propose(
         self,

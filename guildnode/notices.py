@@ -84,13 +84,18 @@ def contract_steps(node: Node) -> Iterator[Notice]:
     party's step (their submission, their payment)."""
     me, now = node.did, node.now()
     briefs = node.market.briefs()
+    names: dict[str, str] = {}  # a counterpart's name is read once however many contracts
     for contract in node.market.contracts():
         if contract.state not in ("offered", "countered", "active"):
             continue
-        actions = contract.actions(me, now)
+        # Worked out once while the contract is kept (`ledger.actions`), and the other
+        # party's name only when something waits on the owner.
+        actions = node.market.ledger.actions(contract, me, now)
+        if not any(a == "accept" or a.startswith(("approve ", "received ")) for a in actions):
+            continue
         title = _title(briefs, contract)
         other = contract.freelancer if me == contract.organisation else contract.organisation
-        who = _name(node, other)
+        who = names[other] if other in names else names.setdefault(other, _name(node, other))
         if "accept" in actions:
             offer = contract.offers[-1]
             kind = "counter" if len(contract.offers) > 1 else "offer"

@@ -263,7 +263,7 @@ def contract_summary(
         "payment": _payment_words(contract, node.now()),
         "actions": [
             action
-            for action in contract.actions(me, node.now())
+            for action in node.market.ledger.actions(contract, me, node.now())
             if action != "feedback" or not committed
         ],
     }

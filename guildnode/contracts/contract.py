@@ -42,6 +42,9 @@ class Contract:
     payment: str  # none_due | on_time | late | unpaid (SPEC §12.3)
     timeline: tuple[Entry, ...]
     events: tuple[Event, ...]  # the thread's records, in order
+    # The moment of the next time event (an offer expiring, a milestone approved by default),
+    # or None: until then, or a record dated later, the contract stays as derived.
+    next_due: int | None = None
 
     @property
     def parties(self) -> frozenset[str]:
@@ -179,4 +182,5 @@ def _contract(machine: _Machine, events: tuple[Event, ...]) -> Contract:
         payment=payment_status(machine.milestones),
         timeline=tuple(machine.timeline),
         events=events,
+        next_due=due[0] if (due := machine.due()) is not None else None,
     )

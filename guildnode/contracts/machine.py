@@ -73,21 +73,26 @@ class _Machine:
         self.timeline: list[Entry] = []
         self.ended_at: int | None = None
 
+    def due(self) -> tuple[int, str, int] | None:
+        """The next time event of the current state: (moment, event, milestone index)."""
+        due: list[tuple[int, str, int]] = []
+        if (self.state, "expire") in TRANSITIONS:
+            due.append((self.offers[-1].respond_by, "expire", -1))
+        if (self.state, "auto_approve") in TRANSITIONS:
+            due += [
+                (m.submitted_at + AUTO_APPROVE_DAYS * DAY, "auto_approve", m.index)
+                for m in self.milestones
+                if m.submitted_at is not None and m.approved_at is None
+            ]
+        return min(due) if due else None
+
     def advance(self, until: int) -> None:
         """Apply the time events due at or before `until`, earliest first."""
         while True:
-            due: list[tuple[int, str, int]] = []
-            if (self.state, "expire") in TRANSITIONS:
-                due.append((self.offers[-1].respond_by, "expire", -1))
-            if (self.state, "auto_approve") in TRANSITIONS:
-                due += [
-                    (m.submitted_at + AUTO_APPROVE_DAYS * DAY, "auto_approve", m.index)
-                    for m in self.milestones
-                    if m.submitted_at is not None and m.approved_at is None
-                ]
-            if not due or min(due)[0] > until:
+            due = self.due()
+            if due is None or due[0] > until:
                 return
-            at, name, index = min(due)
+            at, name, index = due
             if name == "expire":
                 self._set_status("expired")
                 summary = "The offer expired unanswered."

@@ -104,3 +104,41 @@ class RefsMixin(Connection):
         with self._lock:
             rows = self.db.execute(sql, [*params, now, max_life, now]).fetchall()
         return {(author, subject) for author, subject in rows}
+
+    def refs_since(
+        self, mark: int, kinds: Iterable[str], parties: Iterable[str], public: Iterable[str]
+    ) -> tuple[int, list[tuple[str, str, str, str, int, bytes | None]]]:
+        """What reached the store after `mark` (a `refs` rowid; rows are never deleted, so
+        rowids grow in commit order): the new mark, and (record id, kind, value, author, seq,
+        canonical) of the new references in served chains of `kinds` naming one of `parties`,
+        and of the `public` kinds whatever they name (canonical None for those). One scan
+        of the new rows, however many are held: what keeps the owner's contracts current
+        (`ledger`)."""
+        wanted, named, seen = list(kinds), list(parties), list(public)
+        with self._lock:
+            top = self.db.execute("SELECT coalesce(max(rowid), 0) FROM refs").fetchone()[0]
+            if top <= mark:
+                return mark, []
+            rows = self.db.execute(
+                "SELECT x.record_id, x.kind, x.value, x.author, r.seq,"
+                " CASE WHEN x.kind IN (SELECT value FROM json_each(?)) THEN r.canonical END"
+                " FROM refs x NOT INDEXED JOIN records r ON r.id = x.record_id"
+                " LEFT JOIN forks f ON f.author = x.author"
+                " WHERE x.rowid > ? AND x.rowid <= ? AND (f.seq IS NULL OR r.seq < f.seq)"
+                " AND ((x.kind IN (SELECT value FROM json_each(?))"
+                " AND x.value IN (SELECT value FROM json_each(?)))"
+                " OR x.kind IN (SELECT value FROM json_each(?)))"
+                " ORDER BY x.rowid",
+                [
+                    json.dumps(wanted),
+                    mark,
+                    top,
+                    json.dumps(wanted),
+                    json.dumps(named),
+                    json.dumps(seen),
+                ],
+            ).fetchall()
+        return top, [
+            (rid, kind, value, author, seq, None if canonical is None else bytes(canonical))
+            for rid, kind, value, author, seq, canonical in rows
+        ]
