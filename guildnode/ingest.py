@@ -1,20 +1,20 @@
 """Ingest: how a node takes in records it did not sign (SPEC §9.5).
 
 A batch is verified first — the Python checks on the calling thread a chunk at a time, the
-signatures of each checked chunk on two verifying threads meanwhile (libsodium releases the
-GIL) — and then, under the node's one write lock, admitted by scope and guest quota
+signatures of each checked chunk on a verifying thread meanwhile (libsodium releases the GIL),
+and those it has not reached on the calling thread once the checks are done — and then, under the node's one write lock, admitted by scope and guest quota
 (SPEC §9.7), placed in its authors' chains, and committed with any fork proofs it revealed
 (SPEC §7.5), all in one transaction. A stream of batches (`Ingest.stream`) verifies the next
 batch while this one commits. `Ingest` sits beside `Node` (`Node.ingest`,
 `Node.ingest_stream` and `Node.keep_fork_proof` hand over to it) and owns the verifying
-threads.
+thread.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,11 +29,14 @@ if TYPE_CHECKING:
 
 
 # Below this many records a batch is verified on the calling thread; above it, the calling
-# thread checks it VERIFY_CHUNK records at a time and VERIFY_THREADS threads check the
-# signatures of each chunk (libsodium releases the GIL) while the next one is checked.
+# thread checks it VERIFY_CHUNK records at a time and a verifying thread checks the
+# signatures of each chunk (libsodium releases the GIL) while the next one is checked; the
+# caller verifies the chunks left when it needs the verdicts. One verifying thread and the
+# caller make two: a second verifying thread measured slower (it starves the commit of a
+# stream, `Ingest.stream`, of its core).
 PARALLEL_VERIFY_THRESHOLD = 32
 VERIFY_CHUNK = 50
-VERIFY_THREADS = 2
+VERIFY_THREADS = 1
 # SPEC §9.7: what an out-of-scope author may place here by naming the owner.
 GUEST_RECORDS_PER_AUTHOR = 64
 GUEST_AUTHORS = 1000
@@ -52,12 +55,48 @@ Verdict = VerifiedRecord | ProtocolError | _Refused
 
 @dataclass(frozen=True, slots=True)
 class _Done:
-    """A chunk verified on the calling thread: `result` as a future's."""
+    """A chunk verified on the calling thread."""
 
     verdicts: list[VerifiedRecord | ProtocolError]
 
+    def run(self) -> None:
+        pass
+
     def result(self) -> list[VerifiedRecord | ProtocolError]:
         return self.verdicts
+
+
+class _Chunk:
+    """Checked records whose signatures are still to be checked, by whichever thread claims
+    them first: the verifying thread, or the caller once it needs the verdicts (so neither
+    core idles while the other has signatures left)."""
+
+    __slots__ = ("_checked", "_claim", "_done", "_error", "_verdicts")
+
+    def __init__(self, checked: list[CheckedRecord | ProtocolError]) -> None:
+        self._checked = checked
+        self._claim = threading.Lock()
+        self._done = threading.Event()
+        self._verdicts: list[VerifiedRecord | ProtocolError] = []
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        """Verify the chunk here, unless another thread has begun it."""
+        if not self._claim.acquire(blocking=False):
+            return
+        try:
+            self._verdicts = _finish(self._checked)
+        except BaseException as exc:  # pragma: no cover - _finish turns bad input into verdicts
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self) -> list[VerifiedRecord | ProtocolError]:
+        self.run()
+        self._done.wait()
+        if self._error is not None:  # pragma: no cover
+            raise self._error
+        return self._verdicts
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +104,14 @@ class Verifying:
     """A batch being verified, chunk by chunk, in order (`Ingest.begin`); `Ingest.finish`
     places and commits it."""
 
-    parts: list[_Done | Future[list[VerifiedRecord | ProtocolError]]]
+    parts: list[_Done | _Chunk]
 
     def result(self) -> list[Verdict]:
+        """The verdicts in order. The caller first verifies, from the last chunk back, those
+        the verifying thread has not begun (it takes them from the first on), then waits for
+        the rest."""
+        for part in reversed(self.parts):
+            part.run()
         return [verdict for part in self.parts for verdict in part.result()]
 
 
@@ -300,15 +344,17 @@ class Ingest:
 
     def begin(self, unverified: Sequence[Any]) -> Verifying:
         """The first half of `batch`: start verifying a batch. The Python checks run on this
-        thread, a chunk at a time, each chunk's signatures handed to the verifying threads as
+        thread, a chunk at a time, each chunk's signatures handed to the verifying thread as
         soon as it is checked, so that libsodium (which releases the GIL) works while the
-        next chunk is checked; the signatures may still be under way on return."""
+        next chunk is checked; the signatures may still be under way on return, and
+        `Verifying.result` has the caller verify what is left."""
         if len(unverified) < PARALLEL_VERIFY_THRESHOLD:
             return Verifying([_Done(_finish([_check(item) for item in unverified]))])
-        parts: list[_Done | Future[list[VerifiedRecord | ProtocolError]]] = []
+        parts: list[_Done | _Chunk] = []
         for start in range(0, len(unverified), VERIFY_CHUNK):
-            checked = [_check(item) for item in unverified[start : start + VERIFY_CHUNK]]
-            parts.append(self._pool.submit(_finish, checked))
+            chunk = _Chunk([_check(item) for item in unverified[start : start + VERIFY_CHUNK]])
+            self._pool.submit(chunk.run)
+            parts.append(chunk)
         return Verifying(parts)
 
     def keep_fork_proof(self, first: VerifiedRecord, second: VerifiedRecord) -> bool:
