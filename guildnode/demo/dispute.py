@@ -1,4 +1,4 @@
-"""A second, smaller contract that ends in a dispute (SPEC §18): a member hires another
+"""A second, smaller contract that ends in a dispute (SPEC §17): a member hires another
 through the guild, cancels after the work was delivered and before approving it, so both
 receipts say nothing was due; the freelancer opens a dispute naming a third member as
 mediator and shows her the offer and the submission; her outcome — delivered, never paid —
