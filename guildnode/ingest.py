@@ -2,12 +2,12 @@
 
 A batch is verified first — the Python checks on the calling thread a chunk at a time, the
 signatures of each checked chunk on a verifying thread meanwhile (libsodium releases the GIL),
-and those it has not reached on the calling thread once the checks are done — and then, under the node's one write lock, admitted by scope and guest quota
-(SPEC §9.7), placed in its authors' chains, and committed with any fork proofs it revealed
-(SPEC §7.5), all in one transaction. A stream of batches (`Ingest.stream`) verifies the next
-batch while this one commits. `Ingest` sits beside `Node` (`Node.ingest`,
-`Node.ingest_stream` and `Node.keep_fork_proof` hand over to it) and owns the verifying
-thread.
+and those it has not reached on the calling thread once the checks are done — and then, under
+the node's one write lock, admitted by scope and guest quota (SPEC §9.7), placed in its
+authors' chains, and committed with any fork proofs it revealed (SPEC §7.5), all in one
+transaction. A stream of batches (`Ingest.stream`) verifies the next batch while this one
+commits. `Ingest` sits beside `Node` (`Node.ingest`, `Node.ingest_stream` and
+`Node.keep_fork_proof` hand over to it) and owns the verifying thread.
 """
 
 from __future__ import annotations
