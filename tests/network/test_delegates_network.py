@@ -106,6 +106,15 @@ async def test_a_delegates_offer_makes_the_organisations_contract(make_node) -> 
         )
         assert refused.status_code == 400, (action, refused.text)
         assert refused.json()["error"]["code"] == code, (action, refused.text)
+    # A grant of another organisation does not make this contract its: not a party.
+    other = await make_node("other")
+    await call(other, "/api/delegates/add", {"delegate": s, "scope": ["approve"],
+                                             "expires_days": 30})  # fmt: skip
+    await deliver(other, staff, other.node.did)
+    head = staff.node.store.head(s).seq  # (the fixture vouched for `other` to take it in)
+    wrong = {"contract": offer["id"], "milestone": 0, "organisation": other.node.did}
+    refused = await staff.client.post("/api/work/approve", json=wrong, headers=staff.owner)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "not_a_party"
     assert staff.node.store.head(s).seq == head
     shown = await org.client.get(f"/api/contracts/{offer['id']}", headers=org.owner)
     assert shown.status_code == 200, shown.text
