@@ -87,9 +87,15 @@ def counter(
     milestones: list[Milestone] | None = None,
     days: Annotated[int, Field(ge=1)] | None = None,
     respond_days: Annotated[int, Field(ge=1, le=60)] = 7,
+    organisation: str | None = None,
 ) -> VerifiedRecord:
     return node.market.counter(
-        offer, scope=scope, milestones=_milestones(milestones), days=days, respond_days=respond_days
+        offer,
+        scope=scope,
+        milestones=_milestones(milestones),
+        days=days,
+        respond_days=respond_days,
+        organisation=organisation,
     )
 
 
@@ -105,24 +111,36 @@ def submit(node: Node, contract: str, milestone: int, note: str | None = None) -
     return node.market.milestone(contract, milestone, "submitted", note)
 
 
-def approve(node: Node, contract: str, milestone: int, note: str | None = None) -> VerifiedRecord:
-    return node.market.milestone(contract, milestone, "approved", note)
+def approve(
+    node: Node,
+    contract: str,
+    milestone: int,
+    note: str | None = None,
+    organisation: str | None = None,
+) -> VerifiedRecord:
+    return node.market.milestone(contract, milestone, "approved", note, organisation)
 
 
-def paid(node: Node, contract: str, milestone: int) -> VerifiedRecord:
-    return node.market.payment(contract, milestone, "paid")
+def paid(
+    node: Node, contract: str, milestone: int, organisation: str | None = None
+) -> VerifiedRecord:
+    return node.market.payment(contract, milestone, "paid", organisation)
 
 
 def received(node: Node, contract: str, milestone: int) -> VerifiedRecord:
     return node.market.payment(contract, milestone, "received")
 
 
-def complete(node: Node, contract: str, note: str | None = None) -> VerifiedRecord:
-    return node.market.complete(contract, note)
+def complete(
+    node: Node, contract: str, note: str | None = None, organisation: str | None = None
+) -> VerifiedRecord:
+    return node.market.complete(contract, note, organisation)
 
 
-def cancel(node: Node, contract: str, reason: str) -> VerifiedRecord:
-    return node.market.cancel(contract, reason)
+def cancel(
+    node: Node, contract: str, reason: str, organisation: str | None = None
+) -> VerifiedRecord:
+    return node.market.cancel(contract, reason, organisation)
 
 
 def feedback(

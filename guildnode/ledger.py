@@ -127,6 +127,17 @@ def as_organisation(held: Sequence[_Held], grants: Delegations) -> list[Event]:
     return found
 
 
+def _offer_sealed_well(author: str, parties: set[str], inner: dict[str, object]) -> bool:
+    """SPEC §6.9, §15.4: an offer is sealed to its two parties and at most one more, which
+    is its author when the author is neither (a delegate); a counter-offer's third recipient
+    must be its contract's delegate, which only its thread can tell (§12.3)."""
+    two = {inner["organisation"], inner["freelancer"]}
+    extra = parties - two
+    if not two <= parties or len(extra) > 1:
+        return False
+    return author in two or extra == {author}
+
+
 def anchor(event: Event) -> str | None:
     """The record id an event hangs on: the offer it answers, accepts or declines, the
     contract it names; None for a first offer (a thread's root) and a proposal."""
@@ -191,6 +202,16 @@ class Ledger:
             # Whose a delegate's record is reads only the offer its contract names.
             named = self._events.get(str(held.event.body.get("contract", "")))
             return as_organisation([held, *([named] if named else [])], self._grants)[0]
+
+    def delegate_of(self, record_id: str) -> str | None:
+        """SPEC §15.4: the delegate of the contract `record_id` belongs to (its first offer's
+        third recipient, the delegate that wrote it), or None."""
+        with self._lock:
+            self._catch_up()
+            root = self._root_of(record_id)
+            if root is None:
+                return None
+            return rules.delegate(self._events[root].event)
 
     def unreadable(self) -> dict[str, str]:
         """Sealed records addressed to the owner that do not open, with the reason."""
@@ -389,12 +410,9 @@ class Ledger:
             found = _Opened(None, exc.detail)
         else:
             parties = set(recipients(record["body"]))
-            # SPEC §6.9, §15.4: exactly its two parties, plus its author when a delegate.
-            author = record["author"]
-            if record["kind"] == "offer" and parties - {author} != {
-                inner["organisation"],
-                inner["freelancer"],
-            } - {author}:
+            if record["kind"] == "offer" and not _offer_sealed_well(
+                record["author"], parties, inner
+            ):
                 found = _Opened(None, "an offer must be sealed to its two parties")
             else:
                 expires = record.get("expires")

@@ -223,9 +223,7 @@ class Market:
         """Offer a contract to the author of a proposal. `milestones`: (title, amount, due
         in days after the start); the price is their sum. With `organisation`, as its
         delegate (SPEC §15): refused unless the offer would count as the organisation's."""
-        acting_for = None
-        if organisation is not None:
-            acting_for = self.node.check_acting_for(organisation, "offers")
+        acting_for = self._acting_for(organisation, "offers")
         proposal = self._event(proposal_id, "proposal")
         if proposal.author == self.node.did:
             raise _error("not_addressed_to_you", "You cannot offer on your own proposal.")
@@ -259,9 +257,14 @@ class Market:
         milestones: Sequence[tuple[str, int, int]] | None = None,
         days: int | None = None,
         respond_days: int = rules.DEFAULT_RESPOND_DAYS,
+        organisation: str | None = None,
     ) -> VerifiedRecord:
-        """Answer an offer with changed terms; what is not given stays as offered."""
+        """Answer an offer with changed terms; what is not given stays as offered. With
+        `organisation`, as its delegate (SPEC §15.2 `offers`)."""
+        acting_for = self._acting_for(organisation, "offers")
         offer = self._event(offer_id, "offer")
+        if acting_for is not None and offer.body["organisation"] != acting_for:
+            raise _error("not_a_party", "That offer is not for the organisation.", 403)
         terms = dict(offer.body)
         starts = parse_timestamp(terms["starts"])
         if milestones is not None or days is not None:
@@ -285,45 +288,92 @@ class Market:
         elif scope is not None:
             terms["scope"] = scope
         terms["answers"] = offer_id
-        other = offer.author
+        parties = [terms["organisation"], terms["freelancer"]]
         return self._publish(
-            "offer", terms, [other], expires_at=self.node.now() + respond_days * DAY
+            "offer",
+            terms,
+            self._recipients(offer_id, parties),
+            expires_at=self.node.now() + respond_days * DAY,
+            acting_for=acting_for,
         )
 
     def accept(self, offer_id: str) -> VerifiedRecord:
         offer = self._event(offer_id, "offer")
-        return self._publish("accept", {"offer": offer_id}, [offer.author])
+        return self._publish(
+            "accept", {"offer": offer_id}, self._recipients(offer_id, [offer.author])
+        )
 
     def decline(self, offer_id: str, reason: str | None = None) -> VerifiedRecord:
         offer = self._event(offer_id, "offer")
         inner: dict[str, Any] = {"offer": offer_id}
         if reason:
             inner["reason"] = reason
-        return self._publish("decline", inner, [offer.author])
+        return self._publish("decline", inner, self._recipients(offer_id, [offer.author]))
 
-    def party_of(self, contract_id: str) -> tuple[Contract, str]:
-        """The contract and the owner's counterpart in it."""
+    def _acting_for(self, organisation: str | None, scope: str | None) -> str | None:
+        """SPEC §15.6: None for the owner's own record; else the organisation's member,
+        refused (`not_delegated`, `outside_scope`) unless the record would count as its.
+        `scope` None: a kind no scope covers (§15.2)."""
+        if organisation is None:
+            return None
+        if scope is None:
+            self.node.check_did(organisation)
+            raise _error(
+                "outside_scope",
+                "Completing or cancelling a contract is not delegated: the organisation "
+                "does it from its own node.",
+            )
+        return self.node.check_acting_for(organisation, scope)
+
+    def _recipients(self, record_id: str, parties: Sequence[str]) -> list[str]:
+        """SPEC §6.10, §15.4: a contract's later records are sealed to the parties named and
+        the delegate that wrote its first offer, if any (the author is added by sealing)."""
+        delegate = self.ledger.delegate_of(record_id)
+        found = dict.fromkeys([*parties, *([delegate] if delegate else [])])
+        found.pop(self.node.did, None)
+        return list(found)
+
+    def party_of(self, contract_id: str, acting_for: str | None = None) -> tuple[Contract, str]:
+        """The contract and the counterpart of the owner (or of the organisation
+        `acting_for`, for its delegate) in it."""
         contract = self.contract(contract_id)
-        me = self.node.did
+        me = acting_for or self.node.did
         if me not in (contract.organisation, contract.freelancer):
             raise _error("not_a_party", "You are not a party to that contract.", 403)
         other = contract.freelancer if me == contract.organisation else contract.organisation
         return contract, other
 
+    def _sealed_to(
+        self, contract_id: str, acting_for: str | None = None
+    ) -> tuple[Contract, list[str]]:
+        """The contract and whom the owner's next record of it is sealed to (SPEC §15.4)."""
+        contract, other = self.party_of(contract_id, acting_for)
+        return contract, self._recipients(contract_id, [other, *filter(None, [acting_for])])
+
     def milestone(
-        self, contract_id: str, index: int, action: str, note: str | None = None
+        self,
+        contract_id: str,
+        index: int,
+        action: str,
+        note: str | None = None,
+        organisation: str | None = None,
     ) -> VerifiedRecord:
-        """`action`: "submitted" (the freelancer) or "approved" (the organisation)."""
-        _, other = self.party_of(contract_id)
+        """`action`: "submitted" (the freelancer) or "approved" (the organisation, or with
+        `organisation` its delegate, SPEC §15.2 `approve`)."""
+        acting_for = self._acting_for(organisation, "approve")
+        _, parties = self._sealed_to(contract_id, acting_for)
         inner: dict[str, Any] = {"contract": contract_id, "index": index, "action": action}
         if note:
             inner["note"] = note
-        return self._publish("milestone", inner, [other])
+        return self._publish("milestone", inner, parties, acting_for=acting_for)
 
-    def payment(self, contract_id: str, index: int, action: str) -> VerifiedRecord:
-        """`action`: "paid" (the organisation) or "received" (the freelancer); the amount
-        is the milestone's."""
-        contract, other = self.party_of(contract_id)
+    def payment(
+        self, contract_id: str, index: int, action: str, organisation: str | None = None
+    ) -> VerifiedRecord:
+        """`action`: "paid" (the organisation, or with `organisation` its delegate, SPEC
+        §15.2 `pay`) or "received" (the freelancer); the amount is the milestone's."""
+        acting_for = self._acting_for(organisation, "pay")
+        contract, parties = self._sealed_to(contract_id, acting_for)
         milestones = contract.terms["milestones"] if contract.terms else []
         if not 0 <= index < len(milestones):
             raise _error("unknown_milestone", f"The contract has no milestone {index + 1}.")
@@ -332,20 +382,26 @@ class Market:
             "currency": contract.terms["price"]["currency"],
         }
         inner = {"contract": contract_id, "index": index, "amount": amount, "action": action}
-        return self._publish("payment", inner, [other])
+        return self._publish("payment", inner, parties, acting_for=acting_for)
 
-    def complete(self, contract_id: str, note: str | None = None) -> VerifiedRecord:
-        _, other = self.party_of(contract_id)
+    def complete(
+        self, contract_id: str, note: str | None = None, organisation: str | None = None
+    ) -> VerifiedRecord:
+        self._acting_for(organisation, None)
+        _, parties = self._sealed_to(contract_id)
         inner: dict[str, Any] = {"contract": contract_id}
         if note:
             inner["note"] = note
-        record = self._publish("complete", inner, [other])
+        record = self._publish("complete", inner, parties)
         self.settle()
         return record
 
-    def cancel(self, contract_id: str, reason: str) -> VerifiedRecord:
-        _, other = self.party_of(contract_id)
-        record = self._publish("cancel", {"contract": contract_id, "reason": reason}, [other])
+    def cancel(
+        self, contract_id: str, reason: str, organisation: str | None = None
+    ) -> VerifiedRecord:
+        self._acting_for(organisation, None)
+        _, parties = self._sealed_to(contract_id)
+        record = self._publish("cancel", {"contract": contract_id, "reason": reason}, parties)
         self.settle()
         return record
 

@@ -6,14 +6,17 @@ count them (the records number them from 0).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from ..money import format_money
 from . import main
 from .context import Context, backend, emit, fail, json_option, pass_context
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _money(price: dict[str, Any]) -> str:
@@ -22,6 +25,14 @@ def _money(price: dict[str, Any]) -> str:
 
 def _when(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def for_option(verb: str, scope: str) -> Callable[[F], F]:
+    """`--for ORG`: act as a delegate of ORG, which delegated `scope` (SPEC §15.6)."""
+    return click.option(
+        "--for", "organisation", metavar="ORG",
+        help=f"{verb} as a delegate of ORG, which delegated `{scope}`.",
+    )  # fmt: skip
 
 
 def _act(ctx: Context, action: str, fields: dict[str, Any], as_json: bool, done: str) -> None:
@@ -125,8 +136,7 @@ def proposals(ctx: Context, brief_id: str | None, as_json: bool) -> None:
               help="The contract runs this many days (at most 180).")  # fmt: skip
 @click.option("--respond-days", type=click.IntRange(1, 60), default=7, show_default=True,
               help="The offer lapses unanswered after.")  # fmt: skip
-@click.option("--for", "organisation", metavar="ORG",
-              help="Offer as a delegate of ORG, which delegated `offers`.")  # fmt: skip
+@for_option("Offer", "offers")
 @json_option
 @pass_context
 def offer(
@@ -167,6 +177,7 @@ def offer(
 @click.option("--days", type=click.IntRange(1), help="New length in days (at most 180).")
 @click.option("--respond-days", type=click.IntRange(1, 60), default=7, show_default=True,
               help="The counter-offer lapses unanswered after.")  # fmt: skip
+@for_option("Counter", "offers")
 @json_option
 @pass_context
 def counter(
@@ -176,6 +187,7 @@ def counter(
     milestones: tuple[str, ...],
     days: int | None,
     respond_days: int,
+    organisation: str | None,
     as_json: bool,
 ) -> None:
     """Answer an offer with changed terms (what you leave out stays as offered)."""
@@ -185,6 +197,7 @@ def counter(
         "milestones": _milestones(milestones),
         "days": days,
         "respond_days": respond_days,
+        "organisation": organisation,
     }
     _act(ctx, "counter", fields, as_json, "Counter-offer sent")
 
@@ -231,24 +244,38 @@ def milestone_submit(
 @click.argument("contract_id")
 @click.argument("number", type=click.IntRange(1, 20))
 @click.option("--note", help="A word for the freelancer.")
+@for_option("Approve", "approve")
 @json_option
 @pass_context
 def milestone_approve(
-    ctx: Context, contract_id: str, number: int, note: str | None, as_json: bool
+    ctx: Context,
+    contract_id: str,
+    number: int,
+    note: str | None,
+    organisation: str | None,
+    as_json: bool,
 ) -> None:
     """Approve submitted milestone NUMBER (unanswered, it is approved after 14 days)."""
-    fields = {"contract": contract_id, "milestone": number - 1, "note": note}
+    fields = {
+        "contract": contract_id,
+        "milestone": number - 1,
+        "note": note,
+        "organisation": organisation,
+    }
     _act(ctx, "approve", fields, as_json, f"Milestone {number} approved")
 
 
 @main.command()
 @click.argument("contract_id")
 @click.argument("number", type=click.IntRange(1, 20))
+@for_option("Attest", "pay")
 @json_option
 @pass_context
-def paid(ctx: Context, contract_id: str, number: int, as_json: bool) -> None:
-    """Attest that you paid milestone NUMBER (organisations)."""
-    fields = {"contract": contract_id, "milestone": number - 1}
+def paid(
+    ctx: Context, contract_id: str, number: int, organisation: str | None, as_json: bool
+) -> None:
+    """Attest that you paid milestone NUMBER (organisations, and their delegates)."""
+    fields = {"contract": contract_id, "milestone": number - 1, "organisation": organisation}
     _act(ctx, "paid", fields, as_json, f"Payment of milestone {number} attested")
 
 

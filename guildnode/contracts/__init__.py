@@ -40,6 +40,7 @@ from .model import (
     Milestone,
     Offer,
     Problem,
+    delegate,
 )
 from .proposal import Proposal, proposal_problem, proposals
 from .terms import pay_by, payment_status, terms_problem
@@ -59,6 +60,7 @@ __all__ = [
     "Offer",
     "Problem",
     "Proposal",
+    "delegate",
     "derive",
     "pay_by",
     "payment_status",

@@ -28,6 +28,7 @@ from .model import (
     Milestone,
     Offer,
     Problem,
+    delegate,
 )
 from .terms import terms_problem
 
@@ -206,6 +207,10 @@ def _check_counter(m: _Machine, e: Event) -> Problem | None:
     same = ("organisation", "freelancer", "brief")
     if any(e.body[key] != m.root.body[key] for key in same):
         return ("invalid_terms", "A counter-offer keeps the parties and the brief.")
+    # SPEC §6.9, §15.4: a counter's third recipient, if any, is the contract's delegate.
+    extra = delegate(e)
+    if extra is not None and extra != delegate(m.root):
+        return ("invalid_terms", "A counter-offer is sealed to its contract's recipients only.")
     return terms_problem(e.body, first=False)
 
 

@@ -66,6 +66,13 @@ class Event:
     parties: tuple[str, ...] = ()  # the public recipients, sorted (SPEC §6.9)
 
 
+def delegate(offer: Event) -> str | None:
+    """SPEC §15.4: an offer's third recipient, beside its `organisation` and `freelancer`
+    (for a first offer, the delegate that wrote it), or None when it has none."""
+    extra = set(offer.parties) - {offer.body["organisation"], offer.body["freelancer"]}
+    return extra.pop() if len(extra) == 1 else None
+
+
 @dataclass(frozen=True, slots=True)
 class Offer:
     """An offer of the thread that took effect. `status`: open, countered, accepted,

@@ -649,3 +649,23 @@ def test_pay_by_is_fourteen_days_after_the_latest_approval() -> None:
     assert pay_by(one(active(), T0 + DAY).milestones) == 0  # nothing approved yet
     milestones = one(approved(), T0 + 3 * DAY).milestones
     assert pay_by(milestones) == T0 + 2 * DAY + PAY_ON_TIME_DAYS * DAY
+
+
+def test_a_counter_is_sealed_to_the_contracts_delegate_and_nobody_else() -> None:
+    # SPEC §6.9, §12.3, §15.4: a delegate's first offer (read as ORG's) is sealed to the two
+    # parties and the delegate; a counter may name that delegate as its third recipient, and
+    # a counter naming anyone else has no effect.
+    delegate = "did:key:z6MkStaff"
+    three = tuple(sorted((ORG, FREE, delegate)))
+    first = dataclasses.replace(offer(), parties=three)
+    good = dataclasses.replace(c1_by_freelancer, parties=three)
+    c = one([first, good], T0 + 2 * HOUR)
+    assert c.state == "countered" and [o.status for o in c.offers] == ["countered", "open"]
+    two = dataclasses.replace(c1_by_freelancer, parties=tuple(sorted((ORG, FREE))))
+    assert one([first, two], T0 + 2 * HOUR).state == "countered"
+    elsewhere = dataclasses.replace(c1_by_freelancer, parties=tuple(sorted((ORG, FREE, STRANGER))))
+    for root in (first, offer()):
+        c = one([root, elsewhere], T0 + 2 * HOUR)
+        assert c.state == "offered", root.parties
+        [problem] = [e.problem for e in c.timeline if e.record == C1]
+        assert problem is not None and problem[0] == "invalid_terms"

@@ -112,10 +112,16 @@ def scenario() -> tuple[list[list[VerifiedRecord]], VerifiedRecord]:
     o1b = a.sealed("offer", answer, OWNER.did, T0 + 2 * HOUR)
     me.sealed("accept", {"offer": o3.id}, ORG_B.did, T0 + 2 * HOUR)
     me.sealed("accept", {"offer": o1b.id}, ORG_A.did, T0 + 3 * HOUR)
-    me.sealed("accept", {"offer": o4.id}, ORG_D.did, T0 + 3 * HOUR)
+    # SPEC §6.10, §15.4: the owner seals contract 4's later records to D's delegate too; a
+    # counter with another third recipient (C) has no effect, so o4 stays open to accept.
+    stray = {**terms(UNHELD, ORG_D.did), "answers": o4.id}
+    me.sealed("offer", stray, [ORG_D.did, ORG_C.did], T0 + 3 * HOUR)
+    me.sealed("accept", {"offer": o4.id}, [ORG_D.did, STAFF.did], T0 + 3 * HOUR + 60)
     one, three, four = {"contract": o1.id}, {"contract": o3.id}, {"contract": o4.id}
     me.sealed("milestone", {**one, "index": 0, "action": "submitted"}, ORG_A.did, T0 + DAY)
-    me.sealed("milestone", {**four, "index": 0, "action": "submitted"}, ORG_D.did, T0 + DAY)
+    me.sealed(
+        "milestone", {**four, "index": 0, "action": "submitted"}, [ORG_D.did, STAFF.did], T0 + DAY
+    )
     a.sealed(
         "offer",
         terms(brief_c.id, ORG_A.did, at=T0 + DAY),
@@ -251,6 +257,8 @@ def test_the_scenario_reaches_every_case_it_is_for(tmp_path: Path) -> None:
         assert one.milestones[0].paid_at is not None
         four = before[CHAINS[4][0].id]  # the delegate's offer: D's contract
         assert four.organisation == ORG_D.did and four.state == "active"
+        assert [o.status for o in four.offers] == ["accepted"]  # the stray counter: none
+        assert [e.problem[0] for e in four.timeline if e.problem] == ["invalid_terms"]
         assert four.milestones[0].approved_at == T0 + 2 * DAY  # the delegate's, as D's
         assert four.milestones[1].approved_by_default  # the revoked delegate's had no effect
         node.ingest([FORK.to_wire()])

@@ -165,3 +165,91 @@ def staff_offer(staff: RunningNode, org: str, freelancer: str, brief_id: str) ->
         created_at=now,
         expires_at=now + 86_400,
     )
+
+
+def test_a_staff_node_approves_and_pays_for_its_organisation_until_revoked(
+    trio: dict[str, RunningNode],
+) -> None:
+    """SPEC §6.10, §15.4, §15.6: D offers for O, F accepts and submits, D approves and pays
+    for O, F confirms; O's and F's nodes show it as O's. After O revokes D, D's node refuses
+    the next approval, and the same approval forced into O's node has no effect."""
+    org, staff, fay = trio["org"], trio["staff"], trio["member"]
+    everyone = (org, staff, fay)
+    ok(org, "profile", "set", "--name", "Northwind", "--org")
+    for a in everyone:
+        for b in everyone:
+            if a is not b:
+                ok(a, "peer", "add", b.url, "--allow-private")
+    guild = ok(fay, "guild", "found", "Firmware", "--purpose", "Drivers.",
+               "--vouches-required", "1", "--cooling-days", "0")["id"]  # fmt: skip
+    ok(fay, "vouch", org.did, "--level", "2", "--context", f"guild:{guild}")
+    ok(org, "delegate", "add", staff.did, "--scope", "briefs,offers,approve,pay",
+       "--expires", "30d")  # fmt: skip
+    sync(org, staff, fay)
+    brief_id = ok(staff, *brief(staff, guild, "Review the drivers", "--for", org.did))["id"]
+    sync(staff, fay)
+    proposal = ok(fay, "propose", brief_id, "--pitch", "I can.", "--price", "3000",
+                  "--currency", "EUR", "--days", "5")["id"]  # fmt: skip
+    sync(fay, staff)
+    offer = ok(staff, "offer", proposal, "--scope", "Review.", "--criterion", "Done",
+               "--milestone", "Review:1000:5", "--milestone", "Fix:2000:9",
+               "--for", org.did)  # fmt: skip
+    contract = offer["id"]
+    sync(staff, fay, org)
+    accept = ok(fay, "accept", contract)
+    assert {k["to"] for k in accept["record"]["body"]["keys"]} == {org.did, fay.did, staff.did}
+    ok(fay, "milestone", "submit", contract, "1")
+    sync(fay, staff)
+    # The staff node derives the contract as Northwind's (it is no party, only a reader).
+    seen = ok(staff, "contract", "show", contract)
+    assert seen["state"] == "active" and seen["organisation"] == org.did
+    approved = ok(staff, "milestone", "approve", contract, "1", "--for", org.did)
+    paid = ok(staff, "paid", contract, "1", "--for", org.did)
+    assert {k["to"] for k in paid["record"]["body"]["keys"]} == {org.did, fay.did, staff.did}
+    sync(staff, fay, org)
+    ok(fay, "received", contract, "1")
+    sync(fay, org, staff)
+    for node in everyone:
+        shown = ok(node, "contract", "show", contract)
+        assert shown["organisation"] == org.did and shown["freelancer"] == fay.did, node.url
+        assert [m["status"] for m in shown["milestones"]] == ["paid", "to do"], node.url
+        who = {e["record"]: e["who"] for e in shown["timeline"] if e["record"]}
+        as_org = "you" if node is org else "Northwind"
+        assert who[approved["id"]] == who[paid["id"]] == as_org, node.url
+
+    # O revokes D; F submits the next milestone; D's node refuses to approve it for O.
+    ok(org, "delegate", "revoke", staff.did)
+    ok(fay, "milestone", "submit", contract, "2")
+    sync(org, fay, staff)
+    refused(staff, "not_delegated", "milestone", "approve", contract, "2", "--for", org.did)
+    # Forced through another node: D's key signs the approval itself and O's node takes it.
+    forced = staff_record(
+        staff, "milestone", {"contract": contract, "index": 1, "action": "approved"},
+        [org.did, fay.did],
+    )  # fmt: skip
+    push(org, [forced])
+    sync(org, fay)
+    for node in (org, fay):
+        with http() as client:
+            assert client.get(f"{node.url}/records/{forced.id}").status_code == 200
+        shown = ok(node, "contract", "show", contract)
+        assert [m["status"] for m in shown["milestones"]] == ["paid", "submitted"], node.url
+        # D's own record on O's contract: no party's, so not even in the timeline (§12.3).
+        assert forced.id not in {e["record"] for e in shown["timeline"]}, node.url
+
+
+def staff_record(staff: RunningNode, kind: str, inner: dict[str, Any], to: list[str]) -> Any:
+    """The staff key's next record of `kind`, sealed to `to` and the staff key, signed with
+    the key in the staff node's data directory (not through its node, which would refuse)."""
+    key = json.loads((staff.data / "identity.key").read_text())
+    identity = Identity(base64.urlsafe_b64decode(key["seed"] + "=="))
+    last = ok(staff, "log", "--author", staff.did)["records"][-1]
+    now = int(time.time())
+    return sign_record(
+        identity,
+        kind=kind,
+        body=seal(identity, kind, inner, to),
+        seq=last["record"]["seq"] + 1,
+        prev=last["id"],
+        created_at=now,
+    )

@@ -78,8 +78,44 @@ async def test_a_delegates_offer_makes_the_organisations_contract(make_node) -> 
     await deliver(fay, org, f)
     [seen] = (await fay.client.get("/api/contracts", headers=fay.owner)).json()["contracts"]
     assert seen["id"] == offer["id"] and seen["state"] == "offered"
-    await call(fay, "/api/work/accept", {"offer": offer["id"]})
+    # SPEC §6.10, §15.4: the freelancer's counter reaches the delegate too, who counters back
+    # for the organisation; the freelancer accepts that.
+    countered = await call(fay, "/api/work/counter", {"offer": offer["id"], "scope": "Less."})
+    assert {key["to"] for key in countered["record"]["body"]["keys"]} == {f, o, s}
+    await deliver(fay, staff, f)
+    back = {"offer": countered["id"], "scope": "Review.", "organisation": o}
+    again = await call(staff, "/api/work/counter", back)
+    assert {key["to"] for key in again["record"]["body"]["keys"]} == {f, o, s}
+    await deliver(staff, fay, s)
+    await deliver(staff, org, s)
+    accepted = await call(fay, "/api/work/accept", {"offer": again["id"]})
+    assert {key["to"] for key in accepted["record"]["body"]["keys"]} == {f, o, s}
     await deliver(fay, org, f)
+    await deliver(fay, staff, f)
+    # Outside what O delegated (briefs, offers), or not O at all: refused, nothing published.
+    head = staff.node.store.head(s).seq
+    for action, fields, code in (
+        ("approve", {"milestone": 0, "organisation": o}, "outside_scope"),
+        ("paid", {"milestone": 0, "organisation": o}, "outside_scope"),
+        ("approve", {"milestone": 0, "organisation": f}, "not_delegated"),
+        ("complete", {"organisation": o}, "outside_scope"),
+        ("cancel", {"reason": "No.", "organisation": o}, "outside_scope"),
+    ):
+        refused = await staff.client.post(
+            f"/api/work/{action}", json={"contract": offer["id"], **fields}, headers=staff.owner
+        )
+        assert refused.status_code == 400, (action, refused.text)
+        assert refused.json()["error"]["code"] == code, (action, refused.text)
+    # A grant of another organisation does not make this contract its: not a party.
+    other = await make_node("other")
+    await call(other, "/api/delegates/add", {"delegate": s, "scope": ["approve"],
+                                             "expires_days": 30})  # fmt: skip
+    await deliver(other, staff, other.node.did)
+    head = staff.node.store.head(s).seq  # (the fixture vouched for `other` to take it in)
+    wrong = {"contract": offer["id"], "milestone": 0, "organisation": other.node.did}
+    refused = await staff.client.post("/api/work/approve", json=wrong, headers=staff.owner)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "not_a_party"
+    assert staff.node.store.head(s).seq == head
     shown = await org.client.get(f"/api/contracts/{offer['id']}", headers=org.owner)
     assert shown.status_code == 200, shown.text
     contract = shown.json()
