@@ -130,6 +130,26 @@ async def test_a_staff_node_posts_for_an_organisation_only_within_its_grant(
     assert posted.json()["id"] in {b.id for b in staff.node.briefs()}  # seq 1 still counts
 
 
+async def test_a_staff_node_refuses_to_post_for_an_organisation_once_its_grant_expired(
+    make_node, author
+) -> None:
+    """SPEC §15.3, §15.6: a grant's period ends at its `expires`; after it, the staff node
+    refuses to publish for the organisation (`not_delegated`) and stores nothing."""
+    staff = await make_node("staff")
+    org = author(45)
+    now = int(time.time())
+    body = {"delegate": staff.node.did, "scope": ["briefs"]}
+    lapsed = org.next("delegate", body, created_at=now - 3 * DAY, expires_at=now - DAY)
+    [result] = await staff.inbox([lapsed.to_wire()], welcome=False)
+    assert result["status"] == "accepted"  # valid, just without effect now (§6.8)
+    before = held(staff)
+    payload = BRIEF | {"organisation": org.did}
+    refused(await call(staff, "POST", "/api/briefs", payload), 400, "not_delegated")
+    assert held(staff) == before
+    [grant] = (await call(staff, "GET", "/api/delegates")).json()["acting_for"]
+    assert grant["status"] == "expired"
+
+
 async def test_delegations_without_effect_are_accepted_at_the_inbox(make_node, author) -> None:
     served = await make_node()
     org = author(45)
