@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import html
 import json
-import time
 from typing import Any
 
 import httpx
@@ -19,31 +18,9 @@ import pytest
 
 from guildnode import notices
 from tests.node.test_disputes import gig
+from tests.node.test_work import Clock, sync
 
 pytestmark = pytest.mark.anyio
-
-DAY = 86_400
-
-
-class Clock:
-    """Real time plus an offset the test moves forward."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    def advance(self, days: float) -> None:
-        self.offset += days * DAY
-
-
-async def sync(*nodes: Any) -> None:
-    for _ in range(2):
-        for served in nodes:
-            await served.federation.flush()
-        for served in nodes:
-            await served.federation.sync_all()
 
 
 async def inbox(served: Any) -> list[dict[str, Any]]:
