@@ -476,10 +476,12 @@ class Node:
         return derive.briefs(self.store, derived.identities, derived.delegations)
 
     def brief(self, brief_id: str) -> Brief:
-        for brief in self.briefs():
-            if brief.id == brief_id:
-                return brief
-        raise NodeError("not_found", f"No brief {brief_id} is held here.", 404)
+        """The brief `brief_id` as `briefs` lists it, read by its id alone."""
+        derived = self._derived()
+        brief = derive.brief(self.store, brief_id, derived.identities, derived.delegations)
+        if brief is None:
+            raise NodeError("not_found", f"No brief {brief_id} is held here.", 404)
+        return brief
 
     def post_brief(
         self,
