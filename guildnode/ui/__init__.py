@@ -28,7 +28,17 @@ from .auth import Clock, LoginRequired, UiAuth, login_required_response
 from .guard import UiGuard, own_hosts
 from .render import PageError, Templates, find_web_dir, render
 
-__all__ = ["UiAuth", "install_ui"]
+__all__ = ["ROUTERS", "UiAuth", "install_ui"]
+
+# Every router of the UI, in the order they are matched: `search` before `guilds` and
+# `briefs`, as /guilds/find and /briefs/search are not ids. The guard (`guard.is_ui_path`)
+# must cover every path of these (tests/node/test_ui.py checks it).
+ROUTERS = (
+    *(module.router for module in (signin, pages, search, guilds, motions, briefs, contracts,
+                                   threads, peers, identity, notifications, export, delegates,
+                                   disputes)),
+    signin.api_router,
+)  # fmt: skip
 
 
 def install_ui(app: FastAPI, settings: Settings, *, clock: Clock) -> None:
@@ -42,11 +52,8 @@ def install_ui(app: FastAPI, settings: Settings, *, clock: Clock) -> None:
     )
     app.state.ui_auth = auth
     app.state.ui_templates = Templates(web / "templates")
-    # `search` before `guilds` and `briefs`: /guilds/find and /briefs/search are not ids.
-    for module in (signin, pages, search, guilds, motions, briefs, contracts, threads, peers,
-                   identity, notifications, export, delegates, disputes):  # fmt: skip
-        app.include_router(module.router)
-    app.include_router(signin.api_router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=web / "static"), name="static")
 
     @app.exception_handler(LoginRequired)

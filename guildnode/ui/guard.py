@@ -24,23 +24,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..settings import Settings
 
-UI_PREFIXES = (
-    "/login",
-    "/logout",
-    "/people",
-    "/graph",
-    "/guilds",
-    "/briefs",
-    "/contracts",
-    "/disputes",
-    "/messages",
-    "/peers",
-    "/identity",
-    "/notifications",
-    "/profile",
-    "/static/",
-    "/api/ui/",
+# Paths that are not the UI's: the federation API (SPEC §9, open to peers, its own
+# signatures) and the owner's local API and its documentation (the bearer token). Everything
+# else is the UI, so a new UI route is guarded without being listed anywhere (fail closed).
+NOT_UI_PREFIXES = (
+    "/.well-known/",
+    "/sync/",
+    "/records/",
+    "/inbox",
+    "/api/",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
 )
+UI_API_PREFIX = "/api/ui/"  # the UI's own JSON routes (login links), under the local API
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -58,7 +55,7 @@ SECURITY_HEADERS = [
 
 
 def is_ui_path(path: str) -> bool:
-    return path == "/" or path.startswith(UI_PREFIXES)
+    return path.startswith(UI_API_PREFIX) or not path.startswith(NOT_UI_PREFIXES)
 
 
 def own_hosts(settings: Settings) -> frozenset[str]:

@@ -14,8 +14,11 @@ import pytest
 from asgi_lifespan import LifespanManager
 from markupsafe import escape
 
+from guildnode.api import federation, local
 from guildnode.app import create_app
 from guildnode.settings import Settings
+from guildnode.ui import ROUTERS
+from guildnode.ui.guard import is_ui_path
 from guildnode.ui.render import find_web_dir
 
 pytestmark = pytest.mark.anyio
@@ -203,6 +206,27 @@ async def test_signing_out_ends_the_session(make_node: Callable[..., Any]) -> No
 
 
 # -- CSRF, Host, headers ----------------------------------------------------------------
+
+
+async def test_every_ui_route_is_behind_the_csrf_and_host_guard(
+    make_node: Callable[..., Any],
+) -> None:
+    """The guard covers every path of the UI's routers, and none of the federation or
+    owner-API paths (which have their own authentication)."""
+    ui = [route.path for router in ROUTERS for route in router.routes]
+    assert {"/delegates", "/messages", "/disputes/{dispute_id}"} <= set(ui)
+    assert [path for path in ui if not is_ui_path(path)] == []
+    others = [route.path for router in (federation.router, local.router) for route in router.routes]
+    assert {"/inbox", "/sync/batch", "/api/me"} <= set(others)
+    assert [path for path in others if is_ui_path(path)] == []
+    ada = await make_node("ada")
+    await sign_in(ada)
+    before = ada.node.store.count()
+    refused = await ada.client.post(
+        "/delegates/add", data={"delegate": "did:key:z6Mkp", "scope": "briefs", "expires_days": "9"}
+    )
+    assert refused.status_code == 403 and "security token" in refused.text
+    assert ada.node.store.count() == before
 
 
 async def test_a_form_post_without_the_csrf_token_is_refused(
