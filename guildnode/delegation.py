@@ -129,18 +129,24 @@ class Delegations:
         )
 
 
+# SPEC §15.2: the scope each kind of record needs to count as an organisation's, and the
+# `action` it must have (None: any).
+_SCOPE_OF: dict[str, tuple[str, str | None]] = {
+    "brief": ("briefs", None),
+    "offer": ("offers", None),
+    "milestone": ("approve", "approved"),
+    "payment": ("pay", "paid"),
+}
+DELEGATED_KINDS = frozenset(_SCOPE_OF)  # the kinds a delegate's record can count in
+
+
 def needed_scope(kind: str, body: Mapping[str, Any]) -> str | None:
     """The scope a record of `kind` with (opened) `body` needs to count as an organisation's
     (SPEC §15.2), or None when no scope delegates it."""
-    if kind == "brief":
-        return "briefs"
-    if kind == "offer":
-        return "offers"
-    if kind == "milestone" and body.get("action") == "approved":
-        return "approve"
-    if kind == "payment" and body.get("action") == "paid":
-        return "pay"
-    return None
+    scope, action = _SCOPE_OF.get(kind, (None, None))
+    if scope is None or (action is not None and body.get("action") != action):
+        return None
+    return scope
 
 
 def grant_problem(record: DelegationRecord, ids: Identities) -> str | None:

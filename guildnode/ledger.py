@@ -36,8 +36,8 @@ from . import contracts as rules
 from . import derive
 from .briefs import Brief
 from .contracts import Contract, Event
+from .delegation import DELEGATED_KINDS, Delegations, needed_scope
 from .delegation import KINDS as DELEGATION_KINDS
-from .delegation import Delegations, needed_scope
 from .identities import KINDS as IDENTITY_KINDS
 from .identities import Identities
 from .protocol import Identity, ProtocolError, parse_json, parse_timestamp
@@ -52,7 +52,7 @@ _ENDS = frozenset({"complete", "cancel"})
 # reads (which keys are one member, who speaks for an organisation).
 _WATCHED = (*IDENTITY_KINDS, *DELEGATION_KINDS, "brief")
 # The sealed kinds a delegate's record can count as an organisation's in (SPEC §15.2).
-_DELEGATED = frozenset({"offer", "milestone", "payment"})
+_DELEGATED = DELEGATED_KINDS.intersection(SEALED_KINDS)
 
 
 @dataclass(frozen=True, slots=True)
