@@ -450,10 +450,12 @@ def _shape(unverified: Any) -> tuple[str, str]:
     extra = sorted(set(unverified) - set(_FIELDS) - set(_OPTIONAL))
     if extra:
         raise CredentialError("malformed_credential", f"The credential has an unknown {extra[0]}.")
-    context = unverified["@context"]
-    if not isinstance(context, list) or not context or context[0] != VC_CONTEXT:
+    # SPEC §18.3: the VC 2.0 context alone. Not merely first: the proof's own @context
+    # replaces the document's when verifying (§18.2), so entries appended after it are not
+    # signed, and anyone could add one to a credential without breaking its proof.
+    if unverified["@context"] != [VC_CONTEXT]:
         raise CredentialError(
-            "malformed_credential", f"The @context does not start with {VC_CONTEXT}."
+            "malformed_credential", f"The @context is not [{VC_CONTEXT!r}] alone."
         )
     kind = _our_type(unverified)
     if kind is None or _types(unverified["type"]) != ["VerifiableCredential", kind]:

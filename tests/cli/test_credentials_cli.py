@@ -180,6 +180,28 @@ def test_an_expired_vouch_credential_fails(
     assert status == 1 and "error: credential_expired: " in text
 
 
+def test_a_context_appended_after_the_vc_context_is_malformed(
+    exported: tuple[Path, Identity, Identity], tmp_path: Path
+) -> None:
+    """SPEC §18.3: the VC context alone. The proof's @context stands in for the document's
+    when verifying (§18.2), so an appended entry leaves the proof intact: the shape refuses it."""
+    out, _, _ = exported
+    file = json.loads(out.read_text())
+    item = file["verifiableCredential"][0]
+    item["@context"] = [*item["@context"], "https://example.org/other-terms"]
+    path = tmp_path / "context.json"
+    path.write_text(json.dumps(file))
+    status, text = run(tmp_path, "verify-credentials", str(path), "--json")
+    report = json.loads(text)
+    assert status == 1 and not report["ok"]
+    assert [c["error"]["code"] if c["error"] else None for c in report["credentials"]] == [
+        "malformed_credential",
+        None,
+    ]
+    status, text = run(tmp_path, "verify-credentials", str(path))
+    assert status == 1 and "error: malformed_credential: The @context is not" in text
+
+
 @pytest.mark.parametrize(
     ("content", "code"),
     [
