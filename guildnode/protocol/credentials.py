@@ -423,7 +423,11 @@ def verify_credential(unverified: Any, now: int) -> str:
     records = [_evidence_record(i, item) for i, item in enumerate(unverified["evidence"])]
     if unverified["id"] != credential_id(kind, issuer, records):
         raise _mismatch("The credential's id is not the one its type, issuer and evidence give.")
-    if unverified["credentialSubject"] != claims(kind, issuer, records):
+    # Compared as JSON, not as Python values: `true == 1` in Python, not in a claim. The
+    # proof's check has already put the whole credential through JCS, so this cannot raise.
+    if canonical_bytes(unverified["credentialSubject"]) != canonical_bytes(
+        claims(kind, issuer, records)
+    ):
         raise _mismatch("The credentialSubject is not what the embedded records say.")
     if kind == VOUCH and {k: unverified.get(k) for k in ("validFrom", "validUntil")} != _validity(
         kind, records, 0

@@ -202,6 +202,25 @@ def test_a_context_appended_after_the_vc_context_is_malformed(
     assert status == 1 and "error: malformed_credential: The @context is not" in text
 
 
+def test_a_claim_equal_only_as_a_python_value_is_a_mismatch(
+    exported: tuple[Path, Identity, Identity], tmp_path: Path
+) -> None:
+    """A level-1 vouch presented as `"level": true` and re-signed by the member: Python holds
+    `True == 1`, JSON does not, and the claims are compared as JSON."""
+    _, member, ola = exported
+    now = int(time.time())
+    vouch = sign_record(ola, kind="vouch", body={"subject": member.did, "level": 1},
+                        seq=9, prev="ab" * 32, created_at=now - 60)  # fmt: skip
+    item = credential(VOUCH, member, [vouch], now)
+    item["credentialSubject"]["level"] = True
+    _resign(item, member)
+    path = tmp_path / "bool.json"
+    path.write_text(json.dumps(presentation(member.did, [item])))
+    status, text = run(tmp_path, "verify-credentials", str(path))
+    assert status == 1
+    assert "error: evidence_mismatch: The credentialSubject is not what the embedded" in text
+
+
 @pytest.mark.parametrize(
     ("content", "code"),
     [
