@@ -67,8 +67,11 @@ def thread_page(
         thread = conversations.show_thread(node, thread_id)
     except NodeError as exc:
         raise PageError(exc.status, "No such thread", f"{exc.detail} ({exc.code})") from None
-    held = conversations.held(node)
-    answers_to_all = thread["about"] == "brief" and held.brief_authors.get(thread["on"]) == node.did
+    # SPEC §16.3: only the brief's organisation answers to all. A brief thread counts only
+    # when its brief is held, so the by-id read finds it, without deriving every thread again.
+    answers_to_all = (
+        thread["about"] == "brief" and node.member(node.brief(thread["on"]).author) == node.did
+    )
     if status == 200:
         conversations.read(node, thread_id)  # shown, so read (SPEC §16.5)
     back = f"/briefs/{thread['on']}" if thread["about"] == "brief" else f"/contracts/{thread['on']}"
