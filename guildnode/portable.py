@@ -98,22 +98,21 @@ def candidates(node: Node, linked: frozenset[str]) -> Iterator[Candidate]:
     `linked` keys, in a stable order: vouches by record id, guilds by charter id, contracts
     by id."""
     me = node.member(node.did)
+    ids = node.identities()
     counting = _counting_vouches(node, linked)
     for vouch in sorted(counting, key=lambda r: r.id):
         yield VOUCH, [vouch]
-    for guild in node.guilds():
-        if not guild.is_member(me):
+    for gid in sorted(node.charters()):
+        governance = node.governance(gid)  # once per guild: membership and removals alike
+        if not governance.membership.is_member(me):
             continue
-        gid = guild.charter.id
         applies = [
             _record(node, item["id"])
-            for key in node.identities().keys(node.did)
+            for key in ids.keys(node.did)
             if key in linked
             for item in node.records(author=key, kind="apply")
             if item["record"]["body"]["guild"] == gid
         ]
-        governance = node.governance(gid)
-        ids = node.identities()
         # SPEC §12.5: a removed member's vouches dated at or before its removal are set aside.
         admitting = [
             v
