@@ -8,46 +8,27 @@ running nodes); rounds driven by `guildnode sync`; ports from binding port 0.
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from test_identity_e2e import push
 from test_run import RunningNode, http, spawn, wait_until_up
+from test_work_cli import cli, ok, sync
 
-from guildnode.cli import main
-from guildnode.protocol import Identity, format_timestamp, sign_record
+from guildnode.datadir import DataDir
+from guildnode.protocol import VerifiedRecord, format_timestamp, sign_record
 from guildnode.protocol.sealed import seal
 
 pytestmark = pytest.mark.e2e
-
-
-def cli(node: RunningNode, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["--data", str(node.data), *args])
-    return result.exit_code, result.output
-
-
-def ok(node: RunningNode, *args: str) -> Any:
-    code, out = cli(node, *args, "--json")
-    assert code == 0, (args, out)
-    return json.loads(out)
 
 
 def refused(node: RunningNode, code: str, *args: str) -> None:
     exit_code, out = cli(node, *args)
     assert exit_code != 0, (args, out)
     assert code in out, (args, out)
-
-
-def sync(*nodes: RunningNode) -> None:
-    for _ in range(2):
-        for node in nodes:
-            ok(node, "sync")
 
 
 @pytest.fixture
@@ -137,13 +118,9 @@ def test_a_staff_node_posts_briefs_for_its_organisation_until_revoked(
     ]
 
 
-def staff_offer(staff: RunningNode, org: str, freelancer: str, brief_id: str) -> Any:
+def staff_offer(staff: RunningNode, org: str, freelancer: str, brief_id: str) -> VerifiedRecord:
     """The staff key's next record: a first offer for `org`, sealed to it, the freelancer and
     the staff key, signed with the key in the staff node's data directory."""
-    key = json.loads((staff.data / "identity.key").read_text())
-    identity = Identity(base64.urlsafe_b64decode(key["seed"] + "=="))
-    [log] = [ok(staff, "log", "--author", staff.did)]
-    last = log["records"][-1]
     now = int(time.time())
     inner = {
         "brief": brief_id,
@@ -156,15 +133,7 @@ def staff_offer(staff: RunningNode, org: str, freelancer: str, brief_id: str) ->
         "starts": format_timestamp(now),
         "ends": format_timestamp(now + 2 * 86_400),
     }
-    return sign_record(
-        identity,
-        kind="offer",
-        body=seal(identity, "offer", inner, [org, freelancer]),
-        seq=last["record"]["seq"] + 1,
-        prev=last["id"],
-        created_at=now,
-        expires_at=now + 86_400,
-    )
+    return staff_record(staff, "offer", inner, [org, freelancer], now, now + 86_400)
 
 
 def test_a_staff_node_approves_and_pays_for_its_organisation_until_revoked(
@@ -238,18 +207,24 @@ def test_a_staff_node_approves_and_pays_for_its_organisation_until_revoked(
         assert forced.id not in {e["record"] for e in shown["timeline"]}, node.url
 
 
-def staff_record(staff: RunningNode, kind: str, inner: dict[str, Any], to: list[str]) -> Any:
+def staff_record(
+    staff: RunningNode,
+    kind: str,
+    inner: dict[str, Any],
+    to: list[str],
+    created_at: int | None = None,
+    expires_at: int | None = None,
+) -> VerifiedRecord:
     """The staff key's next record of `kind`, sealed to `to` and the staff key, signed with
     the key in the staff node's data directory (not through its node, which would refuse)."""
-    key = json.loads((staff.data / "identity.key").read_text())
-    identity = Identity(base64.urlsafe_b64decode(key["seed"] + "=="))
+    identity = DataDir(staff.data).load_identity()
     last = ok(staff, "log", "--author", staff.did)["records"][-1]
-    now = int(time.time())
     return sign_record(
         identity,
         kind=kind,
         body=seal(identity, kind, inner, to),
         seq=last["record"]["seq"] + 1,
         prev=last["id"],
-        created_at=now,
+        created_at=int(time.time()) if created_at is None else created_at,
+        expires_at=expires_at,
     )
