@@ -221,6 +221,38 @@ def test_a_claim_equal_only_as_a_python_value_is_a_mismatch(
     assert "error: evidence_mismatch: The credentialSubject is not what the embedded" in text
 
 
+def _longer_life(item: dict[str, Any], key: Identity) -> None:
+    item["validUntil"] = "2099-01-01T00:00:00Z"
+    _resign(item, key)  # the member would keep the vouch alive past its 365 days
+
+
+def _other_id(item: dict[str, Any], key: Identity) -> None:
+    item["id"] = "urn:guildnode:credential:" + "0" * 64
+    _resign(item, key)
+
+
+@pytest.mark.parametrize(
+    ("broken", "sentence"),
+    [
+        (_longer_life, "The validity period is not the vouch's."),
+        (_other_id, "The credential's id is not the one its type, issuer and evidence give."),
+    ],
+)
+def test_a_validity_or_an_id_the_evidence_does_not_give_is_a_mismatch(
+    broken: Broken, sentence: str, exported: tuple[Path, Identity, Identity], tmp_path: Path
+) -> None:
+    """SPEC §18.3: a vouch credential's period and every credential's id are recomputed
+    from the evidence, like the claims; a member's own proof over others does not help."""
+    out, member, _ = exported
+    file = json.loads(out.read_text())
+    broken(file["verifiableCredential"][0], member)
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(file))
+    status, text = run(tmp_path, "verify-credentials", str(path))
+    assert status == 1 and f"error: evidence_mismatch: {sentence}" in text
+    assert text.count("  ok    ") == 1
+
+
 @pytest.mark.parametrize(
     ("content", "code"),
     [
