@@ -429,10 +429,13 @@ def verify_credential(unverified: Any, now: int) -> str:
         claims(kind, issuer, records)
     ):
         raise _mismatch("The credentialSubject is not what the embedded records say.")
-    if kind == VOUCH and {k: unverified.get(k) for k in ("validFrom", "validUntil")} != _validity(
-        kind, records, 0
-    ):
+    # SPEC §18.3: a vouch's period is recomputed; the others say what held at the export
+    # and end nowhere (a validUntil would claim a future the records do not give).
+    period = {k: unverified.get(k) for k in ("validFrom", "validUntil")}
+    if kind == VOUCH and period != _validity(kind, records, 0):
         raise _mismatch("The validity period is not the vouch's.")
+    if kind != VOUCH and period["validUntil"] is not None:
+        raise _mismatch("A membership or contract credential has no validUntil.")
     until = unverified.get("validUntil")
     if until is not None and parse_timestamp(until) < now:
         raise CredentialError(

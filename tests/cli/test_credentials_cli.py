@@ -19,7 +19,7 @@ from guildnode.cli import main
 from guildnode.datadir import DataDir
 from guildnode.node import Node
 from guildnode.protocol import Identity, sign_record
-from guildnode.protocol.credentials import VOUCH, credential, presentation
+from guildnode.protocol.credentials import MEMBERSHIP, VOUCH, credential, presentation
 from guildnode.protocol.dataintegrity import CREDENTIAL_CODES, add_proof
 
 Broken = Callable[[dict[str, Any], Identity], None]
@@ -251,6 +251,29 @@ def test_a_validity_or_an_id_the_evidence_does_not_give_is_a_mismatch(
     status, text = run(tmp_path, "verify-credentials", str(path))
     assert status == 1 and f"error: evidence_mismatch: {sentence}" in text
     assert text.count("  ok    ") == 1
+
+
+def test_a_membership_credential_with_a_validuntil_is_a_mismatch(
+    exported: tuple[Path, Identity, Identity], tmp_path: Path
+) -> None:
+    """SPEC §18.3: a membership or contract credential says what held at the export and has
+    no validUntil; one the member adds and re-signs ("member until 2099") claims more."""
+    _, member, _ = exported
+    now = int(time.time())
+    charter = sign_record(member, kind="guild", body={"name": "Rustaceans", "purpose": "Rust",
+                          "founders": [member.did],
+                          "admission": {"vouches_required": 1, "cooling_days": 0}},
+                          seq=1, prev=None, created_at=now - 60)  # fmt: skip
+    item = credential(MEMBERSHIP, member, [charter], now)
+    path = tmp_path / "member.json"
+    path.write_text(json.dumps(presentation(member.did, [item])))
+    assert run(tmp_path, "verify-credentials", str(path))[0] == 0
+    item["validUntil"] = "2099-01-01T00:00:00Z"
+    _resign(item, member)
+    path.write_text(json.dumps(presentation(member.did, [item])))
+    status, text = run(tmp_path, "verify-credentials", str(path))
+    assert status == 1
+    assert "error: evidence_mismatch: A membership or contract credential has no validUntil" in text
 
 
 @pytest.mark.parametrize(
