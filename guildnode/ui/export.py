@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from .. import portable
 from ..api.deps import NodeDep
 from ..node import Node
+from ..protocol.credentials import MEMBERSHIP, VOUCH
 from ..views import display_name
 from .auth import require_session
 from .render import render
@@ -26,11 +27,11 @@ def _line(node: Node, item: dict[str, Any]) -> str:
     """One credential in words."""
     subject = item["credentialSubject"]
     kind = item["type"][1]
-    if kind == "GuildnodeVouchCredential":
+    if kind == VOUCH:
         where = f" in {subject['context']}" if "context" in subject else ""
         voucher = display_name(node, subject["vouchedBy"])
         return f"Vouch{where} from {voucher}, level {subject['level']}"
-    if kind == "GuildnodeMembershipCredential":
+    if kind == MEMBERSHIP:
         return f"Member of {subject['memberOf']['name']}"
     ratings = ", ".join(str(f["rating"]) for f in subject["feedback"]) or "no feedback"
     return (
