@@ -152,13 +152,12 @@ def threads(
     openers = {e.id: e for e in counting if "thread" not in e.body}
     members: dict[str, list[Message]] = {tid: [_message(e)] for tid, e in openers.items()}
     for event in counting:
-        tid = event.body.get("thread")
-        opener = openers.get(tid) if tid is not None else None
-        if opener is None or tid is None:
+        opener = openers.get(event.body.get("thread", ""))  # an opener finds none
+        if opener is None:
             continue
         same = (opener.body["about"], opener.body["on"], opener.parties)
         if (event.body["about"], event.body["on"], event.parties) == same:
-            members[tid].append(_message(event))
+            members[opener.id].append(_message(event))
     for answer in public:
         opener = openers.get(answer.thread or "")
         if opener is not None and (opener.body["about"], opener.body["on"]) == (
