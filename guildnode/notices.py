@@ -230,27 +230,29 @@ def disputes_waiting(node: Node) -> Iterator[Notice]:
         event = dispute.event
         if dispute.contract in decided:
             continue
+        mediating = dispute.role == "mediator"
+        if not mediating and (
+            node.member(event.author) == me
+            or any(node.member(d.author) == me for d, _ in dispute.disclosures)
+        ):
+            continue  # the owner opened it, or has disclosed to its mediators already
         opener = _name(node, event.author)
-        if dispute.role == "mediator":
-            yield Notice(
-                key=f"dispute:{event.id}",
-                kind="dispute",
-                at=event.created_at,
-                title=f"{opener} asks you to mediate a dispute",
-                action="Read the statement and the records disclosed, then decide the outcome",
-                link=f"/disputes/{event.id}#decide",
-            )
-        elif node.member(event.author) != me:
-            if any(node.member(d.author) == me for d, _ in dispute.disclosures):
-                continue
-            yield Notice(
-                key=f"dispute:{event.id}",
-                kind="dispute",
-                at=event.created_at,
-                title=f"{opener} opened a dispute on your contract",
-                action="Read their statement and disclose your records to the mediators",
-                link=f"/contracts/{dispute.contract}#disputes",
-            )
+        if mediating:
+            title = f"{opener} asks you to mediate a dispute"
+            action = "Read the statement and the records disclosed, then decide the outcome"
+            link = f"/disputes/{event.id}#decide"
+        else:
+            title = f"{opener} opened a dispute on your contract"
+            action = "Read their statement and disclose your records to the mediators"
+            link = f"/contracts/{dispute.contract}#disputes"
+        yield Notice(
+            key=f"dispute:{event.id}",
+            kind="dispute",
+            at=event.created_at,
+            title=title,
+            action=action,
+            link=link,
+        )
 
 
 def motions_to_vote_on(node: Node) -> Iterator[Notice]:
