@@ -10,11 +10,22 @@ more function in `SOURCES`.
 
 Keys are stable (the kind and the id of the record that asks), so a client can tell a new
 notice from one it has shown already.
+
+Every signed-in page shows the count and the event streams send the list, so `waiting`
+keeps the last derivation per node and derives again only when what it reads can have
+changed: a write to the store (`Store.version`), the owner's read state (`Node.mark_read`),
+or the second of `Node.now()`. The time rules here are second-granular (an offer's
+respond-by is its `expires_at`, a feedback window closes 14 days to the second after the
+commitment, a motion at its `closes_at`, a vouch at its end, a record dated ahead counts
+from its `created`), not minute-granular, and `now` is a whole second: a list derived in
+one second is the fresh list for all of that second, and for no other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import threading
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -299,9 +310,64 @@ def notices(node: Node) -> list[Notice]:
     return sorted(found, key=lambda n: (-n.at, n.key))
 
 
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """What waits on the owner at one moment: the notices, newest first, and how many
+    messages of the owner's threads it has not read (the header's two badges)."""
+
+    notices: tuple[Notice, ...]
+    unread: int
+
+
+class _Kept:
+    """One node's last `Waiting` and what it was derived from (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()  # held while deriving: callers at once derive once
+        self.key: tuple[str, int, int, int] | None = None
+        self.value = Waiting((), 0)
+        self.reads = 0  # how often the owner's read state changed since this was made
+        self._reads_lock = threading.Lock()
+
+    def read(self, _: Sequence[str]) -> None:
+        with self._reads_lock:
+            self.reads += 1
+
+
+_KEPT: weakref.WeakKeyDictionary[Node, _Kept] = weakref.WeakKeyDictionary()
+_KEPT_LOCK = threading.Lock()
+
+
+def _kept(node: Node) -> _Kept:
+    with _KEPT_LOCK:
+        kept = _KEPT.get(node)
+        if kept is None:
+            kept = _KEPT[node] = _Kept()
+            node.on_read.append(kept.read)  # every change of read state goes through it
+        return kept
+
+
+def waiting(node: Node) -> Waiting:
+    """`notices(node)` and `conversations.unread(node)` as they are now, derived once per
+    change of the store, of the read state or of the second (see the module docstring)."""
+    from . import conversations  # it imports the node; read it only when needed
+
+    kept = _kept(node)
+    with kept.lock:
+        # Read before deriving: a change during the derivation moves the key on, so the
+        # next caller derives again.
+        key = (node.did, node.store.version, kept.reads, node.now())
+        if kept.key != key:
+            kept.value = Waiting(tuple(notices(node)), conversations.unread(node))
+            # Kept only if the second did not turn meanwhile (then the sources may have
+            # read different seconds; the list is still what deriving afresh gives).
+            kept.key = key if node.now() == key[3] else None
+        return kept.value
+
+
 def inbox(node: Node) -> dict[str, Any]:
     """The notices as the local API and `guildnode inbox --json` give them."""
-    found = notices(node)
+    found = waiting(node).notices
     return {"count": len(found), "notices": [n.as_dict() for n in found]}
 
 

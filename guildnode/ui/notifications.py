@@ -1,7 +1,7 @@
 """The Notifications page, and the event stream that keeps it and the header's badge live.
 
-The page lists `notices.notices` (what waits on the owner, each with the link to its
-action). `GET /notifications/stream` is Server-Sent Events for the owner's session only:
+The page lists the notices of `notices.waiting` (what waits on the owner, each with the link
+to its action). `GET /notifications/stream` is Server-Sent Events for the owner's session only:
 without one it answers `401 unauthorized` in the JSON error shape (an EventSource is not a
 page to redirect to the login), and when every stream slot is taken `503 too_many_streams`.
 """
@@ -25,8 +25,7 @@ STREAM_HEADERS = {"cache-control": "no-store", "x-accel-buffering": "no"}
 
 @router.get("/notifications", dependencies=[Depends(require_session)])
 def notifications(request: Request, node: NodeDep) -> HTMLResponse:
-    found = notices.notices(node)
-    return render(request, "notifications.html", notices=found, waiting=len(found))
+    return render(request, "notifications.html", notices=notices.waiting(node).notices)
 
 
 @router.get("/notifications/stream")
