@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from .. import notices
 from ..api.deps import NodeDep
 from ..api.errors import error_response
-from .auth import require_session, ui_auth
+from .auth import LoginRequired, require_session
 from .live import Live
 from .render import render
 
@@ -30,8 +30,9 @@ def notifications(request: Request, node: NodeDep) -> HTMLResponse:
 
 @router.get("/notifications/stream")
 async def stream(request: Request, node: NodeDep) -> Response:
-    auth = ui_auth(request)
-    if auth.sessions.get(request.cookies.get(auth.session_cookie, "")) is None:
+    try:
+        require_session(request)
+    except LoginRequired:  # not the login page's redirect: an EventSource is not a page
         return error_response(
             401, "unauthorized", "The notification stream is for the owner's signed-in session."
         )
