@@ -106,7 +106,9 @@ def contract_steps(node: Node) -> Iterator[Notice]:
             continue
         title = _title(briefs, contract)
         other = contract.freelancer if me == contract.organisation else contract.organisation
-        who = names[other] if other in names else names.setdefault(other, _name(node, other))
+        if other not in names:
+            names[other] = _name(node, other)
+        who = names[other]
         if "accept" in actions:
             offer = contract.offers[-1]
             kind = "counter" if len(contract.offers) > 1 else "offer"
@@ -161,14 +163,15 @@ def feedback_closing(node: Node) -> Iterator[Notice]:
         theirs = [c for c in commits if c.author != me and c.author in contract.parties]
         if not theirs:
             continue
-        closes = min(c.created_at for c in theirs) + REVEAL_AFTER_DAYS * DAY
+        first = min(c.created_at for c in theirs)
+        closes = first + REVEAL_AFTER_DAYS * DAY
         if now >= closes:
             continue
         days = max(1, -(-(closes - now) // DAY))
         yield Notice(
             key=f"feedback:{contract.id}",
             kind="feedback",
-            at=min(c.created_at for c in theirs),
+            at=first,
             title=f"{_name(node, theirs[0].author)} gave feedback on {_title(briefs, contract)}; "
             f"the window for yours closes in {days} day{'s' if days > 1 else ''}",
             action="Give your feedback",
@@ -210,8 +213,8 @@ def unread_messages(node: Node) -> Iterator[Notice]:
     §16.5); reading the thread marks them read."""
     from . import conversations  # it imports the node; read it only when needed
 
-    now, seen = conversations.held(node), node.store.read_messages()
-    for thread in now.threads.values():
+    have, seen = conversations.held(node), node.store.read_messages()
+    for thread in have.threads.values():
         if node.did not in thread.parties:
             continue
         waiting = set(conversations.unread_ids(node, thread, seen))
@@ -219,7 +222,7 @@ def unread_messages(node: Node) -> Iterator[Notice]:
             continue
         latest = max(m.created_at for m in thread.messages if m.id in waiting)
         count = len(waiting)
-        about = conversations.summary(node, now, thread, seen)["title"]
+        about = conversations.summary(node, have, thread, seen)["title"]
         yield Notice(
             key=f"message:{thread.id}",
             kind="message",
