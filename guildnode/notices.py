@@ -10,11 +10,22 @@ more function in `SOURCES`.
 
 Keys are stable (the kind and the id of the record that asks), so a client can tell a new
 notice from one it has shown already.
+
+Every signed-in page shows the count and the event streams send the list, so `waiting`
+keeps the last derivation per node and derives again only when what it reads can have
+changed: a write to the store (`Store.version`), the owner's read state (`Node.mark_read`),
+or the second of `Node.now()`. The time rules here are second-granular (an offer's
+respond-by is its `expires_at`, a feedback window closes 14 days to the second after the
+commitment, a motion at its `closes_at`, a vouch at its end, a record dated ahead counts
+from its `created`), not minute-granular, and `now` is a whole second: a list derived in
+one second is the fresh list for all of that second, and for no other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import threading
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -95,7 +106,9 @@ def contract_steps(node: Node) -> Iterator[Notice]:
             continue
         title = _title(briefs, contract)
         other = contract.freelancer if me == contract.organisation else contract.organisation
-        who = names[other] if other in names else names.setdefault(other, _name(node, other))
+        if other not in names:
+            names[other] = _name(node, other)
+        who = names[other]
         if "accept" in actions:
             offer = contract.offers[-1]
             kind = "counter" if len(contract.offers) > 1 else "offer"
@@ -150,14 +163,15 @@ def feedback_closing(node: Node) -> Iterator[Notice]:
         theirs = [c for c in commits if c.author != me and c.author in contract.parties]
         if not theirs:
             continue
-        closes = min(c.created_at for c in theirs) + REVEAL_AFTER_DAYS * DAY
+        first = min(c.created_at for c in theirs)
+        closes = first + REVEAL_AFTER_DAYS * DAY
         if now >= closes:
             continue
         days = max(1, -(-(closes - now) // DAY))
         yield Notice(
             key=f"feedback:{contract.id}",
             kind="feedback",
-            at=min(c.created_at for c in theirs),
+            at=first,
             title=f"{_name(node, theirs[0].author)} gave feedback on {_title(briefs, contract)}; "
             f"the window for yours closes in {days} day{'s' if days > 1 else ''}",
             action="Give your feedback",
@@ -199,8 +213,8 @@ def unread_messages(node: Node) -> Iterator[Notice]:
     §16.5); reading the thread marks them read."""
     from . import conversations  # it imports the node; read it only when needed
 
-    now, seen = conversations.held(node), node.store.read_messages()
-    for thread in now.threads.values():
+    have, seen = conversations.held(node), node.store.read_messages()
+    for thread in have.threads.values():
         if node.did not in thread.parties:
             continue
         waiting = set(conversations.unread_ids(node, thread, seen))
@@ -208,7 +222,7 @@ def unread_messages(node: Node) -> Iterator[Notice]:
             continue
         latest = max(m.created_at for m in thread.messages if m.id in waiting)
         count = len(waiting)
-        about = conversations.summary(node, now, thread, seen)["title"]
+        about = conversations.summary(node, have, thread, seen)["title"]
         yield Notice(
             key=f"message:{thread.id}",
             kind="message",
@@ -230,27 +244,29 @@ def disputes_waiting(node: Node) -> Iterator[Notice]:
         event = dispute.event
         if dispute.contract in decided:
             continue
+        mediating = dispute.role == "mediator"
+        if not mediating and (
+            node.member(event.author) == me
+            or any(node.member(d.author) == me for d, _ in dispute.disclosures)
+        ):
+            continue  # the owner opened it, or has disclosed to its mediators already
         opener = _name(node, event.author)
-        if dispute.role == "mediator":
-            yield Notice(
-                key=f"dispute:{event.id}",
-                kind="dispute",
-                at=event.created_at,
-                title=f"{opener} asks you to mediate a dispute",
-                action="Read the statement and the records disclosed, then decide the outcome",
-                link=f"/disputes/{event.id}#decide",
-            )
-        elif node.member(event.author) != me:
-            if any(node.member(d.author) == me for d, _ in dispute.disclosures):
-                continue
-            yield Notice(
-                key=f"dispute:{event.id}",
-                kind="dispute",
-                at=event.created_at,
-                title=f"{opener} opened a dispute on your contract",
-                action="Read their statement and disclose your records to the mediators",
-                link=f"/contracts/{dispute.contract}#disputes",
-            )
+        if mediating:
+            title = f"{opener} asks you to mediate a dispute"
+            action = "Read the statement and the records disclosed, then decide the outcome"
+            link = f"/disputes/{event.id}#decide"
+        else:
+            title = f"{opener} opened a dispute on your contract"
+            action = "Read their statement and disclose your records to the mediators"
+            link = f"/contracts/{dispute.contract}#disputes"
+        yield Notice(
+            key=f"dispute:{event.id}",
+            kind="dispute",
+            at=event.created_at,
+            title=title,
+            action=action,
+            link=link,
+        )
 
 
 def motions_to_vote_on(node: Node) -> Iterator[Notice]:
@@ -297,9 +313,64 @@ def notices(node: Node) -> list[Notice]:
     return sorted(found, key=lambda n: (-n.at, n.key))
 
 
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """What waits on the owner at one moment: the notices, newest first, and how many
+    messages of the owner's threads it has not read (the header's two badges)."""
+
+    notices: tuple[Notice, ...]
+    unread: int
+
+
+class _Kept:
+    """One node's last `Waiting` and what it was derived from (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()  # held while deriving: callers at once derive once
+        self.key: tuple[str, int, int, int] | None = None
+        self.value = Waiting((), 0)
+        self.reads = 0  # how often the owner's read state changed since this was made
+        self._reads_lock = threading.Lock()
+
+    def read(self, _: Sequence[str]) -> None:
+        with self._reads_lock:
+            self.reads += 1
+
+
+_KEPT: weakref.WeakKeyDictionary[Node, _Kept] = weakref.WeakKeyDictionary()
+_KEPT_LOCK = threading.Lock()
+
+
+def _kept(node: Node) -> _Kept:
+    with _KEPT_LOCK:
+        kept = _KEPT.get(node)
+        if kept is None:
+            kept = _KEPT[node] = _Kept()
+            node.on_read.append(kept.read)  # every change of read state goes through it
+        return kept
+
+
+def waiting(node: Node) -> Waiting:
+    """`notices(node)` and `conversations.unread(node)` as they are now, derived once per
+    change of the store, of the read state or of the second (see the module docstring)."""
+    from . import conversations  # it imports the node; read it only when needed
+
+    kept = _kept(node)
+    with kept.lock:
+        # Read before deriving: a change during the derivation moves the key on, so the
+        # next caller derives again.
+        key = (node.did, node.store.version, kept.reads, node.now())
+        if kept.key != key:
+            kept.value = Waiting(tuple(notices(node)), conversations.unread(node))
+            # Kept only if the second did not turn meanwhile (then the sources may have
+            # read different seconds; the list is still what deriving afresh gives).
+            kept.key = key if node.now() == key[3] else None
+        return kept.value
+
+
 def inbox(node: Node) -> dict[str, Any]:
     """The notices as the local API and `guildnode inbox --json` give them."""
-    found = notices(node)
+    found = waiting(node).notices
     return {"count": len(found), "notices": [n.as_dict() for n in found]}
 
 

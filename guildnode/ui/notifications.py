@@ -1,7 +1,7 @@
 """The Notifications page, and the event stream that keeps it and the header's badge live.
 
-The page lists `notices.notices` (what waits on the owner, each with the link to its
-action). `GET /notifications/stream` is Server-Sent Events for the owner's session only:
+The page lists the notices of `notices.waiting` (what waits on the owner, each with the link
+to its action). `GET /notifications/stream` is Server-Sent Events for the owner's session only:
 without one it answers `401 unauthorized` in the JSON error shape (an EventSource is not a
 page to redirect to the login), and when every stream slot is taken `503 too_many_streams`.
 """
@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from .. import notices
 from ..api.deps import NodeDep
 from ..api.errors import error_response
-from .auth import require_session, ui_auth
+from .auth import LoginRequired, require_session
 from .live import Live
 from .render import render
 
@@ -25,14 +25,14 @@ STREAM_HEADERS = {"cache-control": "no-store", "x-accel-buffering": "no"}
 
 @router.get("/notifications", dependencies=[Depends(require_session)])
 def notifications(request: Request, node: NodeDep) -> HTMLResponse:
-    found = notices.notices(node)
-    return render(request, "notifications.html", notices=found, waiting=len(found))
+    return render(request, "notifications.html", notices=notices.waiting(node).notices)
 
 
 @router.get("/notifications/stream")
 async def stream(request: Request, node: NodeDep) -> Response:
-    auth = ui_auth(request)
-    if auth.sessions.get(request.cookies.get(auth.session_cookie, "")) is None:
+    try:
+        require_session(request)
+    except LoginRequired:  # not the login page's redirect: an EventSource is not a page
         return error_response(
             401, "unauthorized", "The notification stream is for the owner's signed-in session."
         )

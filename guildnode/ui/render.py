@@ -15,8 +15,7 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from .. import conversations
-from ..notices import notices
+from ..notices import Waiting, waiting
 
 PACKAGE = Path(__file__).resolve().parent.parent
 
@@ -90,6 +89,9 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
     templates: Templates = request.app.state.ui_templates
     session = getattr(request.state, "session", None)
     node = getattr(request.app.state, "node", None)
+    # The header's badges (the event stream keeps the notices' count current), derived once
+    # per change, not once per page.
+    owed = waiting(node) if node and session else Waiting((), 0)
     base = {
         "request": request,
         "path": request.url.path,
@@ -97,11 +99,10 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
         "signed_in": session is not None,
         "csrf_token": request.scope.get("csrftoken", lambda: ""),
         "me": {"did": node.did, "name": node.name or "You"} if node and session else None,
-        "unread_messages": conversations.unread(node) if node and session else 0,
+        "unread_messages": owed.unread,
+        "waiting": len(owed.notices),
         "now": node.now() if node else time.time(),
         "errors": {},
         "values": {},
     }
-    if "waiting" not in context:  # the header's badge (the event stream keeps it current)
-        base["waiting"] = len(notices(node)) if node and session else 0
     return HTMLResponse(templates.render(template, base | context), status_code=status)
