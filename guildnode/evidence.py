@@ -11,9 +11,13 @@ receipts, commitments and reveals) is published by `duties.Duties`, which reads 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import derive, disputes, feedback
+from .delegation import Delegations
+from .governance import Governance
+from .guilds import Charter
 from .identities import Identities
 from .protocol import parse_json
 from .trust import Vouch
@@ -26,20 +30,51 @@ if TYPE_CHECKING:
 _MEMBER_FIELDS = {"receipt": ("organisation", "freelancer"), "commit": ("subject",)}
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What every derivation over a store's records starts from: which keys form one member
+    (SPEC §14), the vouches and their revocations, the guild charters and the delegations
+    (SPEC §15), as values. `Node` keeps one per store version and hands it to `Evidence`."""
+
+    store: Store
+    identities: Identities
+    vouches: list[Vouch]
+    revoked: set[str]
+    charters: dict[str, Charter]
+    delegations: Delegations
+
+    @classmethod
+    def of(cls, store: Store) -> Held:
+        ids = derive.identities(store)
+        vouches = derive.vouches(store, ids)
+        return cls(
+            store,
+            ids,
+            vouches,
+            derive.revoked(store, vouches, ids),
+            derive.charters(store, ids),
+            derive.delegations(store, ids),
+        )
+
+    def governance(self, charter: Charter, now: int) -> Governance:
+        """The guild of `charter` at `now` with its governance applied (SPEC §12.5)."""
+        return derive.governance(
+            self.store, charter, self.identities, self.vouches, self.revoked, now
+        )
+
+
 class Evidence:
     """Read-only derivations over the public records in `store`, afresh on every call."""
 
     def __init__(self, store: Store, now: Callable[[], int]) -> None:
         self.store = store
         self.now = now
-        self._members: tuple[int, Identities] | None = None
+        # The store's values (`Held`), afresh on each call unless a node hands over its own.
+        self.held: Callable[[], Held] = lambda: Held.of(store)
 
     def members(self) -> Identities:
         """The store's identities (SPEC §14), resolved again when records arrive."""
-        version = self.store.refs_version
-        if self._members is None or self._members[0] != version:
-            self._members = (version, derive.identities(self.store))
-        return self._members[1]
+        return self.held().identities
 
     def _public(self, kind: str, contract_id: str | None = None) -> list[tuple[str, Any]]:
         """(id, wire record) of the held `kind` records about a contract (or all) that have
@@ -84,7 +119,7 @@ class Evidence:
             author = ids.member(ref.author)
             found.setdefault(ref.record_id, {author}).add(ids.member(ref.value))
             made[ref.record_id] = (ref.author, ref.seq, ref.created_at)
-        grants = derive.delegations(self.store, ids)
+        grants = self.held().delegations
         parties = {}
         for rid, p in found.items():
             key, seq, created_at = made[rid]
@@ -122,24 +157,16 @@ class Evidence:
         None: the guild's membership as its governance leaves it (SPEC §12.5 — amendments
         and removals adopted by vote applied), as `Node.guild` derives it; each guild
         derived once, when first asked."""
-        ids = self.members()
-        charters = derive.charters(self.store, ids)
-        vouches = derive.vouches(self.store, ids)
-        revoked = derive.revoked(self.store, vouches, ids)
-        now = self.now()
+        held, now = self.held(), self.now()
         members: dict[str, dict[str, int]] = {}
 
         def since(guild: str, did: str) -> int | None:
             if guild not in members:
-                charter = charters.get(guild)
+                charter = held.charters.get(guild)
                 members[guild] = (
-                    {}
-                    if charter is None
-                    else derive.governance(
-                        self.store, charter, ids, vouches, revoked, now
-                    ).membership.members
+                    {} if charter is None else held.governance(charter, now).membership.members
                 )
-            return members[guild].get(ids.member(did))
+            return members[guild].get(held.identities.member(did))
 
         return since
 
