@@ -10,7 +10,7 @@ receipts, commitments and reveals) is published by `duties.Duties`, which reads 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -64,17 +64,26 @@ class Held:
 
 
 class Evidence:
-    """Read-only derivations over the public records in `store`, afresh on every call."""
+    """Read-only derivations over the public records in `store`. What rests on guild
+    membership at `now` — who may mediate, which outcome counts — is derived once per store
+    version and second, and shared by every caller in that time."""
 
     def __init__(self, store: Store, now: Callable[[], int]) -> None:
         self.store = store
         self.now = now
         # The store's values (`Held`), afresh on each call unless a node hands over its own.
         self.held: Callable[[], Held] = lambda: Held.of(store)
+        self._since: tuple[tuple[int, int], disputes.MemberSince] | None = None
+        self._decided: tuple[tuple[int, int], dict[str, disputes.Outcome]] | None = None
+        self.derivations = 0  # of `decided`, for tests: once per store version and second
 
     def members(self) -> Identities:
         """The store's identities (SPEC §14), resolved again when records arrive."""
         return self.held().identities
+
+    def _moment(self) -> tuple[int, int]:
+        """The key of what is derived once per store version and second of `now`."""
+        return (self.store.refs_version, self.now())
 
     def _public(self, kind: str, contract_id: str | None = None) -> list[tuple[str, Any]]:
         """(id, wire record) of the held `kind` records about a contract (or all) that have
@@ -156,8 +165,14 @@ class Evidence:
         """(guild, did) → since when `did` is a current member of the guild at `now`, or
         None: the guild's membership as its governance leaves it (SPEC §12.5 — amendments
         and removals adopted by vote applied), as `Node.guild` derives it; each guild
-        derived once, when first asked."""
-        held, now = self.held(), self.now()
+        derived once per store version and second, when first asked."""
+        key = self._moment()
+        if self._since is None or self._since[0] != key:
+            self._since = (key, self._member_since(self.held(), key[1]))
+        return self._since[1]
+
+    @staticmethod
+    def _member_since(held: Held, now: int) -> disputes.MemberSince:
         members: dict[str, dict[str, int]] = {}
 
         def since(guild: str, did: str) -> int | None:
@@ -170,12 +185,20 @@ class Evidence:
 
         return since
 
-    def decided(self) -> dict[str, disputes.Outcome]:
-        """contract → the outcome that counts on it (SPEC §17.4)."""
-        outcomes = self.outcomes()
-        if not outcomes:  # no guild is derived when nothing was decided
-            return {}
-        return disputes.counting(outcomes, self.openings(), self.parties(), self.member_since())
+    def decided(self) -> Mapping[str, disputes.Outcome]:
+        """contract → the outcome that counts on it (SPEC §17.4), derived once per store
+        version and second."""
+        key = self._moment()
+        if self._decided is None or self._decided[0] != key:
+            outcomes = self.outcomes()
+            found = (  # no guild is derived when nothing was decided
+                disputes.counting(outcomes, self.openings(), self.parties(), self.member_since())
+                if outcomes
+                else {}
+            )
+            self.derivations += 1
+            self._decided = (key, found)
+        return self._decided[1]
 
     # -- feedback, receipts and payments (SPEC §12.4) --------------------------------------
 
