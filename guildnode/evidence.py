@@ -73,6 +73,7 @@ class Evidence:
         self.now = now
         # The store's values (`Held`), afresh on each call unless a node hands over its own.
         self.held: Callable[[], Held] = lambda: Held.of(store)
+        self._parties: tuple[int, dict[str, frozenset[str]]] | None = None
         self._since: tuple[tuple[int, int], disputes.MemberSince] | None = None
         self._decided: tuple[tuple[int, int], dict[str, disputes.Outcome]] | None = None
         self.derivations = 0  # of `decided`, for tests: once per store version and second
@@ -118,9 +119,16 @@ class Evidence:
         """Held `feedback` reveals on a contract (or all), whether they count or not."""
         return [feedback.Reveal.from_record(*r) for r in self._public("feedback", contract_id)]
 
-    def parties(self) -> dict[str, frozenset[str]]:
+    def parties(self) -> Mapping[str, frozenset[str]]:
         """Every contract id → its two parties, from the public recipients of its first
-        offer (anyone holding the organisation's chain can tell who the parties are)."""
+        offer (anyone holding the organisation's chain can tell who the parties are);
+        derived once per store version and shared."""
+        version = self.store.refs_version
+        if self._parties is None or self._parties[0] != version:
+            self._parties = (version, self._derive_parties())
+        return self._parties[1]
+
+    def _derive_parties(self) -> dict[str, frozenset[str]]:
         ids = self.members()
         found: dict[str, set[str]] = {}
         made: dict[str, tuple[str, int, int]] = {}

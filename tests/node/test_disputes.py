@@ -300,11 +300,16 @@ async def test_what_counts_is_derived_once_per_store_version_and_second(
     assert evidence.held().charters is fay.node.charters()  # the node's, not derived again
     assert list(evidence.decided()) == [contract]
     once = evidence.derivations
+    queries: list[str] = []
+    fay.node.store.db.conn.set_trace_callback(queries.append)
     for path in ("/api/disputes", f"/api/disputes/{dispute}", "/api/contracts"):
         assert (await fay.client.get(path, headers=fay.owner)).status_code == 200
     assert (await fay.client.get(f"/contracts/{contract}")).status_code == 200
     fay.node.trust_view()
+    fay.node.store.db.conn.set_trace_callback(None)
     assert evidence.derivations == once
+    # Nor are the contracts' parties read again (SPEC §17.1): every offer's references.
+    assert not [q for q in queries if "x.kind = 'offer'" in q]
 
     fay.node.vouch(mia.node.did, level=1)  # a record: the store's version moves
     assert list(evidence.decided()) == [contract]
