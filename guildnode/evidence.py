@@ -11,7 +11,7 @@ receipts, commitments and reveals) is published by `duties.Duties`, which reads 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import derive, disputes, feedback
@@ -34,7 +34,8 @@ _MEMBER_FIELDS = {"receipt": ("organisation", "freelancer"), "commit": ("subject
 class Held:
     """What every derivation over a store's records starts from: which keys form one member
     (SPEC §14), the vouches and their revocations, the guild charters and the delegations
-    (SPEC §15), as values. `Node` keeps one per store version and hands it to `Evidence`."""
+    (SPEC §15), as values. `Node` keeps one per store version and hands it to `Evidence`;
+    each guild's governance at a second is derived once from them, and shared."""
 
     store: Store
     identities: Identities
@@ -42,6 +43,10 @@ class Held:
     revoked: set[str]
     charters: dict[str, Charter]
     delegations: Delegations
+    # guild id → (now, its governance at now): the latest second asked for, per guild
+    _governed: dict[str, tuple[int, Governance]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(cls, store: Store) -> Held:
@@ -57,16 +62,24 @@ class Held:
         )
 
     def governance(self, charter: Charter, now: int) -> Governance:
-        """The guild of `charter` at `now` with its governance applied (SPEC §12.5)."""
-        return derive.governance(
-            self.store, charter, self.identities, self.vouches, self.revoked, now
-        )
+        """The guild of `charter` at `now` with its governance applied (SPEC §12.5). Shared
+        by every caller: not to be changed."""
+        kept = self._governed.get(charter.id)
+        if kept is None or kept[0] != now:
+            kept = (
+                now,
+                derive.governance(
+                    self.store, charter, self.identities, self.vouches, self.revoked, now
+                ),
+            )
+            self._governed[charter.id] = kept
+        return kept[1]
 
 
 class Evidence:
-    """Read-only derivations over the public records in `store`. What rests on guild
-    membership at `now` — who may mediate, which outcome counts — is derived once per store
-    version and second, and shared by every caller in that time."""
+    """Read-only derivations over the public records in `store`. The contracts' parties are
+    derived once per store version, the outcome that counts (which rests on guild membership
+    at `now`) once per store version and second; both are shared by every caller."""
 
     def __init__(self, store: Store, now: Callable[[], int]) -> None:
         self.store = store
@@ -74,17 +87,12 @@ class Evidence:
         # The store's values (`Held`), afresh on each call unless a node hands over its own.
         self.held: Callable[[], Held] = lambda: Held.of(store)
         self._parties: tuple[int, dict[str, frozenset[str]]] | None = None
-        self._since: tuple[tuple[int, int], disputes.MemberSince] | None = None
         self._decided: tuple[tuple[int, int], dict[str, disputes.Outcome]] | None = None
         self.derivations = 0  # of `decided`, for tests: once per store version and second
 
     def members(self) -> Identities:
         """The store's identities (SPEC §14), resolved again when records arrive."""
         return self.held().identities
-
-    def _moment(self) -> tuple[int, int]:
-        """The key of what is derived once per store version and second of `now`."""
-        return (self.store.refs_version, self.now())
 
     def _public(self, kind: str, contract_id: str | None = None) -> list[tuple[str, Any]]:
         """(id, wire record) of the held `kind` records about a contract (or all) that have
@@ -172,31 +180,23 @@ class Evidence:
     def member_since(self) -> disputes.MemberSince:
         """(guild, did) → since when `did` is a current member of the guild at `now`, or
         None: the guild's membership as its governance leaves it (SPEC §12.5 — amendments
-        and removals adopted by vote applied), as `Node.guild` derives it; each guild
-        derived once per store version and second, when first asked."""
-        key = self._moment()
-        if self._since is None or self._since[0] != key:
-            self._since = (key, self._member_since(self.held(), key[1]))
-        return self._since[1]
-
-    @staticmethod
-    def _member_since(held: Held, now: int) -> disputes.MemberSince:
-        members: dict[str, dict[str, int]] = {}
+        and removals adopted by vote applied), as `Node.guild` derives it (`Held.governance`,
+        shared)."""
+        held, now = self.held(), self.now()
 
         def since(guild: str, did: str) -> int | None:
-            if guild not in members:
-                charter = held.charters.get(guild)
-                members[guild] = (
-                    {} if charter is None else held.governance(charter, now).membership.members
-                )
-            return members[guild].get(held.identities.member(did))
+            charter = held.charters.get(guild)
+            if charter is None:
+                return None
+            members = held.governance(charter, now).membership.members
+            return members.get(held.identities.member(did))
 
         return since
 
     def decided(self) -> Mapping[str, disputes.Outcome]:
         """contract → the outcome that counts on it (SPEC §17.4), derived once per store
         version and second."""
-        key = self._moment()
+        key = (self.store.refs_version, self.now())
         if self._decided is None or self._decided[0] != key:
             outcomes = self.outcomes()
             found = (  # no guild is derived when nothing was decided

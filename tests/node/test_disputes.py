@@ -282,10 +282,11 @@ async def test_the_dispute_page_lets_its_mediator_decide_once(
 async def test_what_counts_is_derived_once_per_store_version_and_second(
     make_node: Callable[..., Any],
 ) -> None:
-    """SPEC §17.4 on a busy node: the outcome that counts is derived once per store version
-    and second of the clock, and every reader shares it — listing the disputes, opening one,
-    the contract page, the owner's trust. A new record, or the clock moving on, derives it
-    again (membership is read at `now`, SPEC §17.2)."""
+    """SPEC §17.4 on a busy node: the outcome that counts, and the guild governance it rests
+    on, are derived once per store version and second of the clock, and every reader shares
+    them — listing the disputes, opening one, the contract page, the owner's trust. A new
+    record, or the clock moving on, derives them again (membership is read at `now`, SPEC
+    §17.2)."""
     clock = Clock()
     org, fay, mia, guild, contract = await gig(make_node, clock=clock)
     opened = await work(fay, "dispute", contract=contract, guild=guild,
@@ -308,8 +309,11 @@ async def test_what_counts_is_derived_once_per_store_version_and_second(
     fay.node.trust_view()
     fay.node.store.db.conn.set_trace_callback(None)
     assert evidence.derivations == once
-    # Nor are the contracts' parties read again (SPEC §17.1): every offer's references.
-    assert not [q for q in queries if "x.kind = 'offer'" in q]
+    # Nor are the contracts' parties (SPEC §17.1: every offer's references) read again, nor
+    # the guild's governance (SPEC §12.5: its motions) that the mediator's membership and
+    # the page's notices read.
+    assert not [q for q in queries if "x.kind = 'offer'" in q or "x.kind = 'motion'" in q]
+    assert fay.node.governance(guild) is fay.node.governance(guild)
 
     fay.node.vouch(mia.node.did, level=1)  # a record: the store's version moves
     assert list(evidence.decided()) == [contract]
