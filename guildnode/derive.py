@@ -82,6 +82,16 @@ def served(store: Store, kind: str) -> Iterator[tuple[str, dict[str, Any], int]]
             yield rid, parse_json(canonical), created[rid]
 
 
+def served_naming(store: Store, kind: str, value: str) -> Iterator[tuple[str, dict[str, Any], int]]:
+    """`served` of the `kind` records that reference `value` alone (a guild, say): found by
+    the references' index and read by id, never a scan of every `kind` record held."""
+    created = {ref.record_id: ref.created_at for ref in store.refs(kind, values=[value])}
+    for rid, at in created.items():
+        canonical = store.get(rid)
+        if canonical is not None:
+            yield rid, parse_json(canonical), at
+
+
 def delegations(store: Store, ids: Identities = _NONE) -> Delegations:
     """The grants and revocations of organisation delegates (SPEC §15.1)."""
     return resolve_delegations(
@@ -203,10 +213,9 @@ def applications(
 def motions(store: Store, guild: str, ids: Identities = _NONE) -> list[Motion]:
     """`motion` records for `guild` with effect (SPEC §14.6), authors and the member to
     remove read as their members' current keys."""
-    wanted = {ref.record_id for ref in store.refs("motion", values=[guild])}
     found = []
-    for rid, record, created_at in served(store, "motion"):
-        if rid not in wanted or not ids.has_effect(record["author"], record["seq"]):
+    for rid, record, created_at in served_naming(store, "motion", guild):
+        if not ids.has_effect(record["author"], record["seq"]):
             continue
         body = record["body"]
         found.append(
@@ -227,7 +236,6 @@ def motions(store: Store, guild: str, ids: Identities = _NONE) -> list[Motion]:
 def ballots(store: Store, guild: str, ids: Identities = _NONE) -> list[Ballot]:
     """`vote` records for `guild` with effect, ordered across a member's keys by
     `Identities.position` (SPEC §14.6)."""
-    wanted = {ref.record_id for ref in store.refs("vote", values=[guild])}
     return [
         Ballot(
             id=rid,
@@ -238,8 +246,8 @@ def ballots(store: Store, guild: str, ids: Identities = _NONE) -> list[Ballot]:
             created_at=created_at,
             choice=record["body"]["choice"],
         )
-        for rid, record, created_at in served(store, "vote")
-        if rid in wanted and ids.has_effect(record["author"], record["seq"])
+        for rid, record, created_at in served_naming(store, "vote", guild)
+        if ids.has_effect(record["author"], record["seq"])
     ]
 
 

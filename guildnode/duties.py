@@ -127,9 +127,10 @@ class Duties:
                 if (contract.id, me) in held:
                     self._receipted.add(contract.id)
         drafts = node.store.drafts()
-        if drafts:
-            commits = market.evidence.commits()
-            reveals = market.evidence.reveals()
+        # Only the contracts the owner's drafts are on: a settle runs on every ingest.
+        for contract_id in dict.fromkeys(body["contract"] for body in drafts.values()):
+            commits = market.evidence.commits(contract_id)
+            reveals = market.evidence.reveals(contract_id)
             for commit in commits:
                 body = drafts.get(commit.id)
                 if body is None or commit.author != me:

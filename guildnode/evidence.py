@@ -10,10 +10,14 @@ receipts, commitments and reveals) is published by `duties.Duties`, which reads 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import derive, disputes, feedback
+from .delegation import Delegations
+from .governance import Governance
+from .guilds import Charter
 from .identities import Identities
 from .protocol import parse_json
 from .trust import Vouch
@@ -26,20 +30,69 @@ if TYPE_CHECKING:
 _MEMBER_FIELDS = {"receipt": ("organisation", "freelancer"), "commit": ("subject",)}
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What every derivation over a store's records starts from: which keys form one member
+    (SPEC §14), the vouches and their revocations, the guild charters and the delegations
+    (SPEC §15), as values. `Node` keeps one per store version and hands it to `Evidence`;
+    each guild's governance at a second is derived once from them, and shared."""
+
+    store: Store
+    identities: Identities
+    vouches: list[Vouch]
+    revoked: set[str]
+    charters: dict[str, Charter]
+    delegations: Delegations
+    # guild id → (now, its governance at now): the latest second asked for, per guild
+    _governed: dict[str, tuple[int, Governance]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    @classmethod
+    def of(cls, store: Store) -> Held:
+        ids = derive.identities(store)
+        vouches = derive.vouches(store, ids)
+        return cls(
+            store,
+            ids,
+            vouches,
+            derive.revoked(store, vouches, ids),
+            derive.charters(store, ids),
+            derive.delegations(store, ids),
+        )
+
+    def governance(self, charter: Charter, now: int) -> Governance:
+        """The guild of `charter` at `now` with its governance applied (SPEC §12.5). Shared
+        by every caller: not to be changed."""
+        kept = self._governed.get(charter.id)
+        if kept is None or kept[0] != now:
+            kept = (
+                now,
+                derive.governance(
+                    self.store, charter, self.identities, self.vouches, self.revoked, now
+                ),
+            )
+            self._governed[charter.id] = kept
+        return kept[1]
+
+
 class Evidence:
-    """Read-only derivations over the public records in `store`, afresh on every call."""
+    """Read-only derivations over the public records in `store`. The contracts' parties are
+    derived once per store version, the outcome that counts (which rests on guild membership
+    at `now`) once per store version and second; both are shared by every caller."""
 
     def __init__(self, store: Store, now: Callable[[], int]) -> None:
         self.store = store
         self.now = now
-        self._members: tuple[int, Identities] | None = None
+        # The store's values (`Held`), afresh on each call unless a node hands over its own.
+        self.held: Callable[[], Held] = lambda: Held.of(store)
+        self._parties: tuple[int, dict[str, frozenset[str]]] | None = None
+        self._decided: tuple[tuple[int, int], dict[str, disputes.Outcome]] | None = None
+        self.derivations = 0  # of `decided`, for tests: once per store version and second
 
     def members(self) -> Identities:
         """The store's identities (SPEC §14), resolved again when records arrive."""
-        version = self.store.refs_version
-        if self._members is None or self._members[0] != version:
-            self._members = (version, derive.identities(self.store))
-        return self._members[1]
+        return self.held().identities
 
     def _public(self, kind: str, contract_id: str | None = None) -> list[tuple[str, Any]]:
         """(id, wire record) of the held `kind` records about a contract (or all) that have
@@ -74,9 +127,16 @@ class Evidence:
         """Held `feedback` reveals on a contract (or all), whether they count or not."""
         return [feedback.Reveal.from_record(*r) for r in self._public("feedback", contract_id)]
 
-    def parties(self) -> dict[str, frozenset[str]]:
+    def parties(self) -> Mapping[str, frozenset[str]]:
         """Every contract id → its two parties, from the public recipients of its first
-        offer (anyone holding the organisation's chain can tell who the parties are)."""
+        offer (anyone holding the organisation's chain can tell who the parties are);
+        derived once per store version and shared."""
+        version = self.store.refs_version
+        if self._parties is None or self._parties[0] != version:
+            self._parties = (version, self._derive_parties())
+        return self._parties[1]
+
+    def _derive_parties(self) -> dict[str, frozenset[str]]:
         ids = self.members()
         found: dict[str, set[str]] = {}
         made: dict[str, tuple[str, int, int]] = {}
@@ -84,7 +144,7 @@ class Evidence:
             author = ids.member(ref.author)
             found.setdefault(ref.record_id, {author}).add(ids.member(ref.value))
             made[ref.record_id] = (ref.author, ref.seq, ref.created_at)
-        grants = derive.delegations(self.store, ids)
+        grants = self.held().delegations
         parties = {}
         for rid, p in found.items():
             key, seq, created_at = made[rid]
@@ -120,35 +180,33 @@ class Evidence:
     def member_since(self) -> disputes.MemberSince:
         """(guild, did) → since when `did` is a current member of the guild at `now`, or
         None: the guild's membership as its governance leaves it (SPEC §12.5 — amendments
-        and removals adopted by vote applied), as `Node.guild` derives it; each guild
-        derived once, when first asked."""
-        ids = self.members()
-        charters = derive.charters(self.store, ids)
-        vouches = derive.vouches(self.store, ids)
-        revoked = derive.revoked(self.store, vouches, ids)
-        now = self.now()
-        members: dict[str, dict[str, int]] = {}
+        and removals adopted by vote applied), as `Node.guild` derives it (`Held.governance`,
+        shared)."""
+        held, now = self.held(), self.now()
 
         def since(guild: str, did: str) -> int | None:
-            if guild not in members:
-                charter = charters.get(guild)
-                members[guild] = (
-                    {}
-                    if charter is None
-                    else derive.governance(
-                        self.store, charter, ids, vouches, revoked, now
-                    ).membership.members
-                )
-            return members[guild].get(ids.member(did))
+            charter = held.charters.get(guild)
+            if charter is None:
+                return None
+            members = held.governance(charter, now).membership.members
+            return members.get(held.identities.member(did))
 
         return since
 
-    def decided(self) -> dict[str, disputes.Outcome]:
-        """contract → the outcome that counts on it (SPEC §17.4)."""
-        outcomes = self.outcomes()
-        if not outcomes:  # no guild is derived when nothing was decided
-            return {}
-        return disputes.counting(outcomes, self.openings(), self.parties(), self.member_since())
+    def decided(self) -> Mapping[str, disputes.Outcome]:
+        """contract → the outcome that counts on it (SPEC §17.4), derived once per store
+        version and second."""
+        key = (self.store.refs_version, self.now())
+        if self._decided is None or self._decided[0] != key:
+            outcomes = self.outcomes()
+            found = (  # no guild is derived when nothing was decided
+                disputes.counting(outcomes, self.openings(), self.parties(), self.member_since())
+                if outcomes
+                else {}
+            )
+            self.derivations += 1
+            self._decided = (key, found)
+        return self._decided[1]
 
     # -- feedback, receipts and payments (SPEC §12.4) --------------------------------------
 

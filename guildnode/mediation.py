@@ -180,11 +180,10 @@ class Mediation:
         evidence = self.market.evidence
         me = self.market.node.did
         role = "mediator" if me in event.body["mediators"] else "party"
-        shown = [
-            e
-            for e in sorted(events, key=lambda e: (e.created_at, e.id))
-            if e.kind == "disclosure" and e.body["dispute"] == event.id
-        ]
+        shown = sorted(
+            (e for e in events if e.kind == "disclosure" and e.body["dispute"] == event.id),
+            key=lambda e: (e.created_at, e.id),
+        )
         shown_ids = {
             item["record"]
             for e in shown

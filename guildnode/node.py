@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from . import derive
@@ -21,6 +21,7 @@ from .check import CheckReport, check_store
 from .datadir import DataDir
 from .delegation import Delegations
 from .errors import NodeError
+from .evidence import Held
 from .governance import Governance
 from .guilds import Charter, Membership
 from .identities import Identities
@@ -40,20 +41,10 @@ from .protocol import (
 from .protocol.kinds import references
 from .scope import Scope, compute_scope
 from .store import ForkProof, Store
-from .trust import TrustView, Vouch, VouchTable, trust
+from .trust import TrustView, VouchTable, trust
 
 Clock = Callable[[], float]
 MAX_VOUCH_DAYS = 365
-
-
-@dataclass(frozen=True, slots=True)
-class _Derived:
-    vouches: list[Vouch]
-    revoked: set[str]
-    table: VouchTable
-    charters: dict[str, Charter]
-    identities: Identities
-    delegations: Delegations
 
 
 class Node:
@@ -68,7 +59,8 @@ class Node:
         self._write_lock = threading.Lock()
         self._ingest = Ingest(self, write_lock=self._write_lock, advance_scope=self._advance_scope)
         self._scope: tuple[tuple[int, int], Scope] | None = None
-        self._derived_cache: tuple[int, _Derived] | None = None
+        self._held_cache: tuple[int, Held] | None = None
+        self._table_cache: tuple[int, VouchTable] | None = None
         self._trust_cache: dict[tuple[int, str | None, int], TrustView] = {}
         self.on_publish: list[Callable[[VerifiedRecord], None]] = []
         # Called (from the storing thread) after records from others are stored.
@@ -78,6 +70,7 @@ class Node:
         self.on_read: list[Callable[[Sequence[str]], None]] = []
         self.keyring = Keyring(self)
         self.market = Market(self)
+        self.market.evidence.held = self._held  # one derivation of the store's values
         self.assembly = Assembly(self)
         self.keyring.finish_rotation()
 
@@ -294,13 +287,21 @@ class Node:
 
     # -- trust and guilds -------------------------------------------------------------
 
-    def _derived(self) -> _Derived:
-        """Vouches, revocations and charters as values, rebuilt when records arrive."""
+    def _held(self) -> Held:
+        """Identities, vouches, revocations, charters and delegations as values, rebuilt
+        when records arrive; `market.evidence` reads these same ones."""
         version = self.store.refs_version
-        if self._derived_cache is None or self._derived_cache[0] != version:
-            ids = derive.identities(self.store)
-            vouches = derive.vouches(self.store, ids)
-            revoked = derive.revoked(self.store, vouches, ids)
+        if self._held_cache is None or self._held_cache[0] != version:
+            self._held_cache = (version, Held.of(self.store))
+        return self._held_cache[1]
+
+    def _table(self) -> VouchTable:
+        """Every vouch trust reads — those held and those feedback makes (SPEC §12.4) — with
+        the contracts both parties call completed, rebuilt when records arrive."""
+        version = self.store.refs_version
+        if self._table_cache is None or self._table_cache[0] != version:
+            held = self._held()
+            ids = held.identities
             evidence = self.market.evidence
             earned = [
                 replace(v, author=ids.member(v.author), subject=ids.member(v.subject))
@@ -310,18 +311,11 @@ class Node:
                 cid: frozenset(ids.member(p) for p in parties)
                 for cid, parties in evidence.completed().items()
             }
-            self._derived_cache = (
+            self._table_cache = (
                 version,
-                _Derived(
-                    vouches=vouches,
-                    revoked=revoked,
-                    table=VouchTable.build(vouches + earned, revoked=revoked, completed=completed),
-                    charters=derive.charters(self.store, ids),
-                    identities=ids,
-                    delegations=derive.delegations(self.store, ids),
-                ),
+                VouchTable.build(held.vouches + earned, revoked=held.revoked, completed=completed),
             )
-        return self._derived_cache[1]
+        return self._table_cache[1]
 
     def trust_view(self, context: str | None = None) -> TrustView:
         """The owner's view of everyone's trust in `context`, cached until records arrive
@@ -331,10 +325,9 @@ class Node:
         if cached is None:
             if len(self._trust_cache) > 32:
                 self._trust_cache.clear()
-            derived = self._derived()
             cached = trust(
-                derived.table,
-                derived.identities.member(self.did),
+                self._table(),
+                self._held().identities.member(self.did),
                 now=self.now(),
                 context=context or None,
                 blocked=self.store.blocked(),
@@ -363,23 +356,23 @@ class Node:
 
     def identities(self) -> Identities:
         """Which keys form one member, and where each key's effect ends (SPEC §14)."""
-        return self._derived().identities
+        return self._held().identities
 
     def delegations(self) -> Delegations:
         """Who may act for which organisation, within what scope (SPEC §15)."""
-        return self._derived().delegations
+        return self._held().delegations
 
     def check_acting_for(self, organisation: str, scope: str) -> str | None:
         """Refuse (`not_delegated`, `outside_scope`, SPEC §15.6) unless the owner's next record
         needing `scope` would count as `organisation`'s; answer the organisation's member, or
         None when `organisation` is the owner's own member (then there is nothing to check)."""
         self.check_did(organisation)
-        derived = self._derived()
-        member = derived.identities.member(organisation)
-        if member == derived.identities.member(self.did):
+        held = self._held()
+        member = held.identities.member(organisation)
+        if member == held.identities.member(self.did):
             return None
         head = self.store.head(self.did)
-        refusal = derived.delegations.refusal(
+        refusal = held.delegations.refusal(
             self.did, (head.seq if head else 0) + 1, self.now(), scope, member
         )
         if refusal is not None:
@@ -388,14 +381,14 @@ class Node:
 
     def member(self, did: str) -> str:
         """The current key of `did`'s member (SPEC §14.1): what trust and guilds call it."""
-        return self._derived().identities.member(did)
+        return self._held().identities.member(did)
 
     def charters(self) -> dict[str, Charter]:
         """Every guild charter held, by id."""
-        return self._derived().charters
+        return self._held().charters
 
     def charter(self, guild_id: str) -> Charter:
-        charter = self._derived().charters.get(guild_id)
+        charter = self._held().charters.get(guild_id)
         if charter is None:
             raise NodeError("not_found", f"No guild charter {guild_id} is held here.", 404)
         return charter
@@ -407,18 +400,10 @@ class Node:
 
     def governance(self, guild_id: str) -> Governance:
         """The guild's motions, its amended charter and its removals (SPEC §12.5)."""
-        derived = self._derived()
-        return derive.governance(
-            self.store,
-            self.charter(guild_id),
-            derived.identities,
-            derived.vouches,
-            derived.revoked,
-            self.now(),
-        )
+        return self._held().governance(self.charter(guild_id), self.now())
 
     def guilds(self) -> list[Membership]:
-        return [self.guild(gid) for gid in sorted(self._derived().charters)]
+        return [self.guild(gid) for gid in sorted(self.charters())]
 
     def found_guild(
         self,
@@ -472,13 +457,13 @@ class Node:
 
     def briefs(self) -> list[Brief]:
         """Every brief held in a served chain."""
-        derived = self._derived()
-        return derive.briefs(self.store, derived.identities, derived.delegations)
+        held = self._held()
+        return derive.briefs(self.store, held.identities, held.delegations)
 
     def brief(self, brief_id: str) -> Brief:
         """The brief `brief_id` as `briefs` lists it, read by its id alone."""
-        derived = self._derived()
-        brief = derive.brief(self.store, brief_id, derived.identities, derived.delegations)
+        held = self._held()
+        brief = derive.brief(self.store, brief_id, held.identities, held.delegations)
         if brief is None:
             raise NodeError("not_found", f"No brief {brief_id} is held here.", 404)
         return brief

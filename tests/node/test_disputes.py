@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from guildnode.protocol.credentials import verify_file
-from tests.node.test_ui import form_token, post, settle, sign_in
+from tests.node.test_ui import Clock, form_token, post, settle, sign_in
 from tests.node.test_work import refused, sync, work
 
 pytestmark = pytest.mark.anyio
@@ -276,4 +276,49 @@ async def test_the_dispute_page_lets_its_mediator_decide_once(
     missing = await post(mia, f"{unknown}/decide", token, finding="Who?")
     assert missing.status_code == 404 and "(not_found)" in missing.text
     assert mia.node.store.count() == held
+    await settle(org, fay, mia)
+
+
+async def test_what_counts_is_derived_once_per_store_version_and_second(
+    make_node: Callable[..., Any],
+) -> None:
+    """SPEC §17.4 on a busy node: the outcome that counts, and the guild governance it rests
+    on, are derived once per store version and second of the clock, and every reader shares
+    them — listing the disputes, opening one, the contract page, the owner's trust. A new
+    record, or the clock moving on, derives them again (membership is read at `now`, SPEC
+    §17.2)."""
+    clock = Clock()
+    org, fay, mia, guild, contract = await gig(make_node, clock=clock)
+    opened = await work(fay, "dispute", contract=contract, guild=guild,
+                        mediators=[mia.node.did], statement="Late")  # fmt: skip
+    dispute = opened.json()["id"]
+    await sync(org, fay, mia)
+    decided = await work(mia, "outcome", dispute=dispute, payment="on_time", finding="Fine")
+    assert decided.status_code == 200, decided.text
+    await sync(org, fay, mia)
+    await sign_in(fay)
+    evidence = fay.node.market.evidence
+    assert evidence.held().charters is fay.node.charters()  # the node's, not derived again
+    assert list(evidence.decided()) == [contract]
+    once = evidence.derivations
+    queries: list[str] = []
+    fay.node.store.db.conn.set_trace_callback(queries.append)
+    for path in ("/api/disputes", f"/api/disputes/{dispute}", "/api/contracts"):
+        assert (await fay.client.get(path, headers=fay.owner)).status_code == 200
+    assert (await fay.client.get(f"/contracts/{contract}")).status_code == 200
+    fay.node.trust_view()
+    fay.node.store.db.conn.set_trace_callback(None)
+    assert evidence.derivations == once
+    # Nor are the contracts' parties (SPEC §17.1: every offer's references) read again, nor
+    # the guild's governance (SPEC §12.5: its motions) that the mediator's membership and
+    # the page's notices read.
+    assert not [q for q in queries if "x.kind = 'offer'" in q or "x.kind = 'motion'" in q]
+    assert fay.node.governance(guild) is fay.node.governance(guild)
+
+    fay.node.vouch(mia.node.did, level=1)  # a record: the store's version moves
+    assert list(evidence.decided()) == [contract]
+    assert evidence.derivations == once + 1
+    clock.now += 1
+    assert list(evidence.decided()) == [contract]
+    assert evidence.derivations == once + 2
     await settle(org, fay, mia)

@@ -97,3 +97,38 @@ async def test_notifications_read_the_kept_contracts(make_node: Any) -> None:
     assert await notified(fay) == [f"offer:{second}"]
     assert ledger.derivations[second] == before[second]
     assert ledger.derivations[first] > before[first]
+
+
+async def test_settling_reads_only_the_commitments_on_the_owners_drafts(make_node: Any) -> None:
+    """A settle runs on every ingest: while the owner's blind feedback waits (SPEC §12.4), it
+    reads the commitments and reveals of that contract alone, not every one held, and still
+    reveals the feedback once the other party has committed."""
+    clock = Clock()
+    nodes = await network(make_node, clock)
+    org, fay = nodes["org"], nodes["fay"]
+    contracts = []
+    for _ in range(2):
+        _, proposal = await brief_and_proposal(nodes)
+        contracts.append(await offered(nodes, proposal))
+    first, second = contracts
+    for contract in contracts:
+        assert (await work(fay, "accept", offer=contract)).status_code == 200
+        await sync(*nodes.values())
+        await completed(nodes, contract)
+    assert (await work(fay, "feedback", contract=first, rating=3)).status_code == 200
+    answer = await work(org, "feedback", contract=second, rating=2)
+    assert answer.status_code == 200, answer.text
+    await sync(*nodes.values())
+    assert fay.node.market.evidence.reveals(first) == []  # blind: Northwind has not committed
+
+    queries: list[str] = []
+    fay.node.store.db.conn.set_trace_callback(queries.append)
+    assert fay.node.market.settle() == []
+    fay.node.store.db.conn.set_trace_callback(None)
+    read = [q for q in queries if "x.kind = 'commit'" in q or "x.kind = 'feedback'" in q]
+    assert len(read) == 2 and all(f"x.value IN ('{first}')" in q for q in read), read
+
+    assert (await work(org, "feedback", contract=first, rating=2)).status_code == 200
+    await sync(*nodes.values())
+    revealed = sorted(r.author for r in fay.node.market.evidence.reveals(first))
+    assert revealed == sorted([org.node.did, fay.node.did])  # both committed: both revealed

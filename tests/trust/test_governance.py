@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from conftest import Author
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from guildnode import derive
 from guildnode.governance import VOTING_WINDOW, Ballot, Governance, Motion, govern
 from guildnode.guilds import Application, Charter
+from guildnode.store import ForkProof, Store
 from guildnode.trust import Vouch
 
 T = 1_790_000_000
@@ -266,3 +270,34 @@ def test_charter_and_membership_are_the_same_in_any_order(
     for did, at in one.removed.items():
         if did in one.membership.members:
             assert any(a.author == did and a.created_at > at for a in world.applications)
+
+
+def test_a_guilds_motions_and_votes_are_read_by_id_alone(tmp_path: Path) -> None:
+    """`derive.motions` and `derive.ballots` read the guild's own records, by id, through the
+    references' index: never every motion and vote held. A chain frozen by a fork proof
+    (SPEC §7.5) keeps nothing past its freeze, as for every served read."""
+    f, a, x = (Author(n, T) for n in (51, 52, 53))
+    ours, theirs = "a" * 64, "b" * 64
+    mine = f.next("motion", {"guild": ours, "action": "remove", "member": x.did})
+    f.next("vote", {"guild": ours, "motion": mine.id, "choice": "yes"})
+    for _ in range(3):  # another guild's motions and votes, which no read of ours touches
+        other = a.next("motion", {"guild": theirs, "action": "remove", "member": x.did})
+        a.next("vote", {"guild": theirs, "motion": other.id, "choice": "no"})
+    x.next("vote", {"guild": ours, "motion": mine.id, "choice": "no"})
+    stray = x.next("motion", {"guild": ours, "action": "amend", "changes": {"name": "X"}})
+    store = Store(tmp_path / "node.db")
+    try:
+        store.commit([*f.records, *a.records, *x.records])
+        forged = x.next("vote", {"guild": ours, "motion": mine.id, "choice": "yes"}, seq=2)
+        store.commit([], [ForkProof(x.did, 2, stray.canonical, forged.canonical)])
+        queries: list[str] = []
+        store.db.conn.set_trace_callback(queries.append)
+        motions = derive.motions(store, ours)
+        ballots = derive.ballots(store, ours)
+        store.db.conn.set_trace_callback(None)
+    finally:
+        store.close()
+    assert [m.id for m in motions] == [mine.id]  # x's motion is past its freeze
+    assert sorted(b.author for b in ballots) == sorted([f.did, x.did])
+    reads = [q for q in queries if "FROM records" in q and "refs" not in q]
+    assert len(reads) == 3 and all("WHERE id = " in q for q in reads), queries
