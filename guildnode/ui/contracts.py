@@ -92,6 +92,20 @@ def next_step(actions_now: list[str], committed: bool) -> str | None:
     return None
 
 
+def as_delegate(node: Node, contract: Contract, summary: dict[str, Any]) -> dict[str, Any] | None:
+    """On a contract the owner reads for its organisation (SPEC §15.4), make `summary` (a
+    `views.contract_summary`) a staff member's: the organisation's delegated steps open to
+    the owner now, the freelancer as the counterpart; answer `delegating.on_contract`, or
+    None (`summary` unchanged) when the owner is a party."""
+    acting = delegating.on_contract(node, contract)
+    if acting is not None:
+        summary["actions"] = acting["actions"]
+        summary["role"] = f"delegate of {acting['name']}"
+        summary["counterpart"] = views.display_name(node, contract.freelancer)
+        summary["counterpart_did"] = contract.freelancer
+    return acting
+
+
 def summaries(node: Node, state: str | None = None) -> list[dict[str, Any]]:
     """The owner's contracts as `views.contract_summary`, with the price in words and the
     next step."""
@@ -100,6 +114,7 @@ def summaries(node: Node, state: str | None = None) -> list[dict[str, Any]]:
     found = []
     for contract in node.market.contracts(state):
         summary = views.contract_summary(node, contract, briefs)
+        as_delegate(node, contract, summary)
         summary["price_text"] = money(summary["price"])
         summary["next"] = next_step(summary["actions"], (node.did, contract.id) in committed)
         found.append(summary)
@@ -187,12 +202,9 @@ def contract_page(
     except NodeError as exc:
         raise PageError(exc.status, "No such contract", f"{exc.detail} ({exc.code})") from None
     view = views.contract_view(node, contract)
-    acting = delegating.on_contract(node, contract)
+    acting = as_delegate(node, contract, view)
     withheld: dict[str, str] = {}
-    if acting is not None:  # a staff member's view: the organisation's steps, the freelancer
-        view["actions"] = acting["actions"]
-        view["counterpart"] = views.display_name(node, contract.freelancer)
-        view["counterpart_did"] = contract.freelancer
+    if acting is not None:
         withheld = {name: f"{why} ({code})" for name, (code, why) in acting["withheld"].items()}
     allowed = set(view["actions"])
     committed = any(c["author"] == node.did for c in view["commitments"])
@@ -229,7 +241,7 @@ def contract_page(
         dispute_guilds=guilds,
         can_dispute=acting is None and contract.state not in NOT_STARTED,
         conversation=conversations.list_threads(node, contract_id),
-        can_ask=True,
+        can_ask=acting is None,  # a delegate is no party to the contract's threads (§16)
     )
 
 
