@@ -15,7 +15,7 @@ from browsing import Screens, go, launch, signed_in
 from playwright.sync_api import expect, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
-from test_delegates_e2e import brief, cli, ok, sync, trio  # noqa: F401 (trio: a fixture)
+from test_delegates_e2e import brief, cli, ok, sync, trio  # noqa: F401 (the e2e fixture)
 from test_run import RunningNode
 
 pytestmark = pytest.mark.browser
@@ -29,7 +29,8 @@ def login_link(node: RunningNode) -> str:
 
 
 def test_a_staff_member_approves_and_pays_for_its_organisation_in_the_browser(
-    trio: dict[str, RunningNode], tmp_path: Path
+    trio: dict[str, RunningNode],  # noqa: F811 (test_delegates_e2e's three nodes)
+    tmp_path: Path,
 ) -> None:
     org, staff, fay = trio["org"], trio["staff"], trio["member"]
     everyone = (org, staff, fay)
@@ -78,12 +79,11 @@ def test_a_staff_member_approves_and_pays_for_its_organisation_in_the_browser(
             expect(page.locator("form.ask")).to_have_count(0)  # no party to its messages
             first.get_by_label("Note (optional)").fill("Looks right.")
             first.get_by_role("button", name="Approve milestone 1").click()
-            expect(page.locator(".flash")).to_contain_text("You approved milestone 1 for Northwind.")
+            flash = page.locator(".flash")
+            expect(flash).to_contain_text("You approved milestone 1 for Northwind.")
             expect(first.locator(".milestone-status")).to_have_text("approved")
             first.get_by_role("button", name="Mark milestone 1 paid").click()
-            expect(page.locator(".flash")).to_contain_text(
-                "You marked milestone 1 paid for Northwind."
-            )
+            expect(flash).to_contain_text("You marked milestone 1 paid for Northwind.")
             expect(first.locator(".milestone-status")).to_have_text(
                 "paid, not yet confirmed received"
             )
