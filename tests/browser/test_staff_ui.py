@@ -15,7 +15,7 @@ from browsing import Screens, go, launch, signed_in
 from playwright.sync_api import expect, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
-from test_delegates_e2e import brief, cli, ok, sync, trio  # noqa: F401 (the e2e fixture)
+from test_delegates_e2e import cli, delegated_contract, ok, sync, trio  # noqa: F401 (the fixture)
 from test_run import RunningNode
 
 pytestmark = pytest.mark.browser
@@ -33,31 +33,8 @@ def test_a_staff_member_approves_and_pays_for_its_organisation_in_the_browser(
     tmp_path: Path,
 ) -> None:
     org, staff, fay = trio["org"], trio["staff"], trio["member"]
-    everyone = (org, staff, fay)
-    ok(org, "profile", "set", "--name", "Northwind", "--org")
     ok(fay, "profile", "set", "--name", "Fay")
-    for a in everyone:
-        for b in everyone:
-            if a is not b:
-                ok(a, "peer", "add", b.url, "--allow-private")
-    guild = ok(fay, "guild", "found", "Firmware", "--purpose", "Drivers.",
-               "--vouches-required", "1", "--cooling-days", "0")["id"]  # fmt: skip
-    ok(fay, "vouch", org.did, "--level", "2", "--context", f"guild:{guild}")
-    ok(org, "delegate", "add", staff.did, "--scope", "briefs,offers,approve,pay",
-       "--expires", "30d")  # fmt: skip
-    sync(org, staff, fay)
-    brief_id = ok(staff, *brief(staff, guild, "Review the drivers", "--for", org.did))["id"]
-    sync(staff, fay)
-    proposal = ok(fay, "propose", brief_id, "--pitch", "I can.", "--price", "3000",
-                  "--currency", "EUR", "--days", "5")["id"]  # fmt: skip
-    sync(fay, staff)
-    contract = ok(staff, "offer", proposal, "--scope", "Review.", "--criterion", "Done",
-                  "--milestone", "Review:1000:5", "--milestone", "Fix:2000:9",
-                  "--for", org.did)["id"]  # fmt: skip
-    sync(staff, fay, org)
-    ok(fay, "accept", contract)
-    ok(fay, "milestone", "submit", contract, "1")
-    sync(fay, staff)
+    contract, _ = delegated_contract(org, staff, fay)
 
     screens = Screens(tmp_path)
     with sync_playwright() as playwright:
