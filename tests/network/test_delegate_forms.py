@@ -3,7 +3,8 @@ whose first offer the staff node wrote for Northwind, the contract page shows th
 Northwind would see — counter, approve, mark paid — only within the grants in force, each
 acting for Northwind through `actions.run`; what is withheld (outside the scope, revoked,
 expired) shows no form and a line saying why, and the same POST made anyway is refused with
-the code and stores nothing. Chains are delivered by POST /inbox."""
+the code and stores nothing, as are the steps no scope delegates (`not_a_party`). Chains are
+delivered by POST /inbox."""
 
 from __future__ import annotations
 
@@ -165,6 +166,13 @@ async def test_a_staff_member_acts_for_the_organisation_only_within_its_grants(
     assert withheld(shown) == [expired] * 2
     await refused(staff, contract, "approve", 1, "not_delegated")
     await refused(staff, contract, "paid", 0, "not_delegated")
+    # Steps no scope delegates are the staff key's own, and it is no party to the contract.
+    head = staff.node.store.head(s).seq
+    own = (("complete", {}), ("cancel", {"reason": "No."}), ("received", {"milestone": "0"}))
+    for action, fields in own:
+        answer = await act(staff, contract, action, fields)
+        assert answer.status_code == 400 and "(not_a_party)</p>" in answer.text, action
+    assert staff.node.store.head(s).seq == head
     for each in (org, staff, fay):
         await each.federation.flush()
 
