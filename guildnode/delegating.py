@@ -145,7 +145,7 @@ def on_contract(node: Node, contract: Contract) -> dict[str, Any] | None:
             node.check_acting_for(organisation, scope)
             refusals[scope] = None
         except NodeError as exc:
-            refusals[scope] = (exc.code, _why(node, organisation, scope, exc))
+            refusals[scope] = (exc.code, why_not(node, organisation, scope, exc))
     allowed, withheld = [], {}
     for name in open_now:
         refused = refusals[ACTION_SCOPES[name.split()[0]]]
@@ -161,9 +161,10 @@ def on_contract(node: Node, contract: Contract) -> dict[str, Any] | None:
     }
 
 
-def _why(node: Node, organisation: str, scope: str, refusal: NodeError) -> str:
-    """`refusal` (of acting for `organisation` within `scope`) in words: which of the
-    owner's grants from it lapsed, and how."""
+def why_not(node: Node, organisation: str, scope: str, refusal: NodeError) -> str:
+    """`refusal` (`not_delegated` or `outside_scope`, of acting for `organisation` within
+    `scope`) in words naming the organisation: which of the owner's grants from it lapsed,
+    and how."""
     name = display_name(node, organisation)
     grants = [g for g in state(node)["acting_for"] if g["organisation"] == organisation]
     latest = grants[-1] if grants else None  # in place order: the organisation's last word

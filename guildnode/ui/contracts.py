@@ -324,13 +324,20 @@ async def act(
     # SPEC §15.6: on a contract the owner is no party to, a step is the organisation's, which
     # `actions.run` refuses (`not_delegated`, `outside_scope`) unless a grant allows it now.
     organisation = delegating.reading_for(node, contract)
+    acting_for = organisation if action in ACTION_SCOPES else None
     try:
         fields, failed = action_fields(action, contract, values)
-        if organisation is not None and action in ACTION_SCOPES:
-            fields["organisation"] = organisation
+        if acting_for is not None:
+            fields["organisation"] = acting_for
         try:
             await run_in_threadpool(lambda: actions.run(node, action, fields))
-        except (NodeError, ProtocolError) as exc:
+        except NodeError as exc:
+            detail = exc.detail
+            if acting_for is not None and exc.code in ("not_delegated", "outside_scope"):
+                # the same line the page shows where the form would be
+                detail = delegating.why_not(node, acting_for, ACTION_SCOPES[action], exc)
+            raise work_refusal(exc.code, detail, FIELDS) from None
+        except ProtocolError as exc:
             raise work_refusal(exc.code, exc.detail, FIELDS) from None
     except Refused as problem:
         errors = problem.errors
