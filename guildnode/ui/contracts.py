@@ -323,8 +323,7 @@ async def act(
     failed = action
     # SPEC §15.6: on a contract the owner is no party to, a step is the organisation's, which
     # `actions.run` refuses (`not_delegated`, `outside_scope`) unless a grant allows it now.
-    organisation = delegating.reading_for(node, contract)
-    acting_for = organisation if action in ACTION_SCOPES else None
+    acting_for = delegating.reading_for(node, contract) if action in ACTION_SCOPES else None
     try:
         fields, failed = action_fields(action, contract, values)
         if acting_for is not None:
@@ -347,7 +346,7 @@ async def act(
             )
         )
     done = step_words(failed, done=True)
-    if organisation is not None:
-        done = f"{done[:-1]} for {views.display_name(node, organisation)}."
+    if acting_for is not None:
+        done = f"{done[:-1]} for {views.display_name(node, acting_for)}."
     session.say(done)
     return RedirectResponse(f"/contracts/{contract_id}", status_code=303)
