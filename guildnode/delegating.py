@@ -139,13 +139,10 @@ def on_contract(node: Node, contract: Contract) -> dict[str, Any] | None:
         for name in node.market.ledger.actions(contract, organisation, now)
         if name.split()[0] in ACTION_SCOPES
     ]
-    refusals: dict[str, tuple[str, str] | None] = {}
-    for scope in dict.fromkeys(ACTION_SCOPES[name.split()[0]] for name in open_now):
-        try:
-            node.check_acting_for(organisation, scope)
-            refusals[scope] = None
-        except NodeError as exc:
-            refusals[scope] = (exc.code, why_not(node, organisation, scope, exc))
+    refusals = {
+        scope: refusal(node, organisation, scope)
+        for scope in {ACTION_SCOPES[name.split()[0]] for name in open_now}
+    }
     allowed, withheld = [], {}
     for name in open_now:
         refused = refusals[ACTION_SCOPES[name.split()[0]]]
@@ -161,14 +158,34 @@ def on_contract(node: Node, contract: Contract) -> dict[str, Any] | None:
     }
 
 
-def why_not(node: Node, organisation: str, scope: str, refusal: NodeError) -> str:
-    """`refusal` (`not_delegated` or `outside_scope`, of acting for `organisation` within
+def refusal(node: Node, organisation: str, scope: str) -> tuple[str, str] | None:
+    """Why the owner's next record needing `scope` would not count as `organisation`'s now:
+    `Node.check_acting_for`'s code, with a sentence naming why (`why_not`); None when it
+    would."""
+    try:
+        node.check_acting_for(organisation, scope)
+    except NodeError as exc:
+        return exc.code, why_not(node, organisation, scope, exc)
+    return None
+
+
+def explained(node: Node, organisation: str | None, action: str, refused: NodeError) -> str:
+    """The sentence of `refused`, a refusal of the work action `action` (taken for
+    `organisation`, if not None): `why_not`'s when it was not delegated (SPEC §15.6), so the
+    refusal says what the page says instead of the form; else its own."""
+    if organisation is None or refused.code not in ("not_delegated", "outside_scope"):
+        return refused.detail
+    return why_not(node, organisation, ACTION_SCOPES[action], refused)
+
+
+def why_not(node: Node, organisation: str, scope: str, refused: NodeError) -> str:
+    """`refused` (`not_delegated` or `outside_scope`, of acting for `organisation` within
     `scope`) in words naming the organisation: which of the owner's grants from it lapsed,
     and how."""
     name = display_name(node, organisation)
     grants = [g for g in state(node)["acting_for"] if g["organisation"] == organisation]
     latest = grants[-1] if grants else None  # in place order: the organisation's last word
-    if refusal.code == "outside_scope":
+    if refused.code == "outside_scope":
         sentence = f"Your delegation from {name} does not cover {SCOPE_WORDS[scope]}."
     elif latest is None:
         sentence = f"{name} has not delegated to you."
@@ -177,7 +194,7 @@ def why_not(node: Node, organisation: str, scope: str, refusal: NodeError) -> st
     elif latest["status"] == "expired":
         sentence = f"Your delegation from {name} expired on {latest['expires'][:10]}."
     else:
-        sentence = refusal.detail
+        sentence = refused.detail
     return f"{sentence} Only {name} can do this now."
 
 

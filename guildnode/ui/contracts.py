@@ -331,10 +331,7 @@ async def act(
         try:
             await run_in_threadpool(lambda: actions.run(node, action, fields))
         except NodeError as exc:
-            detail = exc.detail
-            if acting_for is not None and exc.code in ("not_delegated", "outside_scope"):
-                # the same line the page shows where the form would be
-                detail = delegating.why_not(node, acting_for, ACTION_SCOPES[action], exc)
+            detail = delegating.explained(node, acting_for, action, exc)
             raise work_refusal(exc.code, detail, FIELDS) from None
         except ProtocolError as exc:
             raise work_refusal(exc.code, exc.detail, FIELDS) from None

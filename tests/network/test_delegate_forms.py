@@ -1,5 +1,6 @@
-"""SPEC §15.4, §15.6 in the staff member's web UI, three nodes in one process: on a contract
-whose first offer the staff node wrote for Northwind, the contract page shows the forms
+"""SPEC §15.4, §15.6 in the staff member's web UI, three nodes in one process: the staff node
+offers Fay a contract for Northwind from the page of the brief it posted for it; on that
+contract (its first offer the staff node's), the contract page shows the forms
 Northwind would see — counter, approve, mark paid — only within the grants in force, each
 acting for Northwind through `actions.run`; what is withheld (outside the scope, revoked,
 expired) shows no form and a line saying why, and the same POST made anyway is refused with
@@ -41,6 +42,13 @@ def forms(html: str) -> set[str]:
 def withheld(html: str) -> list[str]:
     lines = re.findall(r'class="meta withheld">([^<]*)', html)
     return [re.sub(r"\s+", " ", line) for line in lines]
+
+
+def offer(html: str, proposal: str) -> dict[str, str]:
+    """The brief page's offer form, filled in: two milestones, 10 and 20 EUR."""
+    return {"csrftoken": csrf_of(html), "proposal": proposal, "scope": "Review.",
+            "criteria": "Done", "milestones": "Review | 10 | 5\nFix | 20 | 9", "days": "30",
+            "respond_days": "7"}  # fmt: skip
 
 
 def said(html: str) -> str:
@@ -95,13 +103,17 @@ async def test_a_staff_member_acts_for_the_organisation_only_within_its_grants(
              "duration_days": 9}  # fmt: skip
     proposal = await call(fay, "/api/work/propose", pitch)
     await later(clock, fay, staff, f)
-    terms = {"proposal": proposal["id"], "scope": "Review.", "acceptance_criteria": ["Done"],
-             "milestones": [{"title": "Review", "amount": 1000, "due_days": 5},
-                            {"title": "Fix", "amount": 2000, "due_days": 9}],
-             "organisation": o}  # fmt: skip
-    contract = (await call(staff, "/api/work/offer", terms))["id"]
-    await later(clock, staff, fay, s)
+    # The staff member offers on the brief it posted, for Northwind, from the brief's page.
     await sign_in(staff)
+    board = await staff.client.get(f"/briefs/{brief['id']}")
+    assert "You posted this brief for" in board.text and "Send the offer" in board.text
+    offered = await staff.client.post(
+        f"/briefs/{brief['id']}/offer", data=offer(board.text, proposal["id"])
+    )
+    assert offered.status_code == 303, offered.text
+    contract = offered.headers["location"].rsplit("/", 1)[-1]
+    assert staff.node.market.contract(contract).organisation == o
+    await later(clock, staff, fay, s)
     shown = await page(staff, contract)
     assert "You act for" in shown and "as its delegate" in shown and f"/people/{o}" in shown
     assert forms(shown) == set()  # the offer is Northwind's own: the freelancer answers it
@@ -154,6 +166,18 @@ async def test_a_staff_member_acts_for_the_organisation_only_within_its_grants(
     revoked = "Northwind revoked your delegation. Only Northwind can do this now. (not_delegated)"
     assert withheld(shown) == [revoked] * 2  # paying milestone 1; approving, paying milestone 2
     await refused(staff, contract, "approve", 1, revoked)
+    # …and no offer form on the brief either: the same line, and the same refusal.
+    board = await staff.client.get(f"/briefs/{brief['id']}")
+    assert (
+        withheld(board.text) == [f"No offers from here: {revoked}"]
+        and "Send the offer" not in board.text
+    )
+    head = staff.node.store.head(s).seq
+    again = await staff.client.post(
+        f"/briefs/{brief['id']}/offer", data=offer(board.text, proposal["id"])
+    )
+    assert again.status_code == 400 and said(again.text) == revoked
+    assert staff.node.store.head(s).seq == head
 
     # A new grant restores the form; once it expires, it is gone again and the POST refused.
     await call(org, "/api/delegates/add", {"delegate": s, "scope": ["approve", "pay"],
