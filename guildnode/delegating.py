@@ -2,8 +2,9 @@
 them (SPEC §15); a staff node lists the organisations it acts for.
 
 The use cases behind `guildnode delegate …`, `GET /api/delegates`, `POST /api/delegates/{action}`
-and the UI's Delegates page. Each refuses, with a stable code, what would have no effect
-(SPEC §15.6); nothing here is checked again at ingest — validity is not effect.
+and the UI's Delegates page, and what a staff node may do for an organisation on one of its
+contracts (`on_contract`, for the contract page). Each refuses, with a stable code, what would
+have no effect (SPEC §15.6); nothing here is checked again at ingest — validity is not effect.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from typing import Any
 from pydantic import ConfigDict, validate_call
 
 from . import actions
-from .delegation import MAX_DELEGATION, SCOPES, Delegations, Grant
+from .contracts import Contract
+from .delegation import ACTION_SCOPES, MAX_DELEGATION, SCOPES, Delegations, Grant
 from .errors import NodeError
 from .node import Node
 from .protocol import format_timestamp
-from .views import published
+from .views import display_name, published
 
 DAY = 86_400
 MAX_DAYS = MAX_DELEGATION // DAY
@@ -103,6 +105,97 @@ def revoke(node: Node, delegate: str, reason: str | None = None) -> dict[str, An
     if reason:
         body["reason"] = reason
     return published(node.publish("undelegate", body))
+
+
+SCOPE_WORDS = {
+    "briefs": "posting briefs",
+    "offers": "offers and counter-offers",
+    "approve": "approving milestones",
+    "pay": "marking payments",
+}
+
+
+def reading_for(node: Node, contract: Contract) -> str | None:
+    """The organisation of a contract the owner reads but is no party to (SPEC §15.4: its
+    first offer's delegate reads every record), for which it would act; None for a party."""
+    if node.member(node.did) in (contract.organisation, contract.freelancer):
+        return None
+    return contract.organisation
+
+
+def on_contract(node: Node, contract: Contract) -> dict[str, Any] | None:
+    """On a contract the owner reads but is no party to (one whose first offer a delegate of
+    its organisation wrote, SPEC §15.4), what the owner may do now for the organisation, or
+    None when the owner is a party. `actions`: the organisation's delegated actions open now
+    (`contract.actions` as the organisation, of those in `ACTION_SCOPES`) that the node would
+    publish for it; `withheld`: the others, each with (code, sentence) — the refusal
+    `Node.check_acting_for` gives, in words naming why (SPEC §15.6)."""
+    organisation = reading_for(node, contract)
+    if organisation is None:
+        return None
+    now = node.now()
+    open_now = [
+        name
+        for name in node.market.ledger.actions(contract, organisation, now)
+        if name.split()[0] in ACTION_SCOPES
+    ]
+    refusals = {
+        scope: refusal(node, organisation, scope)
+        for scope in {ACTION_SCOPES[name.split()[0]] for name in open_now}
+    }
+    allowed, withheld = [], {}
+    for name in open_now:
+        refused = refusals[ACTION_SCOPES[name.split()[0]]]
+        if refused is None:
+            allowed.append(name)
+        else:
+            withheld[name] = refused
+    return {
+        "organisation": organisation,
+        "name": display_name(node, organisation),
+        "actions": allowed,
+        "withheld": withheld,
+    }
+
+
+def refusal(node: Node, organisation: str, scope: str) -> tuple[str, str] | None:
+    """Why the owner's next record needing `scope` would not count as `organisation`'s now:
+    `Node.check_acting_for`'s code, with a sentence naming why (`why_not`); None when it
+    would."""
+    try:
+        node.check_acting_for(organisation, scope)
+    except NodeError as exc:
+        return exc.code, why_not(node, organisation, scope, exc)
+    return None
+
+
+def explained(node: Node, organisation: str | None, action: str, refused: NodeError) -> str:
+    """The sentence of `refused`, a refusal of the work action `action` (taken for
+    `organisation`, if not None): `why_not`'s when it was not delegated (SPEC §15.6), so the
+    refusal says what the page says instead of the form; else its own."""
+    if organisation is None or refused.code not in ("not_delegated", "outside_scope"):
+        return refused.detail
+    return why_not(node, organisation, ACTION_SCOPES[action], refused)
+
+
+def why_not(node: Node, organisation: str, scope: str, refused: NodeError) -> str:
+    """`refused` (`not_delegated` or `outside_scope`, of acting for `organisation` within
+    `scope`) in words naming the organisation: which of the owner's grants from it lapsed,
+    and how."""
+    name = display_name(node, organisation)
+    grants = [g for g in state(node)["acting_for"] if g["organisation"] == organisation]
+    latest = grants[-1] if grants else None  # in place order: the organisation's last word
+    if refused.code == "outside_scope":
+        sentence = f"Your delegation from {name} does not cover {SCOPE_WORDS[scope]}."
+    elif latest is None:
+        sentence = f"{name} has not delegated to you."
+    elif latest["status"] == "revoked":
+        sentence = f"{name} revoked your delegation."
+    elif latest["status"] == "expired":
+        sentence = f"Your delegation from {name} expired on {latest['expires'][:10]}."
+    else:
+        sentence = refused.detail
+    return f"{sentence} Only {name} can do this now."
 
 
 _STRICT = ConfigDict(strict=True, arbitrary_types_allowed=True)

@@ -138,6 +138,14 @@ _SCOPE_OF: dict[str, tuple[str, str | None]] = {
     "payment": ("pay", "paid"),
 }
 DELEGATED_KINDS = frozenset(_SCOPE_OF)  # the kinds a delegate's record can count in
+# SPEC §15.2, §15.6: the owner's work actions (`actions.ACTIONS`) a delegate takes for its
+# organisation, and the scope each needs (its record's kind and action above).
+ACTION_SCOPES: dict[str, str] = {
+    "offer": "offers",
+    "counter": "offers",
+    "approve": "approve",
+    "paid": "pay",
+}
 
 
 def needed_scope(kind: str, body: Mapping[str, Any]) -> str | None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from . import contracts as rules
 from .briefs import Brief
 from .contracts import Contract, Event
+from .delegation import ACTION_SCOPES
 from .duties import Duties
 from .errors import NodeError
 from .evidence import Evidence
@@ -223,7 +224,7 @@ class Market:
         """Offer a contract to the author of a proposal. `milestones`: (title, amount, due
         in days after the start); the price is their sum. With `organisation`, as its
         delegate (SPEC §15): refused unless the offer would count as the organisation's."""
-        acting_for = self._acting_for(organisation, "offers")
+        acting_for = self._acting_for(organisation, ACTION_SCOPES["offer"])
         proposal = self._event(proposal_id, "proposal")
         if proposal.author == self.node.did:
             raise _error("not_addressed_to_you", "You cannot offer on your own proposal.")
@@ -261,7 +262,7 @@ class Market:
     ) -> VerifiedRecord:
         """Answer an offer with changed terms; what is not given stays as offered. With
         `organisation`, as its delegate (SPEC §15.2 `offers`)."""
-        acting_for = self._acting_for(organisation, "offers")
+        acting_for = self._acting_for(organisation, ACTION_SCOPES["counter"])
         offer = self._event(offer_id, "offer")
         if acting_for is not None and offer.body["organisation"] != acting_for:
             raise _error("not_a_party", "That offer is not for the organisation.", 403)
@@ -360,7 +361,7 @@ class Market:
     ) -> VerifiedRecord:
         """`action`: "submitted" (the freelancer) or "approved" (the organisation, or with
         `organisation` its delegate, SPEC §15.2 `approve`)."""
-        acting_for = self._acting_for(organisation, "approve")
+        acting_for = self._acting_for(organisation, ACTION_SCOPES["approve"])
         _, parties = self._sealed_to(contract_id, acting_for)
         inner: dict[str, Any] = {"contract": contract_id, "index": index, "action": action}
         if note:
@@ -372,7 +373,7 @@ class Market:
     ) -> VerifiedRecord:
         """`action`: "paid" (the organisation, or with `organisation` its delegate, SPEC
         §15.2 `pay`) or "received" (the freelancer); the amount is the milestone's."""
-        acting_for = self._acting_for(organisation, "pay")
+        acting_for = self._acting_for(organisation, ACTION_SCOPES["paid"])
         contract, parties = self._sealed_to(contract_id, acting_for)
         milestones = contract.terms["milestones"] if contract.terms else []
         if not 0 <= index < len(milestones):

@@ -1,6 +1,7 @@
 """Brief pages: the board (by guild and skill, mine first), posting a brief, a brief's page
-with the proposal form, and — for the brief's organisation — the proposals received, each
-with an offer form.
+with the proposal form, and — for the brief's organisation, and for the delegate that posted
+it (SPEC §15.4), acting for the organisation — the proposals received, each with an offer
+form.
 
 Proposals and offers go through `actions.run`, the path the CLI and the local API take, so
 the three refuse the same things in the same words.
@@ -16,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from .. import actions, conversations, delegating, views
 from ..api.deps import NodeDep
+from ..delegation import ACTION_SCOPES
 from ..errors import NodeError
 from ..node import Node
 from ..protocol import ProtocolError
@@ -198,6 +200,21 @@ def offer_defaults(brief: dict[str, Any], proposal: dict[str, Any]) -> dict[str,
     }
 
 
+def offering_for(node: Node, brief: dict[str, Any]) -> dict[str, Any] | None:
+    """On a brief the owner posted as an organisation's delegate (SPEC §15.4: its proposals
+    reach the owner too): the organisation, its name, and why the owner may not offer for it
+    now (`delegating.refusal` in a line), if so; None on any other brief."""
+    if brief["delegate"] != node.did:
+        return None
+    organisation = brief["author"]
+    refused = delegating.refusal(node, organisation, ACTION_SCOPES["offer"])
+    return {
+        "organisation": organisation,
+        "name": display_name(node, organisation),
+        "withheld": f"{refused[1]} ({refused[0]})" if refused else None,
+    }
+
+
 def brief_page(
     request: Request,
     node: Node,
@@ -216,6 +233,7 @@ def brief_page(
     if brief["delegate"]:  # SPEC §15.4: posted by a staff key for the organisation
         brief["delegate_name"] = display_name(node, brief["delegate"])
     mine = brief["author"] == node.did
+    acting = offering_for(node, brief)
     found = views.proposals(node, brief_id)["proposals"]
     made = [c for c in node.market.contracts() if c.brief == brief_id]
     held = {b.id: b for b in node.briefs()}
@@ -238,11 +256,12 @@ def brief_page(
         status=status,
         brief=brief,
         mine=mine,
-        received=[p for p in found if p["author"] != node.did] if mine else [],
+        acting=acting,
+        received=[p for p in found if p["author"] != node.did] if mine or acting else [],
         sent=[p for p in found if p["author"] == node.did],
         contracts=contracts,
         conversation=conversations.list_threads(node, brief_id),
-        can_ask=not mine,
+        can_ask=not mine and acting is None,
         errors=errors if failed == "propose" and errors else {},
         values=propose_values,
     )
@@ -313,15 +332,24 @@ async def offer(request: Request, node: NodeDep, brief_id: str, session: Session
         fields = {"proposal": proposal_id, "scope": values["scope"],
                   "acceptance_criteria": criteria, "milestones": milestones,
                   "days": days, "respond_days": respond}  # fmt: skip
+        # SPEC §15.6: on a brief the owner posted for an organisation, the offer is its.
+        held = node.market.ledger.brief(brief_id)
+        acting_for = held.author if held is not None and held.delegate == node.did else None
+        if acting_for is not None:
+            fields["organisation"] = acting_for
         try:
             record = await run_in_threadpool(lambda: actions.run(node, "offer", fields))
-        except (NodeError, ProtocolError) as exc:
+        except NodeError as exc:
+            detail = delegating.explained(node, acting_for, "offer", exc)
+            raise work_refusal(exc.code, detail, OFFER_FIELDS) from None
+        except ProtocolError as exc:
             raise work_refusal(exc.code, exc.detail, OFFER_FIELDS) from None
     except Refused as problem:
         return await _refused(request, node, brief_id, problem, values, failed)
     total = money({"amount": sum(m["amount"] for m in milestones), "currency": currency})
+    behalf = f", for {display_name(node, acting_for)}" if acting_for is not None else ""
     session.say(
-        f"You offered {display_name(node, proposal.author)} a contract for {total}. "
+        f"You offered {display_name(node, proposal.author)} a contract for {total}{behalf}. "
         f"They have {respond} days to accept, decline or counter."
     )
     return RedirectResponse(f"/contracts/{record.id}", status_code=303)

@@ -1,6 +1,11 @@
 """Contract pages: the list by state, and a contract's page — its terms, milestones,
 timeline, and only the actions valid now for the owner (`Contract.actions`), each a small
 form that runs the action through `actions.run`, as the CLI and the local API do.
+
+On a contract the owner reads as a staff member of its organisation (SPEC §15.4), the page
+shows the organisation's delegated actions the node would publish for it
+(`delegating.on_contract`), and says in a line why any other is withheld; its forms act for
+the organisation (the field `organisation`, as `--for ORG` does).
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from .. import actions, conversations, views
+from .. import actions, conversations, delegating, views
 from ..api.deps import NodeDep
 from ..contracts import STATES, Contract
+from ..delegation import ACTION_SCOPES
 from ..errors import NodeError
 from ..mediation import NOT_STARTED
 from ..node import Node
@@ -86,6 +92,20 @@ def next_step(actions_now: list[str], committed: bool) -> str | None:
     return None
 
 
+def as_delegate(node: Node, contract: Contract, summary: dict[str, Any]) -> dict[str, Any] | None:
+    """On a contract the owner reads for its organisation (SPEC §15.4), make `summary` (a
+    `views.contract_summary`) a staff member's: the organisation's delegated steps open to
+    the owner now, the freelancer as the counterpart; answer `delegating.on_contract`, or
+    None (`summary` unchanged) when the owner is a party."""
+    acting = delegating.on_contract(node, contract)
+    if acting is not None:
+        summary["actions"] = acting["actions"]
+        summary["role"] = f"delegate of {acting['name']}"
+        summary["counterpart"] = views.display_name(node, contract.freelancer)
+        summary["counterpart_did"] = contract.freelancer
+    return acting
+
+
 def summaries(node: Node, state: str | None = None) -> list[dict[str, Any]]:
     """The owner's contracts as `views.contract_summary`, with the price in words and the
     next step."""
@@ -94,6 +114,7 @@ def summaries(node: Node, state: str | None = None) -> list[dict[str, Any]]:
     found = []
     for contract in node.market.contracts(state):
         summary = views.contract_summary(node, contract, briefs)
+        as_delegate(node, contract, summary)
         summary["price_text"] = money(summary["price"])
         summary["next"] = next_step(summary["actions"], (node.did, contract.id) in committed)
         found.append(summary)
@@ -181,14 +202,18 @@ def contract_page(
     except NodeError as exc:
         raise PageError(exc.status, "No such contract", f"{exc.detail} ({exc.code})") from None
     view = views.contract_view(node, contract)
+    acting = as_delegate(node, contract, view)
+    withheld: dict[str, str] = {}
+    if acting is not None:
+        withheld = {name: f"{why} ({code})" for name, (code, why) in acting["withheld"].items()}
     allowed = set(view["actions"])
     committed = any(c["author"] == node.did for c in view["commitments"])
     revealed = any(f["author"] == node.did for f in view["feedback"])
     for milestone in view["milestones"]:
         milestone["price_text"] = money(milestone["price"])
-        milestone["actions"] = [
-            name for name in MILESTONE_ACTIONS if f"{name} {milestone['index']}" in allowed
-        ]
+        keys = [(name, f"{name} {milestone['index']}") for name in MILESTONE_ACTIONS]
+        milestone["actions"] = [name for name, key in keys if key in allowed]
+        milestone["withheld"] = list(dict.fromkeys(withheld[k] for _, k in keys if k in withheld))
     for offer in view["offers"]:
         offer["price_text"] = money(offer["price"])
     defaults = {"counter": counter_defaults(contract), "feedback": {}}
@@ -202,6 +227,8 @@ def contract_page(
         price_text=money(view["price"]),
         latest_offer=contract.offers[-1].id,
         allowed=allowed,
+        acting=acting,
+        withheld=withheld,
         committed=committed,
         revealed=revealed,
         next=next_step(view["actions"], committed),
@@ -212,9 +239,9 @@ def contract_page(
         values=values or {},
         defaults=defaults,
         dispute_guilds=guilds,
-        can_dispute=contract.state not in NOT_STARTED,
+        can_dispute=acting is None and contract.state not in NOT_STARTED,
         conversation=conversations.list_threads(node, contract_id),
-        can_ask=True,
+        can_ask=acting is None,  # a delegate is no party to the contract's threads (§16)
     )
 
 
@@ -294,11 +321,19 @@ async def act(
     except NodeError as exc:
         raise PageError(exc.status, "No such contract", f"{exc.detail} ({exc.code})") from None
     failed = action
+    # SPEC §15.6: on a contract the owner is no party to, a step is the organisation's, which
+    # `actions.run` refuses (`not_delegated`, `outside_scope`) unless a grant allows it now.
+    acting_for = delegating.reading_for(node, contract) if action in ACTION_SCOPES else None
     try:
         fields, failed = action_fields(action, contract, values)
+        if acting_for is not None:
+            fields["organisation"] = acting_for
         try:
             await run_in_threadpool(lambda: actions.run(node, action, fields))
-        except (NodeError, ProtocolError) as exc:
+        except NodeError as exc:
+            detail = delegating.explained(node, acting_for, action, exc)
+            raise work_refusal(exc.code, detail, FIELDS) from None
+        except ProtocolError as exc:
             raise work_refusal(exc.code, exc.detail, FIELDS) from None
     except Refused as problem:
         errors = problem.errors
@@ -307,5 +342,8 @@ async def act(
                 request, node, contract_id, status=400, errors=errors, values=values, failed=failed
             )
         )
-    session.say(step_words(failed, done=True))
+    done = step_words(failed, done=True)
+    if acting_for is not None:
+        done = f"{done[:-1]} for {views.display_name(node, acting_for)}."
+    session.say(done)
     return RedirectResponse(f"/contracts/{contract_id}", status_code=303)

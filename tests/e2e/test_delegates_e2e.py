@@ -136,13 +136,10 @@ def staff_offer(staff: RunningNode, org: str, freelancer: str, brief_id: str) ->
     return staff_record(staff, "offer", inner, [org, freelancer], now, now + 86_400)
 
 
-def test_a_staff_node_approves_and_pays_for_its_organisation_until_revoked(
-    trio: dict[str, RunningNode],
-) -> None:
-    """SPEC §6.10, §15.4, §15.6: D offers for O, F accepts and submits, D approves and pays
-    for O, F confirms; O's and F's nodes show it as O's. After O revokes D, D's node refuses
-    the next approval, and the same approval forced into O's node has no effect."""
-    org, staff, fay = trio["org"], trio["staff"], trio["member"]
+def delegated_contract(org: RunningNode, staff: RunningNode, fay: RunningNode) -> tuple[str, Any]:
+    """Northwind (`org`) delegates briefs, offers, approve and pay to `staff`, which posts a
+    brief and offers a contract on `fay`'s proposal for Northwind (CLI); Fay accepts and
+    submits milestone 1; the three nodes have synced. The contract's id, and Fay's accept."""
     everyone = (org, staff, fay)
     ok(org, "profile", "set", "--name", "Northwind", "--org")
     for a in everyone:
@@ -166,9 +163,21 @@ def test_a_staff_node_approves_and_pays_for_its_organisation_until_revoked(
     contract = offer["id"]
     sync(staff, fay, org)
     accept = ok(fay, "accept", contract)
-    assert {k["to"] for k in accept["record"]["body"]["keys"]} == {org.did, fay.did, staff.did}
     ok(fay, "milestone", "submit", contract, "1")
     sync(fay, staff)
+    return contract, accept
+
+
+def test_a_staff_node_approves_and_pays_for_its_organisation_until_revoked(
+    trio: dict[str, RunningNode],
+) -> None:
+    """SPEC §6.10, §15.4, §15.6: D offers for O, F accepts and submits, D approves and pays
+    for O, F confirms; O's and F's nodes show it as O's. After O revokes D, D's node refuses
+    the next approval, and the same approval forced into O's node has no effect."""
+    org, staff, fay = trio["org"], trio["staff"], trio["member"]
+    everyone = (org, staff, fay)
+    contract, accept = delegated_contract(org, staff, fay)
+    assert {k["to"] for k in accept["record"]["body"]["keys"]} == {org.did, fay.did, staff.did}
     # The staff node derives the contract as Northwind's (it is no party, only a reader).
     seen = ok(staff, "contract", "show", contract)
     assert seen["state"] == "active" and seen["organisation"] == org.did
