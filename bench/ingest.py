@@ -288,7 +288,7 @@ def ingest_direct(
                 break
         elapsed = time.perf_counter() - start
     finally:
-        node.close()  # joins the verify thread, so its profile is complete
+        node.close()  # ends the verifying process
         if profiler:
             profiler.stop()
     for number, results in enumerate(answers):

@@ -188,8 +188,9 @@ def import_archive(path: Path, archive: dict[str, Any], passphrase: str) -> Node
         datadir.keep_previous(earlier)
     node = Node(datadir)
     wires = [record.to_wire() for record in verified]
-    for start in range(0, len(wires), 200):
-        for result in node.ingest(wires[start : start + 200]):
+    batches = (wires[start : start + 200] for start in range(0, len(wires), 200))
+    for results in node.ingest_stream(batches):
+        for result in results:
             if result.status == "rejected":
                 assert result.error is not None
                 raise ArchiveError(

@@ -1,20 +1,20 @@
 """Ingest: how a node takes in records it did not sign (SPEC §9.5).
 
 A batch is verified first — the Python checks on the calling thread a chunk at a time, the
-signatures of each checked chunk on a verifying thread meanwhile (libsodium releases the GIL),
-and those it has not reached on the calling thread once the checks are done — and then, under
-the node's one write lock, admitted by scope and guest quota (SPEC §9.7), placed in its
-authors' chains, and committed with any fork proofs it revealed (SPEC §7.5), all in one
-transaction. A stream of batches (`Ingest.stream`) verifies the next batch while this one
-commits. `Ingest` sits beside `Node` (`Node.ingest`, `Node.ingest_stream` and
-`Node.keep_fork_proof` hand over to it) and owns the verifying thread.
+signatures of each checked chunk in the verifying process (`guildnode.verifier`, on the
+other core) meanwhile, except a share the calling thread keeps and verifies itself while the
+process works — and then, under the node's one write lock, admitted by scope and guest quota
+(SPEC §9.7), placed in its authors' chains, and committed with any fork proofs it revealed
+(SPEC §7.5), all in one transaction. A stream of batches (`Ingest.stream`) verifies the next
+batches while these commit, and commits unscoped batches in groups. `Ingest` sits beside
+`Node` (`Node.ingest`, `Node.ingest_stream` and `Node.keep_fork_proof` hand over to it) and
+owns the verifying process.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,20 +23,23 @@ from .protocol.kinds import SEALED_KINDS
 from .protocol.records import CheckedRecord, check_record
 from .scope import Scope, names_owner
 from .store import ForkProof
+from .verifier import Verifier
 
 if TYPE_CHECKING:
     from .node import Node
 
 
 # Below this many records a batch is verified on the calling thread; above it, the calling
-# thread checks it VERIFY_CHUNK records at a time and a verifying thread checks the
-# signatures of each chunk (libsodium releases the GIL) while the next one is checked; the
-# caller verifies the chunks left when it needs the verdicts. One verifying thread and the
-# caller make two: a second verifying thread measured slower (it starves the commit of a
-# stream, `Ingest.stream`, of its core).
+# thread checks it VERIFY_CHUNK records at a time and sends each checked chunk to the
+# verifying process (a process: a second thread would wait for the GIL while this one runs
+# the checks), keeping a share of the chunks to verify itself meanwhile: half of a lone
+# batch, less in a stream, whose caller also places and commits the batches before it.
 PARALLEL_VERIFY_THRESHOLD = 32
 VERIFY_CHUNK = 50
-VERIFY_THREADS = 1
+KEEP_SHARE = 0.5
+STREAM_KEEP_SHARE = 0.1
+# `Ingest.stream` commits unscoped batches together, at least this many records at a time.
+STREAM_GROUP = 2000
 # SPEC §9.7: what an out-of-scope author may place here by naming the owner.
 GUEST_RECORDS_PER_AUTHOR = 64
 GUEST_AUTHORS = 1000
@@ -53,49 +56,41 @@ class _Refused:
 Verdict = VerifiedRecord | ProtocolError | _Refused
 
 
-@dataclass(frozen=True, slots=True)
-class _Done:
-    """A chunk verified on the calling thread."""
-
-    verdicts: list[VerifiedRecord | ProtocolError]
-
-    def run(self) -> None:
-        pass
-
-    def result(self) -> list[VerifiedRecord | ProtocolError]:
-        return self.verdicts
-
-
 class _Chunk:
-    """Checked records whose signatures are still to be checked, by whichever thread claims
-    them first: the verifying thread, or the caller once it needs the verdicts (so neither
-    core idles while the other has signatures left)."""
+    """Checked records whose signatures are still to be checked: by the verifying process
+    (`guildnode.verifier`) when the chunk was sent there, else — or if the process fails —
+    by the caller, once it needs the verdicts."""
 
-    __slots__ = ("_checked", "_claim", "_done", "_error", "_verdicts")
+    __slots__ = ("_checked", "_ticket", "_verdicts", "_verifier")
 
-    def __init__(self, checked: list[CheckedRecord | ProtocolError]) -> None:
+    def __init__(
+        self, checked: list[CheckedRecord | ProtocolError], verifier: Verifier | None
+    ) -> None:
         self._checked = checked
-        self._claim = threading.Lock()
-        self._done = threading.Event()
-        self._verdicts: list[VerifiedRecord | ProtocolError] = []
-        self._error: BaseException | None = None
+        self._verifier = verifier
+        self._verdicts: list[VerifiedRecord | ProtocolError] | None = None
+        self._ticket = None
+        if verifier is not None:
+            self._ticket = verifier.submit(
+                [
+                    (bytes(item.key), item.signature, item.message)
+                    for item in checked
+                    if isinstance(item, CheckedRecord)
+                ]
+            )
 
-    def run(self) -> None:
-        """Verify the chunk here, unless another thread has begun it."""
-        if not self._claim.acquire(blocking=False):
-            return
-        try:
-            self._verdicts = _finish(self._checked)
-        except BaseException as exc:  # pragma: no cover - _finish turns bad input into verdicts
-            self._error = exc
-        finally:
-            self._done.set()
+    @property
+    def sent(self) -> bool:
+        return self._ticket is not None
 
     def result(self) -> list[VerifiedRecord | ProtocolError]:
-        self.run()
-        self._done.wait()
-        if self._error is not None:  # pragma: no cover
-            raise self._error
+        if self._verdicts is None:
+            answer = None
+            if self._verifier is not None and self._ticket is not None:
+                answer = self._verifier.answer(self._ticket)
+            self._verdicts = (
+                _finish(self._checked) if answer is None else _judged(self._checked, answer)
+            )
         return self._verdicts
 
 
@@ -104,14 +99,18 @@ class Verifying:
     """A batch being verified, chunk by chunk, in order (`Ingest.begin`); `Ingest.finish`
     places and commits it."""
 
-    parts: list[_Done | _Chunk]
+    parts: list[_Chunk]
+    size: int
+
+    def __len__(self) -> int:
+        return self.size
 
     def result(self) -> list[Verdict]:
-        """The verdicts in order. The caller first verifies, from the last chunk back, those
-        the verifying thread has not begun (it takes them from the first on), then waits for
-        the rest."""
-        for part in reversed(self.parts):
-            part.run()
+        """The verdicts in order. The caller first verifies the chunks it kept (the
+        verifying process works on the others meanwhile), then collects the process's."""
+        for part in self.parts:
+            if not part.sent:
+                part.result()
         return [verdict for part in self.parts for verdict in part.result()]
 
 
@@ -141,6 +140,13 @@ def _moves_my_contracts(record: VerifiedRecord, owner: str) -> bool:
     return record.kind in SEALED_KINDS and any(k["to"] == owner for k in record.body["keys"])
 
 
+def _chunks(unverified: Sequence[Any]) -> int:
+    """How many chunks `Ingest.begin` splits a batch into."""
+    if len(unverified) < PARALLEL_VERIFY_THRESHOLD:
+        return 0
+    return -(-len(unverified) // VERIFY_CHUNK)
+
+
 def _check(item: Any) -> CheckedRecord | ProtocolError:
     try:
         return check_record(item)
@@ -164,6 +170,81 @@ def _finish(
     return done
 
 
+def _judged(
+    checked: Sequence[CheckedRecord | ProtocolError], answer: bytes
+) -> list[VerifiedRecord | ProtocolError]:
+    """`_finish`, with the verifying process's verdicts (a byte per checked record)."""
+    done: list[VerifiedRecord | ProtocolError] = []
+    verdicts = iter(answer)
+    for item in checked:
+        if isinstance(item, ProtocolError):
+            done.append(item)
+            continue
+        try:
+            done.append(item.judged(next(verdicts) == 1))
+        except ProtocolError as exc:
+            done.append(exc)
+    return done
+
+
+class _Placing:
+    """Records placed in their authors' chains (SPEC §7) one after another, each against the
+    chains as the records before it left them, before any of them is committed."""
+
+    def __init__(self, node: Node, authors: Iterable[str]) -> None:
+        self._store = node.store
+        states = self._store.chain_states(authors)
+        self._heads: dict[str, ChainHead | None] = {a: h for a, (h, _) in states.items()}
+        self._frozen: dict[str, int | None] = {a: f for a, (_, f) in states.items()}
+        self._placed: dict[tuple[str, int], VerifiedRecord] = {}
+        self.appends: list[VerifiedRecord] = []
+        self.forks: list[ForkProof] = []
+
+    def place(self, verdict: Verdict, now: int) -> IngestResult:
+        if isinstance(verdict, ProtocolError):
+            return IngestResult(None, "rejected", verdict)
+        if isinstance(verdict, _Refused):
+            return IngestResult(verdict.record.id, "rejected", verdict.error)
+        record = verdict
+        author = record.author
+        earlier = self._placed.get((author, record.seq))
+        head = self._heads[author]
+        if earlier is not None:
+            held_id: str | None = earlier.id
+        elif head is None or record.seq > head.seq:
+            held_id = None  # past the head: nothing held there (no query needed)
+        else:
+            held_id = self._store.id_at(author, record.seq)
+        try:
+            placement = place(record, head, held_id, now=now, frozen_at=self._frozen[author])
+        except ProtocolError as exc:
+            return IngestResult(record.id, "rejected", exc)
+        if placement is Placement.DUPLICATE:
+            return IngestResult(record.id, "duplicate")
+        if placement is Placement.FORK:
+            current = self._frozen[author]
+            if current is None or record.seq - 1 < current:  # lowest fork wins
+                first = (
+                    earlier.canonical if earlier else self._store.canonical_at(author, record.seq)
+                )
+                assert first is not None
+                self.forks.append(ForkProof(author, record.seq, first, record.canonical))
+                self._frozen[author] = record.seq - 1
+            return IngestResult(
+                record.id,
+                "rejected",
+                ProtocolError(
+                    "fork",
+                    f"{author} already signed a different record at seq {record.seq}; "
+                    "kept as proof of a fork.",
+                ),
+            )
+        self.appends.append(record)
+        self._placed[(author, record.seq)] = record
+        self._heads[author] = ChainHead(record.seq, record.id, record.created_at)
+        return IngestResult(record.id, "accepted")
+
+
 class Ingest:
     """The node's ingest pipeline (`Node.ingest`, `Node.keep_fork_proof`). It reads the
     node's store, clock, scope and owner; it shares the node's write lock (publishing takes
@@ -179,10 +260,10 @@ class Ingest:
         self._node = node
         self._write_lock = write_lock
         self._advance_scope = advance_scope
-        self._pool = ThreadPoolExecutor(max_workers=VERIFY_THREADS, thread_name_prefix="verify")
+        self._verifier = Verifier()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self._verifier.close()
 
     def _admit(self, verdicts: Sequence[Verdict], scope: Scope) -> list[Verdict]:
         """SPEC §9.7: refuse records whose author is out of scope, except an author's records
@@ -242,17 +323,32 @@ class Ingest:
         scope: Scope | None = None,
     ) -> Iterator[list[IngestResult]]:
         """`batch` for each of `batches` in turn, the results of each yielded once it is
-        durable, exactly as consecutive calls of `batch` would answer; but the next batch's
-        checks and signatures run while this one is placed and committed (SQLite and
-        libsodium both release the GIL), so a stream keeps both cores busy."""
-        ahead: Verifying | None = None
+        durable, exactly as consecutive calls of `batch` would answer; but the next batches'
+        checks and signatures run while these are placed and committed (SQLite and
+        libsodium both release the GIL), so a stream keeps both cores busy.
+
+        Unscoped, consecutive batches are committed together, at least `STREAM_GROUP`
+        records a transaction (group commit: one fsync, and each index page written once,
+        for several batches), so a batch's results may wait for the batches after it and
+        the store may hold later batches of the stream before earlier results are yielded.
+        Scoped, every batch is its own transaction: what one batch brings into the scope
+        decides what the next may place (SPEC §9.7)."""
+        group_size = 1 if scoped else STREAM_GROUP
+        committing: list[Verifying] = []
+        verifying: list[Verifying] = []
+        owed = 0.0  # chunks this thread owes the stream's share (STREAM_KEEP_SHARE)
         for unverified in batches:
-            started = self.begin(unverified)
-            if ahead is not None:
-                yield self.finish(ahead, scoped=scoped, scope=scope)
-            ahead = started
-        if ahead is not None:
-            yield self.finish(ahead, scoped=scoped, scope=scope)
+            owed += _chunks(unverified) * STREAM_KEEP_SHARE
+            kept = int(owed)
+            owed -= kept
+            verifying.append(self._begin(unverified, kept))
+            if sum(len(v) for v in verifying) >= group_size:
+                if committing:
+                    yield from self._finish(committing, scoped=scoped, scope=scope)
+                committing, verifying = verifying, []
+        for group in (committing, verifying):
+            if group:
+                yield from self._finish(group, scoped=scoped, scope=scope)
 
     def finish(
         self, verifying: Verifying, *, scoped: bool = False, scope: Scope | None = None
@@ -261,101 +357,62 @@ class Ingest:
         then place its records in their chains and commit them, under the write lock. A
         caller that holds several batches may `begin` the next before it `finish`es this
         one; it must `finish` them in the order it began them."""
+        return self._finish([verifying], scoped=scoped, scope=scope)[0]
+
+    def _finish(
+        self, group: Sequence[Verifying], *, scoped: bool, scope: Scope | None
+    ) -> list[list[IngestResult]]:
+        """`finish` of consecutive batches in one transaction, each placed after the ones
+        before it as if they had been committed already, their results batch by batch."""
         node = self._node
-        verdicts: list[Verdict] = verifying.result()
-        results: list[IngestResult] = []
+        judged: list[list[Verdict]] = [verifying.result() for verifying in group]
+        answers: list[list[IngestResult]] = []
         with self._write_lock:
             if scoped:
-                verdicts = self._admit(verdicts, scope or node.scope())
-            now = node.now()
-            appends: list[VerifiedRecord] = []
-            forks: list[ForkProof] = []
-            states = node.store.chain_states(
-                v.author for v in verdicts if isinstance(v, VerifiedRecord)
+                judged = [self._admit(verdicts, scope or node.scope()) for verdicts in judged]
+            placing = _Placing(
+                node,
+                (
+                    v.author
+                    for verdicts in judged
+                    for v in verdicts
+                    if isinstance(v, VerifiedRecord)
+                ),
             )
-            pending_heads: dict[str, ChainHead | None] = {a: h for a, (h, _) in states.items()}
-            frozen: dict[str, int | None] = {a: f for a, (_, f) in states.items()}
-            pending_ids: dict[tuple[str, int], VerifiedRecord] = {}
-            for verdict in verdicts:
-                if isinstance(verdict, ProtocolError):
-                    results.append(IngestResult(None, "rejected", verdict))
-                    continue
-                if isinstance(verdict, _Refused):
-                    results.append(IngestResult(verdict.record.id, "rejected", verdict.error))
-                    continue
-                record = verdict
-                author = record.author
-                in_batch = pending_ids.get((author, record.seq))
-                head = pending_heads[author]
-                if in_batch is not None:
-                    held_id: str | None = in_batch.id
-                elif head is None or record.seq > head.seq:
-                    held_id = None  # past the head: nothing held there (no query needed)
-                else:
-                    held_id = node.store.id_at(author, record.seq)
-                try:
-                    placement = place(
-                        record,
-                        pending_heads[author],
-                        held_id,
-                        now=now,
-                        frozen_at=frozen[author],
-                    )
-                except ProtocolError as exc:
-                    results.append(IngestResult(record.id, "rejected", exc))
-                    continue
-                if placement is Placement.DUPLICATE:
-                    results.append(IngestResult(record.id, "duplicate"))
-                elif placement is Placement.FORK:
-                    current = frozen[author]
-                    if current is None or record.seq - 1 < current:  # lowest fork wins
-                        first = (
-                            in_batch.canonical
-                            if in_batch
-                            else node.store.canonical_at(author, record.seq)
-                        )
-                        assert first is not None
-                        forks.append(ForkProof(author, record.seq, first, record.canonical))
-                        frozen[author] = record.seq - 1
-                    results.append(
-                        IngestResult(
-                            record.id,
-                            "rejected",
-                            ProtocolError(
-                                "fork",
-                                f"{author} already signed a different record at seq "
-                                f"{record.seq}; kept as proof of a fork.",
-                            ),
-                        )
-                    )
-                else:
-                    appends.append(record)
-                    pending_ids[(author, record.seq)] = record
-                    pending_heads[author] = ChainHead(record.seq, record.id, record.created_at)
-                    results.append(IngestResult(record.id, "accepted"))
-            node.store.commit(appends, forks)
-            self._advance_scope(appends, forks)
+            for verdicts in judged:
+                now = node.now()
+                answers.append([placing.place(verdict, now) for verdict in verdicts])
+            node.store.commit(placing.appends, placing.forks)
+            self._advance_scope(placing.appends, placing.forks)
+        appends = placing.appends
         if any(_moves_my_contracts(r, node.did) for r in appends):
             node.market.settle()
         if appends:
             for listener in node.on_ingest:
                 listener(appends)
-        return results
+        return answers
 
     def begin(self, unverified: Sequence[Any]) -> Verifying:
         """The first half of `batch`: start verifying a batch. The Python checks run on this
-        thread, a chunk at a time, each chunk's signatures handed to the verifying thread as
-        soon as it is checked, so that libsodium (which releases the GIL) works while the
-        next chunk is checked; the signatures may still be under way on return, and
-        `Verifying.result` has the caller verify what is left."""
+        thread, a chunk at a time, and each checked chunk goes to the verifying process
+        (`guildnode.verifier`) at once, so that its signatures are checked on the other
+        core while the next chunk is checked here; but the last half of the chunks stay
+        here, for `Verifying.result` to verify while the process works on the others."""
+        return self._begin(unverified, round(_chunks(unverified) * KEEP_SHARE))
+
+    def _begin(self, unverified: Sequence[Any], kept: int) -> Verifying:
+        """`begin`, keeping the last `kept` chunks on this thread."""
         if len(unverified) < PARALLEL_VERIFY_THRESHOLD:
-            return Verifying([_Done(_finish([_check(item) for item in unverified]))])
-        parts: list[_Done | _Chunk] = []
-        for start in range(0, len(unverified), VERIFY_CHUNK):
-            chunk = _Chunk([_check(item) for item in unverified[start : start + VERIFY_CHUNK]])
-            self._pool.submit(chunk.run)
-            parts.append(chunk)
-        return Verifying(parts)
+            return Verifying([_Chunk([_check(item) for item in unverified], None)], len(unverified))
+        starts = range(0, len(unverified), VERIFY_CHUNK)
+        parts = [
+            _Chunk(
+                [_check(item) for item in unverified[start : start + VERIFY_CHUNK]],
+                self._verifier if number < len(starts) - kept else None,
+            )
+            for number, start in enumerate(starts)
+        ]
+        return Verifying(parts, len(unverified))
 
     def keep_fork_proof(self, first: VerifiedRecord, second: VerifiedRecord) -> bool:
         """Keep a fork proof learnt from a peer: two verified records of one author at one

@@ -110,6 +110,10 @@ def decode_sig(sig: object) -> bytes:
     return raw
 
 
+def _bad_signature() -> ProtocolError:
+    return ProtocolError("bad_signature", "The signature does not verify with the author's key.")
+
+
 def verify_record(unverified: Any, expected_id: str | None = None) -> VerifiedRecord:
     """Check everything about one record that does not depend on other records.
 
@@ -144,9 +148,18 @@ class CheckedRecord:
         try:
             self.key.verify(self.message, self.signature)
         except nacl.exceptions.BadSignatureError as exc:
-            raise ProtocolError(
-                "bad_signature", "The signature does not verify with the author's key."
-            ) from exc
+            raise _bad_signature() from exc
+        return self._verified(expected_id)
+
+    def judged(self, verified: bool) -> VerifiedRecord:
+        """The record once libsodium has judged its signature elsewhere (the verifying
+        process, `guildnode.verifier`, makes the same call `verify` does); raises
+        `bad_signature` when it did not verify."""
+        if not verified:
+            raise _bad_signature()
+        return self._verified(None)
+
+    def _verified(self, expected_id: str | None) -> VerifiedRecord:
         rid = record_id(self.canonical)
         if expected_id is not None and rid != expected_id:
             raise ProtocolError("id_mismatch", f"The record's id is {rid}, not {expected_id}.")
