@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 # the checks), keeping a share of the chunks to verify itself meanwhile: half of a lone
 # batch, less in a stream, whose caller also places and commits the batches before it.
 PARALLEL_VERIFY_THRESHOLD = 32
-VERIFY_CHUNK = 50
-KEEP_SHARE = 0.5
+VERIFY_CHUNK = 25
+KEEP_SHARE = 0.4
 STREAM_KEEP_SHARE = 0.1
 # `Ingest.stream` commits unscoped batches together, at least this many records at a time.
 STREAM_GROUP = 2000
