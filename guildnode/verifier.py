@@ -19,6 +19,7 @@ stdin closes, so it never outlives the node that started it.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import struct
 import subprocess
@@ -37,6 +38,7 @@ except ImportError:  # pragma: no cover - not POSIX
     fcntl = None  # type: ignore[assignment]
 
 _LENGTH = struct.Struct(">I")
+NICENESS = 10
 PIPE_BYTES = 1 << 20  # room for every chunk a stream keeps ahead (Linux; else the default)
 
 
@@ -83,6 +85,10 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
 def main() -> None:
     # Ctrl-C reaches the whole process group; the node decides when this process ends.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Below the node: the thread that checks, places and commits comes first, and this
+    # process takes the rest of the cores.
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(NICENESS)
     with contextlib.suppress(BrokenPipeError):
         serve(sys.stdin.buffer, sys.stdout.buffer)
 

@@ -185,15 +185,17 @@ def check_record(unverified: Any) -> CheckedRecord:
     if not isinstance(unverified, dict):
         raise ProtocolError("malformed_json", "A record must be a JSON object.")
     check_profile(unverified)
-    missing = REQUIRED_FIELDS.difference(unverified)
-    if missing:
-        raise ProtocolError("missing_field", f"The record lacks {', '.join(sorted(missing))}.")
-    extra = set(unverified).difference(_ALLOWED_FIELDS)
-    if extra:
-        raise ProtocolError(
-            "unexpected_field",
-            f"The record has fields the envelope does not define: {', '.join(sorted(extra))}.",
-        )
+    fields = unverified.keys()
+    if fields != REQUIRED_FIELDS and fields != _ALLOWED_FIELDS:  # else both checks pass
+        missing = REQUIRED_FIELDS.difference(unverified)
+        if missing:
+            raise ProtocolError("missing_field", f"The record lacks {', '.join(sorted(missing))}.")
+        extra = set(unverified).difference(_ALLOWED_FIELDS)
+        if extra:
+            raise ProtocolError(
+                "unexpected_field",
+                f"The record has fields the envelope does not define: {', '.join(sorted(extra))}.",
+            )
     if unverified["v"] != PROTOCOL_VERSION or type(unverified["v"]) is not int:
         raise ProtocolError("unsupported_version", "Only records with `v` = 1 are understood.")
     kind, author, seq, prev = (unverified[k] for k in ("kind", "author", "seq", "prev"))
@@ -220,7 +222,8 @@ def check_record(unverified: Any) -> CheckedRecord:
         raise ProtocolError("invalid_field", "`body` must be a JSON object.")
     signature = decode_sig(unverified["sig"])
 
-    unsigned = {k: v for k, v in unverified.items() if k != "sig"}
+    unsigned = dict(unverified)
+    del unsigned["sig"]
     message = canonical_bytes(unsigned)  # raises invalid_string
     # `v` is the last key in canonical order and always 1, so the signed record's bytes
     # are the unsigned ones with `sig` spliced in before it.

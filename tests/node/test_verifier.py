@@ -60,11 +60,11 @@ def test_without_the_process_the_node_verifies_for_itself(tmp_path: Path, author
     DataDir(tmp_path / "node").create()
     node = Node(DataDir(tmp_path / "node"))
     try:
-        verifier = node._ingest._verifier
-        verifier._start()
-        assert verifier._process is not None
-        verifier._process.kill()  # gone before the batch: nothing answers
-        verifier._process.wait()
+        for verifier in node._ingest._verifiers:
+            verifier._start()
+            assert verifier._process is not None
+            verifier._process.kill()  # gone before the batch: nothing answers
+            verifier._process.wait()
         results = node.ingest(_batch(author))
     finally:
         node.close()
@@ -98,7 +98,7 @@ def test_the_process_ends_with_the_node(tmp_path: Path, author) -> None:
     DataDir(tmp_path / "node").create()
     node = Node(DataDir(tmp_path / "node"))
     node.ingest(_batch(author))
-    process = node._ingest._verifier._process
-    assert process is not None and process.poll() is None
+    processes = [verifier._process for verifier in node._ingest._verifiers]
+    assert all(process is not None and process.poll() is None for process in processes)
     node.close()
-    assert process.poll() is not None
+    assert all(process is not None and process.poll() is not None for process in processes)
