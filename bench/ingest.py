@@ -18,8 +18,9 @@ for every bench author, so all of them are within its replication scope. Measure
 * breakdown — `verify_record` alone (one thread) and `Store.commit` of already verified
   batches, to show where ingest's time goes;
 * (a) `Node.ingest_stream(batches)` — the batches in order through the pipeline that verifies
-  the next batch while this one commits — then `Node.ingest(batch)` once per batch, both with
-  batches of fresh dicts, as the inbox hands them over after JSON parsing; and
+  the next batches (in the verifying process, `guildnode.verifier`) while these commit, in
+  groups of `guildnode.ingest.STREAM_GROUP` records — then `Node.ingest(batch)` once per
+  batch, both with batches of fresh dicts, as the inbox hands them over after JSON parsing; and
   `Node.ingest(batch, scoped=True)`, what the inbox calls;
 * (b) `POST /inbox` to a real `guildnode run` process on 127.0.0.1 (RFC 9421-signed by a
   fixed peer key when `guildnode.protocol.httpsig` exists): one keep-alive client sending the
