@@ -158,7 +158,10 @@ class Verifier:
                 assert self._process.stdout is not None
                 with self._write_lock:
                     size = self._sizes.popleft()
-                got = self._process.stdout.read(size)
+                try:
+                    got = self._process.stdout.read(size)
+                except (OSError, ValueError):  # closed under us (`close`)
+                    got = b""
                 if len(got) < size:
                     self._broken = True
                     return None
