@@ -76,13 +76,13 @@ class _Chunk:
         self._verdicts: list[VerifiedRecord | ProtocolError] | None = None
         self._ticket = None
         if verifier is not None:
-            self._ticket = verifier.submit(
-                [
-                    (bytes(item.key), item.signature, item.message)
-                    for item in checked
-                    if isinstance(item, CheckedRecord)
-                ]
-            )
+            signed = [
+                (bytes(item.key), item.signature, item.message)
+                for item in checked
+                if isinstance(item, CheckedRecord)
+            ]
+            if signed:  # else nothing is left to verify
+                self._ticket = verifier.submit(signed)
 
     @property
     def sent(self) -> bool:
