@@ -29,8 +29,14 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
+def complain(message: str) -> None:
+    """An error line on stderr. Errors may quote what others wrote (a key of a file, a
+    peer's answer), so they lose control characters as `emit`'s text does."""
+    click.echo(f"error: {message}".translate(_CONTROL), err=True)
+
+
 def fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
+    complain(message)
     sys.exit(1)
 
 

@@ -15,7 +15,7 @@ from .. import portable
 from ..protocol.credentials import Report, verify_file
 from ..protocol.dataintegrity import CredentialError
 from . import main
-from .context import Context, backend, emit, fail, json_option, pass_context
+from .context import Context, backend, complain, emit, fail, json_option, pass_context
 
 
 def _summary_text(data: dict[str, Any]) -> str:
@@ -77,5 +77,5 @@ def verify_credentials(file: Path, as_json: bool) -> None:
     if not report.ok:
         for item in report.credentials:
             if item.error is not None and not as_json:
-                click.echo(f"error: {item.error.code}: {item.error.detail}", err=True)
+                complain(f"{item.error.code}: {item.error.detail}")
         sys.exit(1)

@@ -325,3 +325,20 @@ def test_after_a_rotation_the_export_carries_the_links(
         assert kinds == ["vouch", "rotate", "succeed"]
     code, text = run(tmp_path, "verify-credentials", str(again))
     assert code == 0 and "All credentials verify." in text
+
+
+def test_an_error_quoting_the_file_reaches_the_terminal_without_control_characters(
+    exported: tuple[Path, Identity, Identity], tmp_path: Path
+) -> None:
+    """A key of the file is quoted in the error; a carriage return or backspaces in it must
+    not overwrite what the terminal shows (control characters are dropped, as from every
+    text; Click itself strips only ANSI escape sequences, and only off a terminal)."""
+    out, _, _ = exported
+    document = json.loads(out.read_text())
+    document["verifiableCredential"][0]["\rall fine\x08\x08"] = 1
+    path = tmp_path / "escaped.json"
+    path.write_text(json.dumps(document))
+    status, text = run(tmp_path, "verify-credentials", str(path))
+    assert status == 1
+    assert "malformed_credential" in text and "all fine" in text
+    assert "\r" not in text and "\x08" not in text
