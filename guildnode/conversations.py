@@ -281,8 +281,10 @@ def unread_ids(node: Node, thread: Thread, seen: set[str]) -> list[str]:
 
 def _title(node: Node, now: Held, thread: Thread) -> str:
     if thread.about == "brief":
-        brief = next((b for b in node.briefs() if b.id == thread.on), None)
-        return str(brief.body["title"]) if brief else thread.on[:12]
+        try:
+            return str(node.brief(thread.on).body["title"])
+        except NodeError:  # not held here
+            return thread.on[:12]
     contract = node.market.find(thread.on)
     return str(contract.terms.get("scope", "a contract"))[:80] if contract else thread.on[:12]
 
