@@ -21,7 +21,9 @@ for every bench author, so all of them are within its replication scope. Measure
   the next batches (in the verifying process, `guildnode.verifier`) while these commit, in
   groups of `guildnode.ingest.STREAM_GROUP` records — then `Node.ingest(batch)` once per
   batch, both with batches of fresh dicts, as the inbox hands them over after JSON parsing; and
-  `Node.ingest(batch, scoped=True)`, what the inbox calls;
+  `Node.ingest(batch, scoped=True)`, what the inbox calls; each on a node whose verifying
+  process was started (and has answered once) before the clock starts, as a serving node
+  starts it at start-up (`Node.start_verifying`);
 * (b) `POST /inbox` to a real `guildnode run` process on 127.0.0.1 (RFC 9421-signed by a
   fixed peer key when `guildnode.protocol.httpsig` exists): one keep-alive client sending the
   batches in order, then two clients (each owning half of the authors, so each author's
@@ -276,6 +278,8 @@ def ingest_direct(
     answers = []
     node = Node(DataDir(path))
     try:
+        if not node.start_verifying(wait=True):
+            raise BenchFailure("the verifying process did not start")
         if profiler:
             profiler.start()
         start = time.perf_counter()

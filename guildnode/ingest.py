@@ -272,6 +272,11 @@ class Ingest:
         for verifier in self._verifiers:
             verifier.close()
 
+    def start_verifying(self, *, wait: bool = False) -> bool:
+        """Start the verifying processes now, not at the first large batch
+        (`Verifier.start`); True if all are ready."""
+        return all([verifier.start(wait=wait) for verifier in self._verifiers])
+
     def _admit(self, verdicts: Sequence[Verdict], scope: Scope) -> list[Verdict]:
         """SPEC §9.7: refuse records whose author is out of scope, except an author's records
         up to one that names the owner, within the guest quotas."""

@@ -185,6 +185,11 @@ class Node:
         the next batch verified while this one commits. See `Ingest.stream`."""
         return self._ingest.stream(batches, scoped=scoped, scope=scope)
 
+    def start_verifying(self, *, wait: bool = False) -> bool:
+        """Start the processes that verify large batches' signatures now, rather than at
+        the first such batch: a serving node does so at start-up. See `Verifier.start`."""
+        return self._ingest.start_verifying(wait=wait)
+
     def ingest_begin(self, unverified: Sequence[Any]) -> Verifying:
         """Start verifying a batch, to be stored by `ingest_finish` (which may run while a
         later batch is begun). See `Ingest.begin`."""

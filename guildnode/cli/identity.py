@@ -101,6 +101,10 @@ def run(
 
         async def startup(self, sockets: Any = None) -> None:
             await super().startup(sockets=sockets)
+            if self.started:
+                # Ready for the first inbox batch or sync page, rather than starting the
+                # verifying process (a tenth of a second) on the first.
+                app.state.node.start_verifying()
             if self.started:  # the link is printed only once it can be opened
                 link = app.state.ui_auth.login_url()
                 click.echo(f"Web UI (this link works once, for 10 minutes): {link}")

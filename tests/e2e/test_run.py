@@ -7,6 +7,7 @@ port 0; every wait is bounded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -275,6 +276,17 @@ def test_the_node_listens_on_127_0_0_1_only(shared: RunningNode) -> None:
     if not Path("/proc/net/tcp").exists():
         pytest.skip("no /proc/net/tcp to read listening sockets from")
     assert listening_addresses(shared.port) == {"0100007F"}  # 127.0.0.1, nothing else
+
+
+def test_the_node_starts_its_verifying_process_at_start_up(shared: RunningNode) -> None:
+    """So that the first large inbox batch or sync page does not wait for it to start."""
+    children = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat_file.read_text().rpartition(")")[2].split()
+            if int(fields[1]) == shared.process.pid:  # the parent's pid
+                children.append((stat_file.parent / "cmdline").read_bytes().split(b"\0"))
+    assert [b"-m", b"guildnode.verifier"] in [argv[1:3] for argv in children]
 
 
 def test_the_openapi_docs_are_served(shared: RunningNode) -> None:

@@ -102,3 +102,30 @@ def test_the_process_ends_with_the_node(tmp_path: Path, author) -> None:
     assert all(process is not None and process.poll() is None for process in processes)
     node.close()
     assert all(process is not None and process.poll() is not None for process in processes)
+
+
+def test_a_node_can_start_the_process_before_any_batch(tmp_path: Path) -> None:
+    """`guildnode run` starts it at start-up, so the first large batch does not wait for it."""
+    DataDir(tmp_path / "node").create()
+    node = Node(DataDir(tmp_path / "node"))
+    try:
+        processes = [verifier._process for verifier in node._ingest._verifiers]
+        assert processes == [None] * len(processes)  # nothing started by opening the node
+        assert node.start_verifying(wait=True)  # each answered a fresh signature
+        processes = [verifier._process for verifier in node._ingest._verifiers]
+        assert all(process is not None and process.poll() is None for process in processes)
+    finally:
+        node.close()
+
+
+def test_a_process_that_died_is_not_reported_ready() -> None:
+    verifier = Verifier()
+    try:
+        assert verifier.start()
+        assert verifier._process is not None
+        verifier._process.kill()
+        verifier._process.wait()
+        assert not verifier.start(wait=True)
+        assert verifier.submit([_signed(1, b"a vouch")]) is None  # the caller verifies itself
+    finally:
+        verifier.close()
